@@ -1,0 +1,241 @@
+//! The forward context: draws every variable from its prior and records the layout.
+
+use super::{resolve_shape, shape_error, Context};
+use crate::dist::{Distribution, ParamError};
+use crate::error::Error;
+use crate::layout::{Array, Layout, ObservedInfo, Point, VariableInfo};
+use crate::param::Operand;
+use crate::transform::Transform;
+use rand::RngCore;
+use std::collections::{BTreeMap, HashSet};
+
+/// Runs a model forward: prior draws, layout, prior predictive.
+pub struct ForwardContext<'a> {
+    rng: &'a mut dyn RngCore,
+    conditioned: &'a BTreeMap<String, Vec<f64>>,
+    draw_observed: bool,
+    names: HashSet<&'static str>,
+    /// The layout recorded so far.
+    pub layout: Layout,
+    /// The drawn values of the random variables (constrained).
+    pub draws: Point,
+    /// Prior-predictive draws of the observed variables (when requested).
+    pub observed_draws: Point,
+    /// Deterministic values.
+    pub deterministics: Point,
+    /// The first error met, if any.
+    pub error: Option<Error>,
+}
+
+impl<'a> ForwardContext<'a> {
+    /// A forward context drawing with `rng`; variables in `conditioned` take the given
+    /// constrained values instead of being drawn. With `draw_observed`, observed
+    /// variables are drawn too (prior predictive).
+    pub fn new(
+        rng: &'a mut dyn RngCore,
+        conditioned: &'a BTreeMap<String, Vec<f64>>,
+        draw_observed: bool,
+    ) -> Self {
+        ForwardContext {
+            rng,
+            conditioned,
+            draw_observed,
+            names: HashSet::new(),
+            layout: Layout::default(),
+            draws: Point::new(),
+            observed_draws: Point::new(),
+            deterministics: Point::new(),
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    fn register_name(&mut self, name: &'static str) -> bool {
+        if self.names.insert(name) {
+            true
+        } else {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: "the name is used twice in one pass (inside a loop? use `shape = n` for a vector of variables)".into(),
+            });
+            false
+        }
+    }
+}
+
+impl Context<f64> for ForwardContext<'_> {
+    fn variable<D: Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        shape: Option<usize>,
+        transform: Option<Transform<f64>>,
+    ) -> Vec<f64> {
+        let fallback = vec![f64::NAN; shape.unwrap_or(1).max(1)];
+        if !self.register_name(name) {
+            return fallback;
+        }
+        let dist = match dist {
+            Ok(d) => d,
+            Err(source) => {
+                self.fail(Error::Param {
+                    variable: name.to_string(),
+                    source,
+                });
+                return fallback;
+            }
+        };
+        let (shape, len) = match resolve_shape(name, &dist, shape) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail(e);
+                return fallback;
+            }
+        };
+        if dist.is_discrete() {
+            self.fail(Error::Unsupported(format!(
+                "variable `{name}`: {} is discrete; discrete latent variables are not supported yet (observe! works)",
+                dist.name()
+            )));
+            return vec![0.0; len.max(1)];
+        }
+        if len == 0 {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: "has no elements (shape 0)".into(),
+            });
+            return fallback;
+        }
+        let transform = transform.unwrap_or_else(|| dist.support().default_transform());
+        let Some(unconstrained_len) = transform.unconstrained_len(len) else {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: format!("{} elements do not fit the {:?} transform", len, transform.kind()),
+            });
+            return fallback;
+        };
+        let fixed = self.conditioned.get(name);
+        let values = match fixed {
+            Some(v) if v.len() != len => {
+                self.fail(Error::Point(format!(
+                    "conditioned value of `{name}` has {} elements, the variable has {len}",
+                    v.len()
+                )));
+                return fallback;
+            }
+            Some(v) => v.clone(),
+            None => {
+                let mut out = Vec::with_capacity(len);
+                dist.draw(self.rng, len, &mut out);
+                out
+            }
+        };
+        let is_fixed = fixed.is_some();
+        let offset = self.layout.dim;
+        let ulen = if is_fixed { 0 } else { unconstrained_len };
+        self.layout.dim += ulen;
+        self.layout.variables.push(VariableInfo {
+            name: name.to_string(),
+            shape: shape.clone(),
+            len,
+            unconstrained_len: ulen,
+            offset,
+            transform: transform.kind(),
+            discrete: false,
+            fixed: is_fixed,
+            distribution: dist.name(),
+        });
+        self.draws.insert(
+            name,
+            Array {
+                shape,
+                values: values.clone(),
+            },
+        );
+        values
+    }
+
+    fn observe<D: Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        data: Operand<'_, f64>,
+    ) {
+        if !self.register_name(name) {
+            return;
+        }
+        let dist = match dist {
+            Ok(d) => d,
+            Err(source) => {
+                return self.fail(Error::Param {
+                    variable: name.to_string(),
+                    source,
+                })
+            }
+        };
+        if data.is_empty() {
+            return self.fail(Error::EmptyData {
+                variable: name.to_string(),
+            });
+        }
+        if let Some((index, value)) = data.first_non_finite() {
+            return self.fail(Error::NonFiniteData {
+                variable: name.to_string(),
+                index,
+                value,
+            });
+        }
+        let support = dist.support();
+        let n = data.len().unwrap_or(1);
+        if let Some(index) = (0..n).find(|&i| !support.contains(data.value(i))) {
+            return self.fail(Error::DataOutsideSupport {
+                variable: name.to_string(),
+                distribution: dist.name(),
+                index,
+                value: data.value(index),
+                support: support.describe(),
+            });
+        }
+        if let Err(m) = dist.log_density(data) {
+            return self.fail(shape_error(name, &dist, m));
+        }
+        self.layout.observed.push(ObservedInfo {
+            name: name.to_string(),
+            len: n,
+            distribution: dist.name(),
+        });
+        if self.draw_observed {
+            let mut out = Vec::with_capacity(n);
+            dist.draw(self.rng, n, &mut out);
+            let shape = if data.len().is_some() { vec![n] } else { vec![] };
+            self.observed_draws.insert(name, Array { shape, values: out });
+        }
+    }
+
+    fn deterministic(&mut self, name: &'static str, values: Operand<'_, f64>) {
+        if !self.register_name(name) {
+            return;
+        }
+        let shape = values.len().map(|n| vec![n]).unwrap_or_default();
+        let n = values.len().unwrap_or(1);
+        self.layout.deterministics.push((name.to_string(), shape.clone()));
+        self.deterministics.insert(
+            name,
+            Array {
+                shape,
+                values: values.values(n).collect(),
+            },
+        );
+    }
+
+    fn potential(&mut self, name: &'static str, _value: f64) {
+        if self.register_name(name) {
+            self.layout.potentials.push(name.to_string());
+        }
+    }
+}

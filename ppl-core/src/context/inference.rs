@@ -1,0 +1,264 @@
+//! The inference context: reads an unconstrained vector, transforms, accumulates.
+
+use super::{resolve_shape, shape_error, Context};
+use crate::dist::{Distribution, ParamError};
+use crate::error::Error;
+use crate::layout::Layout;
+use crate::param::Operand;
+use crate::scalar::Real;
+use crate::transform::Transform;
+use std::collections::BTreeMap;
+
+/// Which accumulators an evaluation fills besides the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accumulators {
+    /// Add the log-Jacobians of the transforms (off: density in constrained space).
+    pub jacobian: bool,
+    /// Keep each observation's pointwise log-likelihood.
+    pub pointwise: bool,
+    /// Keep deterministic values.
+    pub deterministics: bool,
+    /// Keep each variable's log-density term (for diagnostics).
+    pub per_variable: bool,
+}
+
+impl Default for Accumulators {
+    fn default() -> Self {
+        Accumulators {
+            jacobian: true,
+            pointwise: false,
+            deterministics: false,
+            per_variable: false,
+        }
+    }
+}
+
+/// Runs a model on an unconstrained vector and sums its log-density terms.
+pub struct InferenceContext<'a, R: Real> {
+    layout: &'a Layout,
+    input: &'a [R],
+    conditioned: &'a BTreeMap<String, Vec<f64>>,
+    options: Accumulators,
+    next_variable: usize,
+    next_observed: usize,
+    /// Sum of the free (and conditioned) variables' log-densities.
+    pub log_prior: R,
+    /// Sum of the observations' log-likelihoods.
+    pub log_likelihood: R,
+    /// Sum of the transforms' log-Jacobians.
+    pub log_jacobian: R,
+    /// Sum of potentials.
+    pub log_potential: R,
+    /// A parameter left its valid range: the density is zero here.
+    pub out_of_support: bool,
+    /// Pointwise log-likelihoods, per observation (when requested).
+    pub pointwise: Vec<(String, Vec<f64>)>,
+    /// Deterministic values (when requested).
+    pub deterministics: Vec<(String, Vec<f64>)>,
+    /// Per-term log-densities (when requested).
+    pub per_variable: Vec<(String, f64)>,
+    /// The first structural error met, if any.
+    pub error: Option<Error>,
+}
+
+impl<'a, R: Real> InferenceContext<'a, R> {
+    /// A context reading `input` (one scalar per unconstrained dimension of `layout`).
+    pub fn new(
+        layout: &'a Layout,
+        input: &'a [R],
+        conditioned: &'a BTreeMap<String, Vec<f64>>,
+        options: Accumulators,
+    ) -> Self {
+        let zero = R::constant(0.0);
+        InferenceContext {
+            layout,
+            input,
+            conditioned,
+            options,
+            next_variable: 0,
+            next_observed: 0,
+            log_prior: zero,
+            log_likelihood: zero,
+            log_jacobian: zero,
+            log_potential: zero,
+            out_of_support: false,
+            pointwise: Vec::new(),
+            deterministics: Vec::new(),
+            per_variable: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// The total log-density (−∞ when a parameter left its valid range).
+    pub fn total(&self) -> R {
+        if self.out_of_support {
+            return R::constant(f64::NEG_INFINITY);
+        }
+        self.log_prior + self.log_likelihood + self.log_jacobian + self.log_potential
+    }
+
+    /// Checks that the pass visited every variable of the layout.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if let Some(v) = self.layout.variables.get(self.next_variable) {
+            return Err(Error::Structure {
+                variable: v.name.clone(),
+                detail: "was sampled in the first pass but not in this one: a model's variables must be the same in every pass".into(),
+            });
+        }
+        if let Some(o) = self.layout.observed.get(self.next_observed) {
+            return Err(Error::Structure {
+                variable: o.name.clone(),
+                detail: "was observed in the first pass but not in this one".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl<R: Real> Context<R> for InferenceContext<'_, R> {
+    fn variable<D: Distribution<R>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        shape: Option<usize>,
+        transform: Option<Transform<R>>,
+    ) -> Vec<R> {
+        let Some(entry) = self.layout.variables.get(self.next_variable) else {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: "was not in the model's first pass: a model's variables must be the same in every pass".into(),
+            });
+            return vec![R::constant(f64::NAN); shape.unwrap_or(1).max(1)];
+        };
+        self.next_variable += 1;
+        let nan = || vec![R::constant(f64::NAN); entry.len.max(1)];
+        if entry.name != name {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: format!(
+                    "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
+                    entry.name
+                ),
+            });
+            return nan();
+        }
+        let dist = match dist {
+            Ok(d) => d,
+            Err(_) => {
+                // A parameter computed from other variables is outside its valid range.
+                self.out_of_support = true;
+                return nan();
+            }
+        };
+        let shape = match resolve_shape(name, &dist, shape) {
+            Ok((s, _)) => s,
+            Err(e) => {
+                self.fail(e);
+                return nan();
+            }
+        };
+        if shape != entry.shape {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: format!(
+                    "shape changed from {:?} in the first pass to {:?}",
+                    entry.shape, shape
+                ),
+            });
+            return nan();
+        }
+        let mut xs = Vec::with_capacity(entry.len);
+        let mut log_jac = R::constant(0.0);
+        if entry.fixed {
+            match self.conditioned.get(name) {
+                Some(v) => xs.extend(v.iter().map(|x| R::constant(*x))),
+                None => {
+                    self.fail(Error::Point(format!("no conditioned value for `{name}`")));
+                    return nan();
+                }
+            }
+        } else {
+            let transform = transform.unwrap_or_else(|| dist.support().default_transform());
+            let u = &self.input[entry.offset..entry.offset + entry.unconstrained_len];
+            log_jac = transform.constrain(u, &mut xs);
+            if self.options.jacobian {
+                self.log_jacobian += log_jac;
+            }
+        }
+        match dist.log_density(Operand::Slice(&xs)) {
+            Ok(lp) => {
+                if self.options.per_variable {
+                    let j = if self.options.jacobian { log_jac.value() } else { 0.0 };
+                    self.per_variable.push((name.to_string(), lp.value() + j));
+                }
+                self.log_prior += lp;
+            }
+            Err(m) => self.fail(shape_error(name, &dist, m)),
+        }
+        xs
+    }
+
+    fn observe<D: Distribution<R>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        data: Operand<'_, R>,
+    ) {
+        match self.layout.observed.get(self.next_observed) {
+            Some(o) if o.name == name => self.next_observed += 1,
+            _ => {
+                return self.fail(Error::Structure {
+                    variable: name.to_string(),
+                    detail: "observations changed between passes: a model's observations must be the same, in the same order, in every pass".into(),
+                })
+            }
+        }
+        let dist = match dist {
+            Ok(d) => d,
+            Err(_) => {
+                self.out_of_support = true;
+                return;
+            }
+        };
+        match dist.log_density(data) {
+            Ok(lp) => {
+                if self.options.per_variable {
+                    self.per_variable.push((name.to_string(), lp.value()));
+                }
+                self.log_likelihood += lp;
+            }
+            Err(m) => return self.fail(shape_error(name, &dist, m)),
+        }
+        if self.options.pointwise {
+            let mut out = Vec::new();
+            if let Err(m) = dist.log_density_pointwise(data, &mut out) {
+                return self.fail(shape_error(name, &dist, m));
+            }
+            self.pointwise.push((name.to_string(), out));
+        }
+    }
+
+    fn deterministic(&mut self, name: &'static str, values: Operand<'_, R>) {
+        if self.options.deterministics {
+            let n = values.len().unwrap_or(1);
+            self.deterministics
+                .push((name.to_string(), values.values(n).collect()));
+        }
+    }
+
+    fn potential(&mut self, name: &'static str, value: R) {
+        if self.options.per_variable {
+            self.per_variable.push((name.to_string(), value.value()));
+        }
+        self.log_potential += value;
+    }
+}

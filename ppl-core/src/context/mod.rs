@@ -1,0 +1,93 @@
+//! Contexts: what `sample!`, `observe!`, `deterministic!` and `potential!` do in a pass.
+//!
+//! A model template runs under a context (the PyMC4 design): the [`forward`] context
+//! draws from the prior and records the layout; the [`inference`] context reads an
+//! unconstrained vector, applies transforms and accumulates log-densities. The macro's
+//! generated code calls the functions in [`api`], which forward to the context.
+
+pub mod api;
+pub mod forward;
+pub mod inference;
+
+use crate::dist::{Distribution, ParamError};
+use crate::error::Error;
+use crate::param::Operand;
+use crate::scalar::Real;
+use crate::transform::Transform;
+
+/// What a model body talks to. Implemented by the forward and inference contexts.
+pub trait Context<R: Real> {
+    /// Registers the random variable `name` and returns its constrained scalars.
+    fn variable<D: Distribution<R>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        shape: Option<usize>,
+        transform: Option<Transform<R>>,
+    ) -> Vec<R>;
+
+    /// Adds the log-likelihood of observed `data`.
+    fn observe<D: Distribution<R>>(
+        &mut self,
+        name: &'static str,
+        dist: Result<D, ParamError>,
+        data: Operand<'_, R>,
+    );
+
+    /// Records a derived quantity.
+    fn deterministic(&mut self, name: &'static str, values: Operand<'_, R>);
+
+    /// Adds an arbitrary term to the log-density.
+    fn potential(&mut self, name: &'static str, value: R);
+}
+
+/// The constrained shape and length of a variable, from its distribution and `shape =`.
+pub(crate) fn resolve_shape<R: Real, D: Distribution<R>>(
+    name: &str,
+    dist: &D,
+    shape: Option<usize>,
+) -> Result<(Vec<usize>, usize), Error> {
+    let batch = dist.batch_len().map_err(|m| Error::Shape {
+        variable: name.to_string(),
+        distribution: dist.name(),
+        argument: m.argument,
+        found: m.found,
+        expected: m.expected,
+    })?;
+    let event_len = dist.event_len();
+    match (shape, batch) {
+        (Some(n), _) if event_len != 1 => Err(Error::Unsupported(format!(
+            "variable `{name}`: `shape = {n}` is not supported for the multivariate {}; its shape comes from its parameters",
+            dist.name()
+        ))),
+        (Some(n), Some(b)) if b != n => Err(Error::Shape {
+            variable: name.to_string(),
+            distribution: dist.name(),
+            argument: "parameters",
+            found: b,
+            expected: n,
+        }),
+        (Some(n), _) => Ok((vec![n], n)),
+        (None, Some(b)) => {
+            let mut s = vec![b];
+            s.extend(dist.event_shape());
+            Ok((s, b * event_len))
+        }
+        (None, None) => Ok((dist.event_shape(), event_len)),
+    }
+}
+
+/// Converts a length mismatch of an observation into an error naming the variable.
+pub(crate) fn shape_error<R: Real, D: Distribution<R>>(
+    name: &str,
+    dist: &D,
+    m: crate::vectorized::LengthMismatch,
+) -> Error {
+    Error::Shape {
+        variable: name.to_string(),
+        distribution: dist.name(),
+        argument: m.argument,
+        found: m.found,
+        expected: m.expected,
+    }
+}

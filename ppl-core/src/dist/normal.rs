@@ -1,0 +1,171 @@
+//! The normal distribution.
+
+use super::{Distribution, ElementValue, ParamError, Support};
+use crate::param::{check_param, Operand, Param, ParamValues};
+use crate::scalar::{EvalMode, Real};
+use crate::special::HALF_LN_2PI;
+use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use rand::RngCore;
+use rand_distr::Distribution as _;
+
+/// Normal distribution with mean `mu` and standard deviation `sigma`:
+/// `ln p(x) = −½((x−μ)/σ)² − ln σ − ½ ln 2π`.
+///
+/// ```
+/// use ppl_core::dist::{Distribution, Normal};
+/// use ppl_core::param::Param;
+/// let d = Normal::new(0.0, 5.0).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&2.5)).unwrap();
+/// assert!((lp - -2.65337645).abs() < 1e-8);
+/// assert!(Normal::new(0.0, -1.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Normal<M, S> {
+    mu: M,
+    sigma: S,
+}
+
+impl<M: ParamValues, S: ParamValues> Normal<M, S> {
+    /// Builds the distribution; `mu` must be finite and `sigma` positive.
+    pub fn new(mu: M, sigma: S) -> Result<Self, ParamError> {
+        check_param("Normal", "mu", &mu, "must be finite", |_| true)?;
+        check_param("Normal", "sigma", &sigma, "must be positive", |s| s > 0.0)?;
+        Ok(Normal { mu, sigma })
+    }
+}
+
+struct NormalKernel;
+
+impl Kernel<3> for NormalKernel {
+    #[inline]
+    fn eval<R: Real>(&self, [x, mu, sigma]: [R; 3]) -> R {
+        let z = (x - mu) / sigma;
+        z * z * -0.5 - sigma.ln() - HALF_LN_2PI
+    }
+    #[inline]
+    fn eval_partials(&self, [x, mu, sigma]: [f64; 3]) -> (f64, [f64; 3]) {
+        let inv = 1.0 / sigma;
+        let z = (x - mu) * inv;
+        (
+            -0.5 * z * z - sigma.ln() - HALF_LN_2PI,
+            [-z * inv, z * inv, (z * z - 1.0) * inv],
+        )
+    }
+}
+
+impl<M, S> Normal<M, S> {
+    fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
+    where
+        M: Param<R>,
+        S: Param<R>,
+    {
+        [x, self.mu.operand(), self.sigma.operand()]
+    }
+}
+
+/// Sum of normal log-densities with a scalar σ: ln σ and 1/σ are computed once.
+fn normal_sum_scalar_sigma<R: Real>(x: Operand<'_, R>, mu: Operand<'_, R>, sigma: R, n: usize) -> R {
+    let s = sigma.value();
+    let inv = 1.0 / s;
+    let const_term = -(n as f64) * (s.ln() + HALF_LN_2PI);
+    let x_var = !x.is_constant();
+    let mu_var = !mu.is_constant();
+    R::record_wide(|w| {
+        let mut sum_z2 = 0.0;
+        // Σ (x−μ)/σ², the derivative with respect to a scalar μ (and minus that for x).
+        let mut sum_d = 0.0;
+        if x_var || mu_var {
+            w.reserve(2 * n);
+        }
+        for i in 0..n {
+            let z = (x.value(i) - mu.value(i)) * inv;
+            sum_z2 += z * z;
+            let d = z * inv;
+            sum_d += d;
+            if x_var {
+                if let Operand::Slice(s) = x {
+                    w.push(s[i].tape_index(), -d);
+                }
+            }
+            if mu_var {
+                if let Operand::Slice(s) = mu {
+                    w.push(s[i].tape_index(), d);
+                }
+            }
+        }
+        if let Operand::Scalar(m) = mu {
+            w.push(m.tape_index(), sum_d);
+        }
+        if let Operand::Scalar(xs) = x {
+            w.push(xs.tape_index(), -sum_d);
+        }
+        w.push(sigma.tape_index(), (sum_z2 - n as f64) * inv);
+        const_term - 0.5 * sum_z2
+    })
+}
+
+impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
+    type Value = R;
+
+    fn name(&self) -> &'static str {
+        "Normal"
+    }
+
+    fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
+        let (mu, sigma) = (self.mu.operand(), self.sigma.operand());
+        if mu.len().is_none() && sigma.len().is_none() {
+            return Ok(None);
+        }
+        broadcast_len(&["mu", "sigma"], &[mu, sigma]).map(Some)
+    }
+
+    fn support(&self) -> Support<R> {
+        Support::Real
+    }
+
+    fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
+        let ops = self.operands(x);
+        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
+        if R::MODE != EvalMode::Dual {
+            let sigma = match ops[2] {
+                Operand::Const(c) => Some(R::constant(c)),
+                Operand::Scalar(s) => Some(s),
+                _ => None,
+            };
+            if let Some(sigma) = sigma {
+                return Ok(normal_sum_scalar_sigma(ops[0], ops[1], sigma, n));
+            }
+        }
+        Ok(vectorized::sum(&NormalKernel, &ops, n))
+    }
+
+    fn log_density_pointwise(
+        &self,
+        x: Operand<'_, R>,
+        out: &mut Vec<f64>,
+    ) -> Result<(), LengthMismatch> {
+        let ops = self.operands(x);
+        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
+        vectorized::pointwise(&NormalKernel, &ops, n, out);
+        Ok(())
+    }
+
+    fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
+        let (mu, sigma) = (self.mu.operand(), self.sigma.operand());
+        for i in 0..n {
+            let z: f64 = rand_distr::StandardNormal.sample(rng);
+            out.push(mu.value(i) + sigma.value(i) * z);
+        }
+    }
+
+    fn value_from(xs: Vec<R>) -> R {
+        xs[0]
+    }
+}
+
+impl<R: Real, M: Param<R>, S: Param<R>> ElementValue<R> for Normal<M, S> {
+    type Element = R;
+    fn element_from(x: R) -> R {
+        x
+    }
+}

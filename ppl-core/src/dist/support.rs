@@ -1,0 +1,78 @@
+//! Supports of distributions and the transform each implies.
+
+use crate::scalar::Real;
+use crate::transform::Transform;
+
+/// Where a distribution puts its mass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Support<R> {
+    /// All reals.
+    Real,
+    /// `x > 0`.
+    Positive,
+    /// `x > lower`.
+    GreaterThan(R),
+    /// `x < upper`.
+    LessThan(R),
+    /// `lower < x < upper`.
+    Interval(R, R),
+    /// Probability vectors.
+    Simplex,
+    /// Cholesky factors of correlation matrices.
+    CholeskyCorr,
+    /// Integers in `[lower, upper]` (either end may be open).
+    Integers {
+        /// Smallest value, if bounded.
+        lower: Option<i64>,
+        /// Largest value, if bounded.
+        upper: Option<i64>,
+    },
+}
+
+impl<R: Real> Support<R> {
+    /// The transform from unconstrained space onto this support.
+    pub fn default_transform(&self) -> Transform<R> {
+        match *self {
+            Support::Real => Transform::Identity,
+            Support::Positive => Transform::Lower(R::constant(0.0)),
+            Support::GreaterThan(lo) => Transform::Lower(lo),
+            Support::LessThan(hi) => Transform::Upper(hi),
+            Support::Interval(lo, hi) => Transform::Interval(lo, hi),
+            Support::Simplex => Transform::Simplex,
+            Support::CholeskyCorr => Transform::CholeskyCorr,
+            Support::Integers { .. } => Transform::Identity,
+        }
+    }
+
+    /// Whether a plain value lies in the support (for scalar supports; vector supports
+    /// accept every finite value here and are checked by their densities).
+    pub fn contains(&self, x: f64) -> bool {
+        match *self {
+            Support::Real | Support::Simplex | Support::CholeskyCorr => x.is_finite(),
+            Support::Positive => x > 0.0 && x.is_finite(),
+            Support::GreaterThan(lo) => x > lo.value() && x.is_finite(),
+            Support::LessThan(hi) => x < hi.value() && x.is_finite(),
+            Support::Interval(lo, hi) => x > lo.value() && x < hi.value(),
+            Support::Integers { lower, upper } => {
+                x.is_finite()
+                    && x == x.round()
+                    && lower.is_none_or(|l| x >= l as f64)
+                    && upper.is_none_or(|u| x <= u as f64)
+            }
+        }
+    }
+
+    /// The support in words, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Support::Real => "real numbers",
+            Support::Positive => "positive reals",
+            Support::GreaterThan(_) => "reals above the lower bound",
+            Support::LessThan(_) => "reals below the upper bound",
+            Support::Interval(..) => "reals inside the interval",
+            Support::Simplex => "probability vectors",
+            Support::CholeskyCorr => "Cholesky factors of correlation matrices",
+            Support::Integers { .. } => "integers in range",
+        }
+    }
+}

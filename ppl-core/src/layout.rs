@@ -1,0 +1,164 @@
+//! The parameter layout a forward pass records, and named points in constrained space.
+
+use crate::transform::TransformKind;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One random variable of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariableInfo {
+    /// Its name.
+    pub name: String,
+    /// Constrained shape (empty for a scalar).
+    pub shape: Vec<usize>,
+    /// Number of constrained scalars.
+    pub len: usize,
+    /// Number of unconstrained scalars (0 when the variable is conditioned on a value).
+    pub unconstrained_len: usize,
+    /// Offset in the unconstrained vector.
+    pub offset: usize,
+    /// The transform onto its support.
+    pub transform: TransformKind,
+    /// True for integer-valued variables.
+    pub discrete: bool,
+    /// True when conditioned on a given value (not part of the unconstrained vector).
+    pub fixed: bool,
+    /// The distribution's name.
+    pub distribution: &'static str,
+}
+
+/// One observed variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedInfo {
+    /// Its name.
+    pub name: String,
+    /// Number of observed scalars.
+    pub len: usize,
+    /// The distribution's name.
+    pub distribution: &'static str,
+}
+
+/// Everything a forward pass learns about a model's structure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    /// Random variables in the order the model samples them.
+    pub variables: Vec<VariableInfo>,
+    /// Observations in order.
+    pub observed: Vec<ObservedInfo>,
+    /// Deterministic quantities with their shapes.
+    pub deterministics: Vec<(String, Vec<usize>)>,
+    /// Names of potentials.
+    pub potentials: Vec<String>,
+    /// Length of the unconstrained vector.
+    pub dim: usize,
+}
+
+impl Layout {
+    /// The variable called `name`.
+    pub fn variable(&self, name: &str) -> Option<&VariableInfo> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
+/// A named array of plain values (row-major).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    /// Shape (empty for a scalar).
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub values: Vec<f64>,
+}
+
+/// Values of named variables in constrained space (PyMC's point dictionaries).
+///
+/// ```
+/// use ppl_core::Point;
+/// let p = Point::new().with("mu", 2.5).with("theta", vec![1.0, 2.0]);
+/// assert_eq!(p.get("theta").unwrap().values, vec![1.0, 2.0]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Point {
+    entries: BTreeMap<String, Array>,
+}
+
+/// Values convertible into an [`Array`].
+pub trait IntoArray {
+    /// The array.
+    fn into_array(self) -> Array;
+}
+impl IntoArray for f64 {
+    fn into_array(self) -> Array {
+        Array {
+            shape: vec![],
+            values: vec![self],
+        }
+    }
+}
+impl IntoArray for Vec<f64> {
+    fn into_array(self) -> Array {
+        Array {
+            shape: vec![self.len()],
+            values: self,
+        }
+    }
+}
+impl IntoArray for &[f64] {
+    fn into_array(self) -> Array {
+        self.to_vec().into_array()
+    }
+}
+impl<const N: usize> IntoArray for [f64; N] {
+    fn into_array(self) -> Array {
+        self.to_vec().into_array()
+    }
+}
+impl IntoArray for Array {
+    fn into_array(self) -> Array {
+        self
+    }
+}
+
+impl Point {
+    /// An empty point.
+    pub fn new() -> Self {
+        Point::default()
+    }
+    /// Adds (or replaces) a value.
+    pub fn with(mut self, name: &str, value: impl IntoArray) -> Self {
+        self.insert(name, value);
+        self
+    }
+    /// Adds (or replaces) a value.
+    pub fn insert(&mut self, name: &str, value: impl IntoArray) {
+        self.entries.insert(name.to_string(), value.into_array());
+    }
+    /// The value called `name`.
+    pub fn get(&self, name: &str) -> Option<&Array> {
+        self.entries.get(name)
+    }
+    /// All entries, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Array)> {
+        self.entries.iter()
+    }
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, a) in &self.entries {
+            if a.shape.is_empty() {
+                writeln!(f, "{name} = {:.6}", a.values[0])?;
+            } else {
+                writeln!(f, "{name} {:?} = {:.6?}", a.shape, a.values)?;
+            }
+        }
+        Ok(())
+    }
+}

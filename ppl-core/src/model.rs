@@ -1,0 +1,494 @@
+//! The model runtime: a bound model template, its layout, log-density and gradient.
+
+use crate::context::forward::ForwardContext;
+use crate::context::inference::{Accumulators, InferenceContext};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::layout::{Layout, Point};
+use crate::scalar::dual::Fwd;
+use crate::scalar::Real;
+use crate::tape::{self, Var};
+use num_dual::{Dual64, HyperDual64};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::{Add, Div, Mul, Sub};
+
+/// A model template: what `#[model]` generates. Runs the model body under a context.
+pub trait ModelTemplate {
+    /// What the model body returns, for scalar type `R`.
+    type Output<R: Real>;
+
+    /// The model's name.
+    fn name(&self) -> &'static str;
+
+    /// Runs the body once under `ctx`.
+    fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> Self::Output<R>
+    where
+        f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>;
+}
+
+/// What samplers need from a model: a log-density and its gradient on ℝ^dim.
+pub trait LogDensity {
+    /// Dimension of the unconstrained space.
+    fn dim(&self) -> usize;
+    /// Log-density (up to a constant) at an unconstrained point.
+    fn logp(&self, position: &[f64]) -> Result<f64>;
+    /// Log-density and its gradient (written into `grad`).
+    fn logp_grad(&self, position: &[f64], grad: &mut [f64]) -> Result<f64>;
+}
+
+/// The result of one evaluation with selected accumulators.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evaluation {
+    /// Total log-density (with the Jacobian if requested).
+    pub total: f64,
+    /// Sum of the random variables' log-densities.
+    pub log_prior: f64,
+    /// Sum of the observations' log-likelihoods.
+    pub log_likelihood: f64,
+    /// Sum of the transforms' log-Jacobians.
+    pub log_jacobian: f64,
+    /// Sum of potentials.
+    pub log_potential: f64,
+    /// Pointwise log-likelihood per observation (if requested).
+    pub pointwise: Vec<(String, Vec<f64>)>,
+    /// Deterministic values (if requested).
+    pub deterministics: Vec<(String, Vec<f64>)>,
+    /// Per-term log-densities (if requested).
+    pub per_variable: Vec<(String, f64)>,
+}
+
+/// One draw from the prior and prior predictive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorDraw {
+    /// The random variables.
+    pub variables: Point,
+    /// The observed variables, drawn from their distributions.
+    pub observed: Point,
+    /// Deterministic quantities.
+    pub deterministics: Point,
+}
+
+/// A model bound to its data, with its layout known.
+///
+/// Built by the `model(...)` function `#[model]` generates. See the crate docs for an
+/// end-to-end example.
+#[derive(Debug, Clone)]
+pub struct Model<T> {
+    template: T,
+    layout: Layout,
+    conditioned: BTreeMap<String, Vec<f64>>,
+}
+
+/// Attempts made by [`Model::initial_point`].
+pub const INIT_ATTEMPTS: usize = 100;
+
+impl<T: ModelTemplate> Model<T> {
+    /// Runs the template forward once (fixed seed) to learn its layout, then once under
+    /// the inference context to check that the structure is reproducible.
+    pub fn new(template: T) -> Result<Self> {
+        Self::with_conditioned(template, BTreeMap::new())
+    }
+
+    fn with_conditioned(template: T, conditioned: BTreeMap<String, Vec<f64>>) -> Result<Self> {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+        let (layout, draws) = {
+            let mut ctx = ForwardContext::new(&mut rng, &conditioned, false);
+            template.run::<f64, _>(&mut ctx);
+            if let Some(e) = ctx.error {
+                return Err(e);
+            }
+            (ctx.layout, ctx.draws)
+        };
+        for name in conditioned.keys() {
+            if layout.variable(name).is_none() {
+                return Err(Error::Point(format!(
+                    "cannot condition on `{name}`: the model has no such random variable"
+                )));
+            }
+        }
+        let model = Model {
+            template,
+            layout,
+            conditioned,
+        };
+        let u = model.unconstrain(&draws)?;
+        model.evaluate(&u, Accumulators::default())?;
+        Ok(model)
+    }
+
+    /// The layout: variables, observations, deterministics.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &'static str {
+        self.template.name()
+    }
+
+    /// Dimension of the unconstrained space.
+    pub fn dim(&self) -> usize {
+        self.layout.dim
+    }
+
+    fn check_dim(&self, u: &[f64]) -> Result<()> {
+        if u.len() != self.layout.dim {
+            return Err(Error::Dimension {
+                expected: self.layout.dim,
+                found: u.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run_inference<'a, R: Real>(
+        &'a self,
+        input: &'a [R],
+        options: Accumulators,
+    ) -> Result<(R, InferenceContext<'a, R>)>
+    where
+        f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    {
+        let mut ctx = InferenceContext::new(&self.layout, input, &self.conditioned, options);
+        self.template.run::<R, _>(&mut ctx);
+        ctx.finish()?;
+        Ok((ctx.total(), ctx))
+    }
+
+    /// Log-density at an unconstrained point (with Jacobians).
+    pub fn logp(&self, u: &[f64]) -> Result<f64> {
+        self.check_dim(u)?;
+        Ok(self.run_inference::<f64>(u, Accumulators::default())?.0)
+    }
+
+    /// Log-density and gradient by the reverse-mode tape.
+    pub fn logp_grad(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
+        self.check_dim(u)?;
+        self.check_dim(grad)?;
+        tape::reset();
+        let leaves: Vec<Var> = u.iter().map(|x| Var::leaf(*x)).collect();
+        let (total, _) = self.run_inference::<Var>(&leaves, Accumulators::default())?;
+        tape::gradient(total, &leaves, grad);
+        Ok(total.value())
+    }
+
+    /// Log-density and gradient by forward-mode dual numbers (one pass per dimension).
+    pub fn logp_grad_forward(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
+        self.check_dim(u)?;
+        self.check_dim(grad)?;
+        let mut value = self.logp(u)?;
+        let mut input: Vec<Fwd<Dual64>> = u.iter().map(|x| Fwd(Dual64::from(*x))).collect();
+        for i in 0..u.len() {
+            input[i] = Fwd(Dual64::from(u[i]).derivative());
+            let (total, _) = self.run_inference(&input, Accumulators::default())?;
+            grad[i] = total.0.eps;
+            value = total.0.re;
+            input[i] = Fwd(Dual64::from(u[i]));
+        }
+        Ok(value)
+    }
+
+    /// Hessian of the log-density by hyper-dual numbers (one pass per pair of dimensions).
+    pub fn hessian(&self, u: &[f64]) -> Result<Vec<Vec<f64>>> {
+        self.check_dim(u)?;
+        let n = u.len();
+        let mut h = vec![vec![0.0; n]; n];
+        let base: Vec<Fwd<HyperDual64>> = u.iter().map(|x| Fwd(HyperDual64::from(*x))).collect();
+        for i in 0..n {
+            for j in i..n {
+                let mut input = base.clone();
+                input[i].0.eps1 = 1.0;
+                input[j].0.eps2 = 1.0;
+                let (total, _) = self.run_inference(&input, Accumulators::default())?;
+                h[i][j] = total.0.eps1eps2;
+                h[j][i] = total.0.eps1eps2;
+            }
+        }
+        Ok(h)
+    }
+
+    /// Evaluates with the chosen accumulators.
+    pub fn evaluate(&self, u: &[f64], options: Accumulators) -> Result<Evaluation> {
+        self.check_dim(u)?;
+        let (total, ctx) = self.run_inference::<f64>(u, options)?;
+        Ok(Evaluation {
+            total,
+            log_prior: ctx.log_prior,
+            log_likelihood: ctx.log_likelihood,
+            log_jacobian: ctx.log_jacobian,
+            log_potential: ctx.log_potential,
+            pointwise: ctx.pointwise,
+            deterministics: ctx.deterministics,
+            per_variable: ctx.per_variable,
+        })
+    }
+
+    /// The value the model body returns at an unconstrained point.
+    pub fn output(&self, u: &[f64]) -> Result<T::Output<f64>> {
+        self.check_dim(u)?;
+        let mut ctx =
+            InferenceContext::new(&self.layout, u, &self.conditioned, Accumulators::default());
+        let out = self.template.run::<f64, _>(&mut ctx);
+        ctx.finish()?;
+        Ok(out)
+    }
+
+    /// Maps an unconstrained vector to named constrained values.
+    pub fn constrain(&self, u: &[f64]) -> Result<Point> {
+        self.check_dim(u)?;
+        let mut point = Point::new();
+        let mut ctx = CollectValues {
+            inner: InferenceContext::new(&self.layout, u, &self.conditioned, Accumulators::default()),
+            values: Vec::new(),
+        };
+        self.template.run::<f64, _>(&mut ctx);
+        ctx.inner.finish()?;
+        for (name, values) in ctx.values {
+            let info = self
+                .layout
+                .variable(&name)
+                .ok_or_else(|| Error::Point(format!("unknown variable `{name}`")))?;
+            point.insert(
+                &name,
+                crate::layout::Array {
+                    shape: info.shape.clone(),
+                    values,
+                },
+            );
+        }
+        Ok(point)
+    }
+
+    /// Maps named constrained values to the unconstrained vector. Every free variable
+    /// must be present with the right number of elements.
+    pub fn unconstrain(&self, point: &Point) -> Result<Vec<f64>> {
+        let mut u = vec![0.0; self.layout.dim];
+        // Transforms whose bounds depend on other variables need the model: run it at a
+        // provisional point, reading constrained values from `point` in order.
+        let mut ctx = Unconstrain {
+            point,
+            layout: &self.layout,
+            conditioned: &self.conditioned,
+            out: &mut u,
+            next: 0,
+            error: None,
+        };
+        self.template.run::<f64, _>(&mut ctx);
+        if let Some(e) = ctx.error {
+            return Err(e);
+        }
+        Ok(u)
+    }
+
+    /// Log-density at a named point in constrained space, with or without Jacobians.
+    pub fn logp_at(&self, point: &Point, jacobian: bool) -> Result<f64> {
+        let u = self.unconstrain(point)?;
+        let options = Accumulators {
+            jacobian,
+            ..Accumulators::default()
+        };
+        Ok(self.evaluate(&u, options)?.total)
+    }
+
+    /// Stan's initialisation: uniform(−2, 2) on the unconstrained scale, retried until
+    /// the log-density and its gradient are finite. On failure the error carries a
+    /// per-variable table of log-density terms at the last attempt.
+    pub fn initial_point(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>> {
+        let mut u = vec![0.0; self.dim()];
+        let mut grad = vec![0.0; self.dim()];
+        for _ in 0..INIT_ATTEMPTS {
+            for x in u.iter_mut() {
+                *x = rng.gen_range(-2.0..2.0);
+            }
+            if let Ok(lp) = self.logp_grad(&u, &mut grad) {
+                if lp.is_finite() && grad.iter().all(|g| g.is_finite()) {
+                    return Ok(u);
+                }
+            }
+        }
+        Err(Error::Init {
+            attempts: INIT_ATTEMPTS,
+            table: self.log_density_table(&u)?,
+        })
+    }
+
+    /// Checks a user-supplied unconstrained initial point, with the per-variable table in
+    /// the error when its log-density or gradient is not finite.
+    pub fn check_initial_point(&self, u: &[f64]) -> Result<()> {
+        let mut grad = vec![0.0; self.dim()];
+        let lp = self.logp_grad(u, &mut grad)?;
+        if lp.is_finite() && grad.iter().all(|g| g.is_finite()) {
+            return Ok(());
+        }
+        Err(Error::Init {
+            attempts: 1,
+            table: self.log_density_table(u)?,
+        })
+    }
+
+    /// A table of each term's log-density at `u` (variables include their Jacobian).
+    pub fn log_density_table(&self, u: &[f64]) -> Result<String> {
+        let eval = self.evaluate(
+            u,
+            Accumulators {
+                per_variable: true,
+                ..Accumulators::default()
+            },
+        )?;
+        let mut table = String::new();
+        let width = eval
+            .per_variable
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(4)
+            .max(8);
+        let _ = writeln!(table, "  {:<width$}  log-density", "variable");
+        for (name, lp) in &eval.per_variable {
+            let _ = writeln!(table, "  {name:<width$}  {lp}");
+        }
+        Ok(table)
+    }
+
+    /// One draw from the prior (and the prior predictive of the observations).
+    pub fn prior_draw(&self, rng: &mut dyn RngCore) -> Result<PriorDraw> {
+        let mut ctx = ForwardContext::new(rng, &self.conditioned, true);
+        self.template.run::<f64, _>(&mut ctx);
+        if let Some(e) = ctx.error {
+            return Err(e);
+        }
+        Ok(PriorDraw {
+            variables: ctx.draws,
+            observed: ctx.observed_draws,
+            deterministics: ctx.deterministics,
+        })
+    }
+
+    /// The model with some variables held at given constrained values: they leave the
+    /// unconstrained vector and their log-density terms stay in the total.
+    pub fn condition(self, point: &Point) -> Result<Self> {
+        let mut conditioned = self.conditioned;
+        for (name, array) in point.iter() {
+            conditioned.insert(name.clone(), array.values.clone());
+        }
+        Self::with_conditioned(self.template, conditioned)
+    }
+}
+
+impl<T: ModelTemplate> LogDensity for Model<T> {
+    fn dim(&self) -> usize {
+        self.layout.dim
+    }
+    fn logp(&self, position: &[f64]) -> Result<f64> {
+        Model::logp(self, position)
+    }
+    fn logp_grad(&self, position: &[f64], grad: &mut [f64]) -> Result<f64> {
+        Model::logp_grad(self, position, grad)
+    }
+}
+
+/// Wraps the inference context to keep each variable's constrained values.
+struct CollectValues<'a> {
+    inner: InferenceContext<'a, f64>,
+    values: Vec<(String, Vec<f64>)>,
+}
+
+impl Context<f64> for CollectValues<'_> {
+    fn variable<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: std::result::Result<D, crate::dist::ParamError>,
+        shape: Option<usize>,
+        transform: Option<crate::transform::Transform<f64>>,
+    ) -> Vec<f64> {
+        let xs = self.inner.variable(name, dist, shape, transform);
+        self.values.push((name.to_string(), xs.clone()));
+        xs
+    }
+    fn observe<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: std::result::Result<D, crate::dist::ParamError>,
+        data: crate::param::Operand<'_, f64>,
+    ) {
+        self.inner.observe(name, dist, data)
+    }
+    fn deterministic(&mut self, name: &'static str, values: crate::param::Operand<'_, f64>) {
+        self.inner.deterministic(name, values)
+    }
+    fn potential(&mut self, name: &'static str, value: f64) {
+        self.inner.potential(name, value)
+    }
+}
+
+/// Reads constrained values from a point in model order and inverts each transform
+/// (bounds that depend on earlier variables see those variables' values).
+struct Unconstrain<'a> {
+    point: &'a Point,
+    layout: &'a Layout,
+    conditioned: &'a BTreeMap<String, Vec<f64>>,
+    out: &'a mut [f64],
+    next: usize,
+    error: Option<Error>,
+}
+
+impl Context<f64> for Unconstrain<'_> {
+    fn variable<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: std::result::Result<D, crate::dist::ParamError>,
+        _shape: Option<usize>,
+        transform: Option<crate::transform::Transform<f64>>,
+    ) -> Vec<f64> {
+        let Some(info) = self.layout.variables.get(self.next) else {
+            self.error.get_or_insert(Error::Structure {
+                variable: name.to_string(),
+                detail: "was not in the model's first pass".into(),
+            });
+            return vec![f64::NAN];
+        };
+        self.next += 1;
+        if info.fixed {
+            return self.conditioned.get(name).cloned().unwrap_or_default();
+        }
+        let Some(array) = self.point.get(name) else {
+            self.error.get_or_insert(Error::Point(format!("missing variable `{name}`")));
+            return vec![f64::NAN; info.len];
+        };
+        if array.values.len() != info.len {
+            self.error.get_or_insert(Error::Point(format!(
+                "`{name}` has {} elements, the model's variable has {}",
+                array.values.len(),
+                info.len
+            )));
+            return vec![f64::NAN; info.len];
+        }
+        let transform = match (transform, &dist) {
+            (Some(t), _) => t,
+            (None, Ok(d)) => d.support().default_transform(),
+            (None, Err(_)) => crate::transform::Transform::Identity,
+        };
+        let u = transform.unconstrain(&array.values);
+        self.out[info.offset..info.offset + info.unconstrained_len].copy_from_slice(&u);
+        array.values.clone()
+    }
+    fn observe<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        _name: &'static str,
+        _dist: std::result::Result<D, crate::dist::ParamError>,
+        _data: crate::param::Operand<'_, f64>,
+    ) {
+    }
+    fn deterministic(&mut self, _name: &'static str, _values: crate::param::Operand<'_, f64>) {}
+    fn potential(&mut self, _name: &'static str, _value: f64) {}
+}
+
+/// A reproducible random-number generator for a (seed, stream) pair.
+pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}

@@ -1,0 +1,311 @@
+//! Distribution parameters and data: scalars or slices of constants or model scalars.
+//!
+//! A distribution's parameters and the values it is evaluated at can each be a scalar
+//! or a slice, of `f64` data or of the model's `Real`. [`Param`] turns each into an
+//! [`Operand`], the uniform view the vectorised densities read (with broadcasting of
+//! scalars against slices).
+
+use crate::scalar::{EvalMode, Real};
+
+/// One element type a parameter slice may hold: `f64` or `i64` data, or the model scalar.
+pub trait Elem<R: Real>: Copy {
+    /// The plain value.
+    fn elem_value(&self) -> f64;
+    /// The value as a model scalar (constants are lifted).
+    fn elem_lift(&self) -> R;
+    /// Views a slice of this element type as an operand.
+    fn slice_operand(s: &[Self]) -> Operand<'_, R>;
+}
+
+impl<R: Real> Elem<R> for f64 {
+    #[inline]
+    fn elem_value(&self) -> f64 {
+        *self
+    }
+    #[inline]
+    fn elem_lift(&self) -> R {
+        R::constant(*self)
+    }
+    #[inline]
+    fn slice_operand(s: &[f64]) -> Operand<'_, R> {
+        Operand::Data(s)
+    }
+}
+
+impl<R: Real> Elem<R> for i64 {
+    #[inline]
+    fn elem_value(&self) -> f64 {
+        *self as f64
+    }
+    #[inline]
+    fn elem_lift(&self) -> R {
+        R::constant(*self as f64)
+    }
+    #[inline]
+    fn slice_operand(s: &[i64]) -> Operand<'_, R> {
+        Operand::IntData(s)
+    }
+}
+
+/// A uniform view of a parameter or value: a scalar or a slice, constant or variable.
+#[derive(Debug, Clone, Copy)]
+pub enum Operand<'a, R> {
+    /// A constant scalar.
+    Const(f64),
+    /// A model scalar.
+    Scalar(R),
+    /// Constant data.
+    Data(&'a [f64]),
+    /// Integer data.
+    IntData(&'a [i64]),
+    /// A slice of model scalars.
+    Slice(&'a [R]),
+}
+
+impl<'a, R: Real> Operand<'a, R> {
+    /// `None` for scalars (they broadcast), else the slice length.
+    #[inline]
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            Operand::Const(_) | Operand::Scalar(_) => None,
+            Operand::Data(s) => Some(s.len()),
+            Operand::IntData(s) => Some(s.len()),
+            Operand::Slice(s) => Some(s.len()),
+        }
+    }
+
+    /// True for a scalar or an empty slice.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// True when no element can carry a derivative.
+    #[inline]
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Operand::Const(_) | Operand::Data(_) | Operand::IntData(_) => true,
+            Operand::Scalar(r) => match R::MODE {
+                EvalMode::Value => true,
+                EvalMode::Tape => r.tape_index() == 0,
+                EvalMode::Dual => false,
+            },
+            Operand::Slice(_) => R::MODE == EvalMode::Value,
+        }
+    }
+
+    /// The value of element `i` (scalars broadcast).
+    #[inline(always)]
+    pub fn value(&self, i: usize) -> f64 {
+        match self {
+            Operand::Const(c) => *c,
+            Operand::Scalar(r) => r.value(),
+            Operand::Data(s) => s[i],
+            Operand::IntData(s) => s[i] as f64,
+            Operand::Slice(s) => s[i].value(),
+        }
+    }
+
+    /// Element `i` as a model scalar (scalars broadcast).
+    #[inline(always)]
+    pub fn lift(&self, i: usize) -> R {
+        match self {
+            Operand::Const(c) => R::constant(*c),
+            Operand::Scalar(r) => *r,
+            Operand::Data(s) => R::constant(s[i]),
+            Operand::IntData(s) => R::constant(s[i] as f64),
+            Operand::Slice(s) => s[i],
+        }
+    }
+
+    /// Iterates over the plain values of all `n` broadcast elements.
+    pub fn values(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
+        (0..n).map(move |i| self.value(i))
+    }
+
+    /// The first non-finite element, if any, as `(index, value)`.
+    pub fn first_non_finite(&self) -> Option<(usize, f64)> {
+        let n = self.len().unwrap_or(1);
+        (0..n).map(|i| (i, self.value(i))).find(|(_, v)| !v.is_finite())
+    }
+}
+
+/// Something usable as a distribution parameter or value: see the module docs.
+///
+/// Implemented for `f64`, `i64`, the model scalar, and `&[E]`, `&Vec<E>`, `Vec<E>`,
+/// `[E; N]`, `&[E; N]` for any element type `E` (data or model scalars).
+pub trait Param<R: Real> {
+    /// The uniform view.
+    fn operand(&self) -> Operand<'_, R>;
+}
+
+impl<R: Real> Param<R> for f64 {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        Operand::Const(*self)
+    }
+}
+
+impl<R: Real> Param<R> for i64 {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        Operand::Const(*self as f64)
+    }
+}
+
+impl<R: Real, E: Elem<R>> Param<R> for &[E] {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        E::slice_operand(self)
+    }
+}
+impl<R: Real, E: Elem<R>> Param<R> for &Vec<E> {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        E::slice_operand(self)
+    }
+}
+impl<R: Real, E: Elem<R>> Param<R> for Vec<E> {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        E::slice_operand(self)
+    }
+}
+impl<R: Real, E: Elem<R>, const N: usize> Param<R> for [E; N] {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        E::slice_operand(self)
+    }
+}
+impl<R: Real, E: Elem<R>, const N: usize> Param<R> for &[E; N] {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        E::slice_operand(*self)
+    }
+}
+
+/// A scalar whose plain value can be read without knowing the model's scalar type.
+pub trait ScalarValue: Copy {
+    /// The plain value.
+    fn scalar_value(&self) -> f64;
+}
+impl ScalarValue for f64 {
+    #[inline]
+    fn scalar_value(&self) -> f64 {
+        *self
+    }
+}
+impl ScalarValue for i64 {
+    #[inline]
+    fn scalar_value(&self) -> f64 {
+        *self as f64
+    }
+}
+
+/// Plain values of a parameter, for validation in constructors (which do not know the
+/// model's scalar type).
+pub trait ParamValues {
+    /// `None` for a scalar, else the slice length.
+    fn param_len(&self) -> Option<usize>;
+    /// Element `i` (scalars ignore `i`).
+    fn param_value(&self, i: usize) -> f64;
+    /// True when every element is constant data (`f64`/`i64`), so it can be validated.
+    fn is_data(&self) -> bool;
+}
+
+macro_rules! scalar_param_values {
+    ($($t:ty: $data:expr),*) => {$(
+        impl ParamValues for $t {
+            #[inline]
+            fn param_len(&self) -> Option<usize> { None }
+            #[inline]
+            fn param_value(&self, _i: usize) -> f64 { self.scalar_value() }
+            #[inline]
+            fn is_data(&self) -> bool { $data }
+        }
+    )*};
+}
+scalar_param_values!(f64: true, i64: true);
+
+/// True when `E` is plain data (`f64` or `i64`) rather than a model scalar.
+pub trait DataKind {
+    /// Whether values of this type are constants.
+    const IS_DATA: bool;
+}
+impl DataKind for f64 {
+    const IS_DATA: bool = true;
+}
+impl DataKind for i64 {
+    const IS_DATA: bool = true;
+}
+
+macro_rules! slice_param_values {
+    ($($t:ty),*) => {$(
+        impl<E: ScalarValue + DataKind> ParamValues for $t {
+            #[inline]
+            fn param_len(&self) -> Option<usize> { Some(self.len()) }
+            #[inline]
+            fn param_value(&self, i: usize) -> f64 { self[i].scalar_value() }
+            #[inline]
+            fn is_data(&self) -> bool { E::IS_DATA }
+        }
+    )*};
+}
+slice_param_values!(&[E], &Vec<E>, Vec<E>);
+impl<E: ScalarValue + DataKind, const N: usize> ParamValues for [E; N] {
+    fn param_len(&self) -> Option<usize> {
+        Some(N)
+    }
+    fn param_value(&self, i: usize) -> f64 {
+        self[i].scalar_value()
+    }
+    fn is_data(&self) -> bool {
+        E::IS_DATA
+    }
+}
+impl<E: ScalarValue + DataKind, const N: usize> ParamValues for &[E; N] {
+    fn param_len(&self) -> Option<usize> {
+        Some(N)
+    }
+    fn param_value(&self, i: usize) -> f64 {
+        self[i].scalar_value()
+    }
+    fn is_data(&self) -> bool {
+        E::IS_DATA
+    }
+}
+
+/// Checks every element of a parameter: it must be finite (when data) and satisfy `ok`.
+///
+/// Parameters that are model scalars are checked too: a constructor called with a value
+/// outside the parameter space fails, and the model runtime turns that failure into a
+/// log-density of −∞ during inference (the point is outside the support).
+pub fn check_param(
+    distribution: &'static str,
+    parameter: &'static str,
+    p: &impl ParamValues,
+    requirement: &'static str,
+    ok: impl Fn(f64) -> bool,
+) -> Result<(), crate::error::ParamError> {
+    let n = p.param_len().unwrap_or(1);
+    for i in 0..n {
+        let v = p.param_value(i);
+        if !v.is_finite() {
+            return Err(crate::error::ParamError::new(
+                distribution,
+                parameter,
+                "must be finite",
+                v,
+            ));
+        }
+        if !ok(v) {
+            return Err(crate::error::ParamError::new(
+                distribution,
+                parameter,
+                requirement,
+                v,
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,578 @@
+//! The reverse-mode tape: `Var`, the thread-local node store, and the backward pass.
+//!
+//! A [`Var`] is a value plus the index of the tape node that produced it; index 0 is
+//! reserved for constants, which record nothing. Nodes are fixed-size (two parents with
+//! their partials); vectorised densities and other many-input operations record one *wide*
+//! node whose parents and partials live in a side store. The tape keeps its capacity
+//! between evaluations, so a gradient evaluation allocates nothing once warm.
+
+use crate::param::{Elem, Operand, Param};
+use crate::scalar::{EvalMode, Real};
+use crate::special::Derivs;
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::{
+    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign,
+};
+
+/// A scalar recorded on the thread's tape.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Var {
+    val: f64,
+    idx: u32,
+}
+
+/// Marks a wide node: `rhs` is the start of its edges and `d_lhs` their count.
+const WIDE: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Node {
+    lhs: u32,
+    rhs: u32,
+    d_lhs: f64,
+    d_rhs: f64,
+}
+
+struct Tape {
+    nodes: Vec<Node>,
+    edge_index: Vec<u32>,
+    edge_partial: Vec<f64>,
+    adjoints: Vec<f64>,
+}
+
+impl Tape {
+    const fn new() -> Self {
+        Tape {
+            nodes: Vec::new(),
+            edge_index: Vec::new(),
+            edge_partial: Vec::new(),
+            adjoints: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.edge_index.clear();
+        self.edge_partial.clear();
+        // Slot 0: the constant sink. Adjoints flowing into it are ignored.
+        self.nodes.push(Node {
+            lhs: 0,
+            rhs: 0,
+            d_lhs: 0.0,
+            d_rhs: 0.0,
+        });
+    }
+
+    #[inline]
+    fn push(&mut self, node: Node) -> u32 {
+        let idx = self.nodes.len() as u32;
+        self.nodes.push(node);
+        idx
+    }
+}
+
+thread_local! {
+    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+}
+
+#[inline]
+fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
+    TAPE.with(|t| f(&mut t.borrow_mut()))
+}
+
+/// Starts a new recording on this thread's tape, discarding the previous one.
+///
+/// Every `Var` from an earlier recording is invalid afterwards.
+pub fn reset() {
+    with_tape(|t| t.clear());
+}
+
+/// Number of nodes in the current recording (for tests and benchmarks).
+pub fn len() -> usize {
+    with_tape(|t| t.nodes.len())
+}
+
+impl Var {
+    /// A constant: records nothing and receives no gradient.
+    #[inline]
+    pub const fn constant(val: f64) -> Var {
+        Var { val, idx: 0 }
+    }
+
+    /// A new independent variable (a leaf of the tape).
+    pub fn leaf(val: f64) -> Var {
+        let idx = with_tape(|t| {
+            t.push(Node {
+                lhs: 0,
+                rhs: 0,
+                d_lhs: 0.0,
+                d_rhs: 0.0,
+            })
+        });
+        Var { val, idx }
+    }
+
+    /// The tape index (0 for constants).
+    #[inline]
+    pub fn index(&self) -> u32 {
+        self.idx
+    }
+
+    #[inline]
+    fn unary(val: f64, a: Var, da: f64) -> Var {
+        if a.idx == 0 {
+            return Var::constant(val);
+        }
+        let idx = with_tape(|t| {
+            t.push(Node {
+                lhs: a.idx,
+                rhs: 0,
+                d_lhs: da,
+                d_rhs: 0.0,
+            })
+        });
+        Var { val, idx }
+    }
+
+    #[inline]
+    fn binary(val: f64, a: Var, da: f64, b: Var, db: f64) -> Var {
+        if a.idx == 0 && b.idx == 0 {
+            return Var::constant(val);
+        }
+        let idx = with_tape(|t| {
+            t.push(Node {
+                lhs: a.idx,
+                rhs: b.idx,
+                d_lhs: da,
+                d_rhs: db,
+            })
+        });
+        Var { val, idx }
+    }
+
+    /// Records one node with many parents: `value` and `∂value/∂parent` for each parent.
+    /// Constant parents (index 0) are skipped.
+    pub fn wide(value: f64, parents: impl IntoIterator<Item = (u32, f64)>) -> Var {
+        with_tape(|t| {
+            let start = t.edge_index.len();
+            for (idx, d) in parents {
+                if idx != 0 {
+                    t.edge_index.push(idx);
+                    t.edge_partial.push(d);
+                }
+            }
+            let count = t.edge_index.len() - start;
+            if count == 0 {
+                return Var::constant(value);
+            }
+            let idx = t.push(Node {
+                lhs: WIDE,
+                rhs: start as u32,
+                d_lhs: count as f64,
+                d_rhs: 0.0,
+            });
+            Var { val: value, idx }
+        })
+    }
+
+    /// Records one wide node whose edges are written by `fill` into the edge buffers
+    /// (index, partial). Entries with index 0 may be written; they are harmless.
+    pub fn wide_with(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> Var {
+        with_tape(|t| {
+            let start = t.edge_index.len();
+            let value = {
+                let mut w = EdgeWriter {
+                    sink: Some((&mut t.edge_index, &mut t.edge_partial)),
+                };
+                fill(&mut w)
+            };
+            let count = t.edge_index.len() - start;
+            if count == 0 {
+                return Var::constant(value);
+            }
+            let idx = t.push(Node {
+                lhs: WIDE,
+                rhs: start as u32,
+                d_lhs: count as f64,
+                d_rhs: 0.0,
+            });
+            Var { val: value, idx }
+        })
+    }
+}
+
+/// Appends the edges of a wide node being recorded (or discards them when no tape
+/// is recording, for value-only evaluation).
+pub struct EdgeWriter<'t> {
+    sink: Option<(&'t mut Vec<u32>, &'t mut Vec<f64>)>,
+}
+
+impl EdgeWriter<'_> {
+    /// Runs `fill` with a writer that drops every edge and returns its value.
+    pub fn discarding(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> f64 {
+        fill(&mut EdgeWriter { sink: None })
+    }
+
+    /// Adds the partial derivative with respect to the tape slot `idx` (0 is ignored).
+    #[inline]
+    pub fn push(&mut self, idx: u32, partial: f64) {
+        if let Some((index, partials)) = &mut self.sink {
+            if idx != 0 {
+                index.push(idx);
+                partials.push(partial);
+            }
+        }
+    }
+
+    /// Reserves room for `n` more edges.
+    pub fn reserve(&mut self, n: usize) {
+        if let Some((index, partials)) = &mut self.sink {
+            index.reserve(n);
+            partials.reserve(n);
+        }
+    }
+}
+
+/// Runs the backward pass from `output` and writes `∂output/∂leaf` for each leaf.
+pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
+    assert_eq!(leaves.len(), grad.len(), "one gradient slot per leaf");
+    with_tape(|t| {
+        let n = t.nodes.len();
+        t.adjoints.clear();
+        t.adjoints.resize(n, 0.0);
+        if output.idx != 0 {
+            t.adjoints[output.idx as usize] = 1.0;
+            let (nodes, adj) = (&t.nodes, &mut t.adjoints);
+            for i in (1..=output.idx as usize).rev() {
+                let a = adj[i];
+                if a == 0.0 {
+                    continue;
+                }
+                let node = nodes[i];
+                if node.lhs == WIDE {
+                    let start = node.rhs as usize;
+                    let end = start + node.d_lhs as usize;
+                    let idx = &t.edge_index[start..end];
+                    let d = &t.edge_partial[start..end];
+                    for (j, p) in idx.iter().zip(d) {
+                        adj[*j as usize] += a * p;
+                    }
+                } else {
+                    adj[node.lhs as usize] += a * node.d_lhs;
+                    adj[node.rhs as usize] += a * node.d_rhs;
+                }
+            }
+        }
+        for (g, leaf) in grad.iter_mut().zip(leaves) {
+            *g = if leaf.idx == 0 {
+                0.0
+            } else {
+                t.adjoints[leaf.idx as usize]
+            };
+        }
+    });
+}
+
+impl fmt::Display for Var {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.val, f)
+    }
+}
+
+impl From<f64> for Var {
+    #[inline]
+    fn from(v: f64) -> Var {
+        Var::constant(v)
+    }
+}
+
+impl PartialEq for Var {
+    fn eq(&self, o: &Var) -> bool {
+        self.val == o.val
+    }
+}
+impl PartialOrd for Var {
+    fn partial_cmp(&self, o: &Var) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(&o.val)
+    }
+}
+impl PartialEq<f64> for Var {
+    fn eq(&self, o: &f64) -> bool {
+        self.val == *o
+    }
+}
+impl PartialOrd<f64> for Var {
+    fn partial_cmp(&self, o: &f64) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(o)
+    }
+}
+
+impl Add for Var {
+    type Output = Var;
+    #[inline]
+    fn add(self, b: Var) -> Var {
+        Var::binary(self.val + b.val, self, 1.0, b, 1.0)
+    }
+}
+impl Sub for Var {
+    type Output = Var;
+    #[inline]
+    fn sub(self, b: Var) -> Var {
+        Var::binary(self.val - b.val, self, 1.0, b, -1.0)
+    }
+}
+impl Mul for Var {
+    type Output = Var;
+    #[inline]
+    fn mul(self, b: Var) -> Var {
+        Var::binary(self.val * b.val, self, b.val, b, self.val)
+    }
+}
+impl Div for Var {
+    type Output = Var;
+    #[inline]
+    fn div(self, b: Var) -> Var {
+        let r = 1.0 / b.val;
+        let v = self.val * r;
+        Var::binary(v, self, r, b, -v * r)
+    }
+}
+impl Neg for Var {
+    type Output = Var;
+    #[inline]
+    fn neg(self) -> Var {
+        Var::unary(-self.val, self, -1.0)
+    }
+}
+impl Add<f64> for Var {
+    type Output = Var;
+    #[inline]
+    fn add(self, b: f64) -> Var {
+        Var::unary(self.val + b, self, 1.0)
+    }
+}
+impl Sub<f64> for Var {
+    type Output = Var;
+    #[inline]
+    fn sub(self, b: f64) -> Var {
+        Var::unary(self.val - b, self, 1.0)
+    }
+}
+impl Mul<f64> for Var {
+    type Output = Var;
+    #[inline]
+    fn mul(self, b: f64) -> Var {
+        Var::unary(self.val * b, self, b)
+    }
+}
+impl Div<f64> for Var {
+    type Output = Var;
+    #[inline]
+    fn div(self, b: f64) -> Var {
+        Var::unary(self.val / b, self, 1.0 / b)
+    }
+}
+impl Add<Var> for f64 {
+    type Output = Var;
+    #[inline]
+    fn add(self, b: Var) -> Var {
+        Var::unary(self + b.val, b, 1.0)
+    }
+}
+impl Sub<Var> for f64 {
+    type Output = Var;
+    #[inline]
+    fn sub(self, b: Var) -> Var {
+        Var::unary(self - b.val, b, -1.0)
+    }
+}
+impl Mul<Var> for f64 {
+    type Output = Var;
+    #[inline]
+    fn mul(self, b: Var) -> Var {
+        Var::unary(self * b.val, b, self)
+    }
+}
+impl Div<Var> for f64 {
+    type Output = Var;
+    #[inline]
+    fn div(self, b: Var) -> Var {
+        let v = self / b.val;
+        Var::unary(v, b, -v / b.val)
+    }
+}
+
+macro_rules! assign_ops {
+    ($($tr:ident $m:ident $op:tt),*) => {$(
+        impl $tr for Var {
+            #[inline]
+            fn $m(&mut self, b: Var) { *self = *self $op b; }
+        }
+        impl $tr<f64> for Var {
+            #[inline]
+            fn $m(&mut self, b: f64) { *self = *self $op b; }
+        }
+    )*};
+}
+assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
+
+impl std::iter::Sum for Var {
+    fn sum<I: Iterator<Item = Var>>(iter: I) -> Var {
+        // One wide node for the whole sum instead of a chain of binary nodes.
+        let mut total = 0.0;
+        let mut parents: Vec<(u32, f64)> = Vec::new();
+        for v in iter {
+            total += v.val;
+            if v.idx != 0 {
+                parents.push((v.idx, 1.0));
+            }
+        }
+        Var::wide(total, parents)
+    }
+}
+impl<'a> std::iter::Sum<&'a Var> for Var {
+    fn sum<I: Iterator<Item = &'a Var>>(iter: I) -> Var {
+        iter.copied().sum()
+    }
+}
+impl std::iter::Product for Var {
+    fn product<I: Iterator<Item = Var>>(iter: I) -> Var {
+        iter.fold(Var::constant(1.0), |a, b| a * b)
+    }
+}
+
+impl Real for Var {
+    const MODE: EvalMode = EvalMode::Tape;
+    const ORDER: usize = 1;
+
+    #[inline]
+    fn value(&self) -> f64 {
+        self.val
+    }
+    #[inline]
+    fn map_unary(self, d: Derivs) -> Self {
+        Var::unary(d[0], self, d[1])
+    }
+    #[inline]
+    fn tape_index(&self) -> u32 {
+        self.idx
+    }
+    fn from_partials(value: f64, operands: &[(Self, f64)]) -> Self {
+        Var::wide(value, operands.iter().map(|(v, d)| (v.idx, *d)))
+    }
+    #[inline]
+    fn record_wide(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> Self {
+        Var::wide_with(fill)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        let e = self.val.exp();
+        Var::unary(e, self, e)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        Var::unary(self.val.ln(), self, 1.0 / self.val)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        let s = self.val.sqrt();
+        Var::unary(s, self, 0.5 / s)
+    }
+    #[inline]
+    fn square(self) -> Self {
+        Var::unary(self.val * self.val, self, 2.0 * self.val)
+    }
+}
+
+impl Elem<Var> for Var {
+    #[inline]
+    fn elem_value(&self) -> f64 {
+        self.val
+    }
+    #[inline]
+    fn elem_lift(&self) -> Var {
+        *self
+    }
+    #[inline]
+    fn slice_operand(s: &[Var]) -> Operand<'_, Var> {
+        Operand::Slice(s)
+    }
+}
+
+impl crate::param::ScalarValue for Var {
+    #[inline]
+    fn scalar_value(&self) -> f64 {
+        self.val
+    }
+}
+impl crate::param::DataKind for Var {
+    const IS_DATA: bool = false;
+}
+impl crate::param::ParamValues for Var {
+    fn param_len(&self) -> Option<usize> {
+        None
+    }
+    fn param_value(&self, _i: usize) -> f64 {
+        self.val
+    }
+    fn is_data(&self) -> bool {
+        self.idx == 0
+    }
+}
+
+impl Param<Var> for Var {
+    #[inline]
+    fn operand(&self) -> Operand<'_, Var> {
+        Operand::Scalar(*self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_rule_and_quotient() {
+        reset();
+        let x = Var::leaf(1.5);
+        let y = Var::leaf(-0.7);
+        let z = x * y + x / y - 3.0 * x + (y - 2.0) * 4.0;
+        let mut g = [0.0; 2];
+        gradient(z, &[x, y], &mut g);
+        assert!((g[0] - (-0.7 + 1.0 / -0.7 - 3.0)).abs() < 1e-12);
+        assert!((g[1] - (1.5 - 1.5 / 0.49 + 4.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn constants_record_nothing() {
+        reset();
+        let before = len();
+        let c = Var::constant(2.0) * Var::constant(3.0) + 1.0;
+        assert_eq!(c.value(), 7.0);
+        assert_eq!(len(), before);
+    }
+
+    #[test]
+    fn wide_sum_node() {
+        reset();
+        let xs: Vec<Var> = (0..5).map(|i| Var::leaf(i as f64)).collect();
+        let s: Var = xs.iter().map(|x| *x * *x).sum();
+        let mut g = [0.0; 5];
+        gradient(s, &xs, &mut g);
+        for (i, gi) in g.iter().enumerate() {
+            assert_eq!(*gi, 2.0 * i as f64);
+        }
+    }
+
+    #[test]
+    fn tape_is_reused_between_recordings() {
+        reset();
+        let x = Var::leaf(1.0);
+        let _ = x.exp() * x;
+        let n1 = len();
+        reset();
+        let x = Var::leaf(1.0);
+        let _ = x.exp() * x;
+        assert_eq!(len(), n1);
+    }
+}

@@ -1,0 +1,1 @@
+//! Inference (samplers arrive with the sampler issue).
