@@ -1,2 +1,55 @@
-//! ppl: probabilistic programming in Rust (façade; docs to come).
+//! # ppl — probabilistic programming in Rust
+//!
+//! A model is an ordinary Rust function with `#[model]` on it. Inside, `sample!` declares
+//! random variables, `observe!` conditions on data, `deterministic!` records derived
+//! quantities and `potential!` adds arbitrary log-density terms. The body is generic over
+//! the scalar type literally named `Real`, so the same code runs with plain `f64` (prior
+//! draws), the reverse-mode tape (gradients) and dual numbers (Hessians).
+//!
+//! ```
+//! use ppl::prelude::*;
+//!
+//! #[model]
+//! fn regression(x: &[f64], y: &[f64]) {
+//!     let alpha = sample!(Normal::new(0.0, 10.0));
+//!     let beta = sample!(Normal::new(0.0, 10.0));
+//!     let sigma = sample!(HalfNormal::new(1.0));
+//!     let mu: Vec<Real> = x.iter().map(|xi| alpha + beta * *xi).collect();
+//!     observe!(Normal::new(&mu, sigma), y);
+//! }
+//!
+//! # fn main() -> Result<(), ppl::Error> {
+//! let x = [0.0, 1.0, 2.0, 3.0];
+//! let y = [0.1, 0.9, 2.1, 2.9];
+//! let model = regression::model(&x, &y)?;
+//! assert_eq!(model.dim(), 3);
+//! let u = vec![0.0, 1.0, -1.0]; // unconstrained: sigma = exp(-1)
+//! let mut grad = vec![0.0; 3];
+//! let lp = model.logp_grad(&u, &mut grad)?;
+//! assert!(lp.is_finite());
+//! # Ok(()) }
+//! ```
+//!
+//! See [`ppl_macros`] for what `#[model]` generates and the rough edges of writing model
+//! bodies generically.
+
 pub use ppl_core::*;
+pub use ppl_macros::{model, real_fn};
+
+/// Everything a model file needs: `use ppl::prelude::*;`.
+pub mod prelude {
+    pub use ppl_core::dist::*;
+    pub use ppl_core::glm::dot;
+    pub use ppl_core::layout::Point;
+    pub use ppl_core::model::{LogDensity, Model};
+    pub use ppl_core::scalar::log_sum_exp;
+    pub use ppl_core::transform::Transform;
+    pub use ppl_core::{deterministic, observe, potential, sample};
+    pub use ppl_core::{Error, Real};
+    pub use ppl_macros::{model, real_fn};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use ppl_core::context::api::*;
+}

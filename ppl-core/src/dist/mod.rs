@@ -5,11 +5,77 @@
 //! call, see [`vectorized`](crate::vectorized)), a sampler, its support and default
 //! transform, and a discreteness flag.
 
+mod bernoulli;
+mod beta;
+mod beta_binomial;
+mod binomial;
+mod categorical;
+mod cauchy;
+mod chi_squared;
+mod dirichlet;
+mod discrete_uniform;
+mod exponential;
+mod flat;
+mod gamma;
+mod geometric;
+mod glm;
+mod half_cauchy;
+mod half_normal;
+mod half_student_t;
+mod inverse_gamma;
+mod laplace;
+mod lkj_corr_cholesky;
+mod log_normal;
+mod logistic;
+mod mv_normal;
+mod negative_binomial;
 mod normal;
+mod pareto;
+mod poisson;
+mod skew_normal;
+mod student_t;
 mod support;
+#[cfg(test)]
+pub(crate) mod testing;
+mod truncated_normal;
+mod uniform;
+mod von_mises;
+mod weibull;
 
+pub use bernoulli::*;
+pub use beta::*;
+pub use beta_binomial::*;
+pub use binomial::*;
+pub use categorical::*;
+pub use cauchy::*;
+pub use chi_squared::*;
+pub use dirichlet::*;
+pub use discrete_uniform::*;
+pub use exponential::*;
+pub use flat::*;
+pub use gamma::*;
+pub use geometric::*;
+pub use glm::*;
+pub use half_cauchy::*;
+pub use half_normal::*;
+pub use half_student_t::*;
+pub use inverse_gamma::*;
+pub use laplace::*;
+pub use lkj_corr_cholesky::*;
+pub use log_normal::*;
+pub use logistic::*;
+pub use mv_normal::*;
+pub use negative_binomial::*;
 pub use normal::Normal;
+pub use pareto::*;
+pub use poisson::*;
+pub use skew_normal::*;
+pub use student_t::*;
 pub use support::Support;
+pub use truncated_normal::*;
+pub use uniform::*;
+pub use von_mises::*;
+pub use weibull::*;
 
 pub use crate::error::ParamError;
 use crate::param::Operand;

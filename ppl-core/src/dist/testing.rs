@@ -1,0 +1,105 @@
+//! Test support for distributions: gradient agreement, moments and KS tests.
+
+#![cfg(test)]
+
+use crate::param::Param;
+use crate::scalar::dual::Fwd;
+use crate::scalar::Real;
+use crate::tape::{self, Var};
+use num_dual::Dual64;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A log-density as a function of K scalars (value and parameters), for gradient checks.
+pub trait ScalarFamily {
+    /// Evaluates the summed log-density at `args` (all may be variables).
+    fn log_density<R: Real>(&self, args: &[R]) -> R;
+}
+
+/// Checks that the tape gradient, the forward-mode gradient and central finite
+/// differences agree at `args` (relative tolerance `tol`).
+pub fn check_gradients<F: ScalarFamily>(f: &F, args: &[f64], tol: f64) {
+    let k = args.len();
+    // Tape.
+    tape::reset();
+    let leaves: Vec<Var> = args.iter().map(|a| Var::leaf(*a)).collect();
+    let out = f.log_density(&leaves);
+    let mut g_tape = vec![0.0; k];
+    tape::gradient(out, &leaves, &mut g_tape);
+    let value = f.log_density::<f64>(args);
+    assert!(
+        (out.value() - value).abs() <= 1e-10 * value.abs().max(1.0),
+        "tape value {} vs f64 value {value}",
+        out.value()
+    );
+    for i in 0..k {
+        // Forward mode.
+        let duals: Vec<Fwd<Dual64>> = args
+            .iter()
+            .enumerate()
+            .map(|(j, a)| {
+                if i == j {
+                    Fwd(Dual64::from(*a).derivative())
+                } else {
+                    Fwd(Dual64::from(*a))
+                }
+            })
+            .collect();
+        let g_fwd = f.log_density(&duals).0.eps;
+        // Central finite differences.
+        let h = 1e-6 * args[i].abs().max(1.0);
+        let mut plus = args.to_vec();
+        let mut minus = args.to_vec();
+        plus[i] += h;
+        minus[i] -= h;
+        let g_fd = (f.log_density::<f64>(&plus) - f.log_density::<f64>(&minus)) / (2.0 * h);
+        let scale = g_fwd.abs().max(1.0);
+        assert!(
+            (g_tape[i] - g_fwd).abs() <= 1e-8 * scale,
+            "argument {i} at {args:?}: tape {} vs forward {g_fwd}",
+            g_tape[i]
+        );
+        assert!(
+            (g_fwd - g_fd).abs() <= tol * scale,
+            "argument {i} at {args:?}: forward {g_fwd} vs finite differences {g_fd}"
+        );
+    }
+}
+
+/// A deterministic RNG for tests.
+pub fn test_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// Asserts that the sample mean is within 5 standard errors of `mean` and the sample
+/// variance within 5 of its standard errors (estimated from the fourth central moment).
+pub fn check_moments(xs: &[f64], mean: f64, var: f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    let m4 = xs.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n;
+    let se_mean = (var / n).sqrt();
+    let se_var = ((m4 - v * v) / n).sqrt();
+    assert!((m - mean).abs() < 5.0 * se_mean, "mean {m} vs {mean} (se {se_mean})");
+    assert!((v - var).abs() < 5.0 * se_var, "variance {v} vs {var} (se {se_var})");
+}
+
+/// Kolmogorov–Smirnov statistic of `xs` against a CDF; asserts it is below the 0.1 %
+/// critical value `1.95/√n`.
+pub fn check_ks(xs: &mut [f64], cdf: impl Fn(f64) -> f64) {
+    xs.sort_by(|a, b| a.partial_cmp(b).expect("samples are not NaN"));
+    let n = xs.len() as f64;
+    let mut d: f64 = 0.0;
+    for (i, x) in xs.iter().enumerate() {
+        let f = cdf(*x);
+        d = d.max((f - i as f64 / n).abs()).max(((i + 1) as f64 / n - f).abs());
+    }
+    let critical = 1.95 / n.sqrt();
+    assert!(d < critical, "KS statistic {d} above critical value {critical}");
+}
+
+/// Log-density of a distribution at a scalar `x`, in plain `f64`.
+pub fn lpdf<D: crate::dist::Distribution<f64>>(d: &D, x: f64) -> f64 {
+    d.log_density(Param::<f64>::operand(&x))
+        .expect("scalar arguments always broadcast")
+}
