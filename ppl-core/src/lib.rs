@@ -6,6 +6,7 @@ pub mod dist;
 pub mod error;
 pub mod glm;
 pub mod layout;
+pub mod linalg;
 pub mod model;
 pub mod param;
 pub mod scalar;

@@ -75,11 +75,21 @@ pub struct PriorDraw {
 ///
 /// Built by the `model(...)` function `#[model]` generates. See the crate docs for an
 /// end-to-end example.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Model<T> {
     template: T,
     layout: Layout,
     conditioned: BTreeMap<String, Vec<f64>>,
+}
+
+impl<T: ModelTemplate> std::fmt::Debug for Model<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.template.name())
+            .field("layout", &self.layout)
+            .field("conditioned", &self.conditioned)
+            .finish()
+    }
 }
 
 /// Attempts made by [`Model::initial_point`].
@@ -451,6 +461,16 @@ impl Context<f64> for Unconstrain<'_> {
             return vec![f64::NAN];
         };
         self.next += 1;
+        if info.name != name {
+            self.error.get_or_insert(Error::Structure {
+                variable: name.to_string(),
+                detail: format!(
+                    "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
+                    info.name
+                ),
+            });
+            return vec![f64::NAN; info.len];
+        }
         if info.fixed {
             return self.conditioned.get(name).cloned().unwrap_or_default();
         }

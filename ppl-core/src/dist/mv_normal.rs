@@ -1,1 +1,603 @@
-//! (to be written)
+//! The multivariate normal distribution, parameterised by a covariance matrix or its
+//! Cholesky factor.
+
+use super::{Distribution, ElementValue, ParamError, Support};
+use crate::linalg::{self, Matrix};
+use crate::param::{check_param, Elem, Operand, Param, ParamValues, ScalarValue};
+use crate::scalar::{EvalMode, Real};
+use crate::special::HALF_LN_2PI;
+use crate::vectorized::LengthMismatch;
+use rand::RngCore;
+use rand_distr::Distribution as _;
+
+/// Multivariate normal distribution over k-vectors with mean `mu` and covariance
+/// `Σ = L Lᵀ`:
+/// `ln p(x) = −½ (x−μ)ᵀ Σ⁻¹ (x−μ) − Σᵢ ln L_ii − (k/2) ln 2π`.
+///
+/// The mean is a k-slice (or a scalar, broadcast). The covariance, or its
+/// lower-triangular Cholesky factor, is a [`Matrix`] of data or of model scalars; a
+/// covariance is factorised once, in the constructor. A value is one event of k scalars
+/// or several stacked events (n·k scalars), whose log-densities are summed.
+///
+/// ```
+/// use ppl_core::dist::{Distribution, MvNormal};
+/// use ppl_core::linalg::Matrix;
+/// use ppl_core::param::Param;
+/// let cov = Matrix::from_rows(&[[1.0, 0.5], [0.5, 2.0]]);
+/// let d = MvNormal::new(&[0.0, 1.0], &cov).unwrap();
+/// let x = [0.3, 0.2];
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// // −½ (x−μ)ᵀ Σ⁻¹ (x−μ) − ½ ln det Σ − ln 2π with det Σ = 1.75
+/// let q = (2.0 * 0.09 - 2.0 * 0.5 * 0.3 * -0.8 + 0.64) / 1.75;
+/// let expected = -0.5 * q - 0.5 * 1.75f64.ln() - (2.0 * std::f64::consts::PI).ln();
+/// assert!((lp - expected).abs() < 1e-12);
+/// assert!(MvNormal::new(&[0.0, 0.0], &Matrix::from_rows(&[[1.0, 2.0], [2.0, 1.0]])).is_err());
+/// ```
+///
+/// Inside a model the covariance may be built from parameters, e.g. a Gaussian-process
+/// kernel: factorise it with [`linalg::cholesky`] and use [`MvNormal::from_cholesky`],
+/// or pass it to [`MvNormal::new`].
+#[derive(Debug, Clone)]
+pub struct MvNormal<M, E> {
+    mu: M,
+    chol: Matrix<E>,
+}
+
+const NAME: &str = "MvNormal";
+
+/// Checks the mean against the dimension `k`.
+fn check_mu<M: ParamValues>(mu: &M, k: usize) -> Result<(), ParamError> {
+    if let Some(len) = mu.param_len() {
+        if len != k {
+            return Err(ParamError::new(
+                NAME,
+                "mu",
+                "must have one element per row of the covariance (length shown)",
+                len as f64,
+            ));
+        }
+    }
+    check_param(NAME, "mu", mu, "must be finite", |_| true)
+}
+
+/// Checks that a matrix parameter is square, non-empty and finite.
+fn check_square<E: ScalarValue>(m: &Matrix<E>, parameter: &'static str) -> Result<(), ParamError> {
+    if !m.is_square() {
+        return Err(ParamError::new(
+            NAME,
+            parameter,
+            "must be a square matrix (columns shown)",
+            m.ncols() as f64,
+        ));
+    }
+    if m.nrows() == 0 {
+        return Err(ParamError::new(NAME, parameter, "must have at least one row", 0.0));
+    }
+    if let Some(v) = m.as_slice().iter().map(|v| v.scalar_value()).find(|v| !v.is_finite()) {
+        return Err(ParamError::new(NAME, parameter, "must be finite", v));
+    }
+    Ok(())
+}
+
+impl<M: ParamValues, E: Real> MvNormal<M, E> {
+    /// Builds the distribution from a symmetric positive-definite covariance matrix
+    /// (factorised here, so constant covariances cost nothing per evaluation). `mu` must
+    /// have one element per row (or be a scalar).
+    pub fn new(mu: M, cov: &Matrix<E>) -> Result<Self, ParamError> {
+        check_square(cov, "cov")?;
+        let k = cov.nrows();
+        check_mu(&mu, k)?;
+        for i in 0..k {
+            for j in 0..i {
+                let (a, b) = (cov[(i, j)].value(), cov[(j, i)].value());
+                let scale = (cov[(i, i)].value() * cov[(j, j)].value()).abs().sqrt();
+                if (a - b).abs() > 1e-9 * scale.max(f64::MIN_POSITIVE) {
+                    return Err(ParamError::new(
+                        NAME,
+                        "cov",
+                        "must be symmetric (asymmetry shown)",
+                        a - b,
+                    ));
+                }
+            }
+        }
+        let chol = linalg::cholesky(cov).map_err(|e| {
+            let value = match e {
+                linalg::LinalgError::NotPositiveDefinite { value, .. } => value,
+                linalg::LinalgError::NotSquare { cols, .. } => cols as f64,
+            };
+            ParamError::new(NAME, "cov", "must be positive definite (failed pivot shown)", value)
+        })?;
+        Ok(MvNormal { mu, chol })
+    }
+}
+
+impl<M: ParamValues, E: ScalarValue> MvNormal<M, E> {
+    /// Builds the distribution from the lower-triangular Cholesky factor `L` of the
+    /// covariance (`Σ = L Lᵀ`): zeros above the diagonal, positive diagonal.
+    ///
+    /// ```
+    /// use ppl_core::dist::{Distribution, MvNormal, Normal};
+    /// use ppl_core::linalg::Matrix;
+    /// use ppl_core::param::Param;
+    /// let l = Matrix::from_rows(&[[2.0, 0.0], [0.0, 3.0]]);
+    /// let d = MvNormal::from_cholesky(0.0, &l).unwrap();
+    /// let lp: f64 = d.log_density(Param::<f64>::operand(&[1.0, -1.0])).unwrap();
+    /// let a: f64 = Normal::new(0.0, 2.0).unwrap().log_density(Param::<f64>::operand(&1.0)).unwrap();
+    /// let b: f64 = Normal::new(0.0, 3.0).unwrap().log_density(Param::<f64>::operand(&-1.0)).unwrap();
+    /// assert!((lp - (a + b)).abs() < 1e-12);
+    /// ```
+    pub fn from_cholesky(mu: M, chol: &Matrix<E>) -> Result<Self, ParamError> {
+        check_square(chol, "chol")?;
+        let k = chol.nrows();
+        check_mu(&mu, k)?;
+        for i in 0..k {
+            let d = chol[(i, i)].scalar_value();
+            if d <= 0.0 {
+                return Err(ParamError::new(
+                    NAME,
+                    "chol",
+                    "must have a positive diagonal",
+                    d,
+                ));
+            }
+            for j in i + 1..k {
+                let v = chol[(i, j)].scalar_value();
+                if v != 0.0 {
+                    return Err(ParamError::new(
+                        NAME,
+                        "chol",
+                        "must be lower triangular (entry above the diagonal shown)",
+                        v,
+                    ));
+                }
+            }
+        }
+        Ok(MvNormal {
+            mu,
+            chol: chol.clone(),
+        })
+    }
+}
+
+impl<M, E: Copy> MvNormal<M, E> {
+    /// The dimension k.
+    pub fn dim(&self) -> usize {
+        self.chol.nrows()
+    }
+
+    /// The Cholesky factor of the covariance.
+    pub fn cholesky_factor(&self) -> &Matrix<E> {
+        &self.chol
+    }
+
+    /// Number of events in `x`, checking its length.
+    fn events<R: Real>(&self, x: &Operand<'_, R>, mu: &Operand<'_, R>) -> Result<usize, LengthMismatch> {
+        let k = self.dim();
+        if let Some(m) = mu.len() {
+            if m != k {
+                return Err(LengthMismatch {
+                    argument: "mu",
+                    found: m,
+                    expected: k,
+                });
+            }
+        }
+        match x.len() {
+            None if k == 1 => Ok(1),
+            None => Err(LengthMismatch {
+                argument: "x",
+                found: 1,
+                expected: k,
+            }),
+            Some(n) if n % k == 0 => Ok(n / k),
+            Some(n) => Err(LengthMismatch {
+                argument: "x",
+                found: n,
+                expected: k,
+            }),
+        }
+    }
+}
+
+/// Forward substitution `L z = r` in plain values (`l` row-major k×k).
+fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+    for i in 0..k {
+        let mut s = r[i];
+        for j in 0..i {
+            s -= l[i * k + j] * z[j];
+        }
+        z[i] = s / l[i * k + i];
+    }
+}
+
+/// Back substitution `Lᵀ a = z` in plain values.
+fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+    for i in (0..k).rev() {
+        let mut s = z[i];
+        for j in i + 1..k {
+            s -= l[j * k + i] * a[j];
+        }
+        a[i] = s / l[i * k + i];
+    }
+}
+
+impl<M, E: Copy> MvNormal<M, E> {
+    /// The summed log-density as one wide tape node (or a plain value), with
+    /// `∂/∂x = −Σ⁻¹(x−μ)`, `∂/∂μ = Σ⁻¹(x−μ)`, `∂/∂L_ij = aᵢ zⱼ − δᵢⱼ/L_ii` summed over
+    /// events, where `z = L⁻¹(x−μ)` and `a = L⁻ᵀ z`.
+    fn log_density_wide<R: Real>(&self, x: Operand<'_, R>, mu: Operand<'_, R>, n: usize) -> R
+    where
+        E: Elem<R>,
+    {
+        let k = self.dim();
+        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let l_idx: Vec<u32> = if R::MODE == EvalMode::Tape {
+            self.chol.as_slice().iter().map(|e| e.elem_lift().tape_index()).collect()
+        } else {
+            Vec::new()
+        };
+        let l_var = l_idx.iter().any(|i| *i != 0);
+        let x_var = !x.is_constant();
+        let mu_var = !mu.is_constant();
+        let need_a = x_var || mu_var || l_var;
+        let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
+        R::record_wide(|w| {
+            let (mut r, mut z, mut a) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+            let mut grad_mu = vec![0.0; if mu_var { k } else { 0 }];
+            let mut grad_l = vec![0.0; if l_var { k * k } else { 0 }];
+            let mut grad_x_scalar = 0.0;
+            let mut sum_q = 0.0;
+            if x_var {
+                w.reserve(n * k);
+            }
+            for e in 0..n {
+                for i in 0..k {
+                    r[i] = x.value(e * k + i) - mu.value(i);
+                }
+                forward_solve(&l, k, &r, &mut z);
+                sum_q += z.iter().map(|v| v * v).sum::<f64>();
+                if !need_a {
+                    continue;
+                }
+                back_solve(&l, k, &z, &mut a);
+                if x_var {
+                    match x {
+                        Operand::Slice(s) => {
+                            for i in 0..k {
+                                w.push(s[e * k + i].tape_index(), -a[i]);
+                            }
+                        }
+                        _ => grad_x_scalar -= a.iter().sum::<f64>(),
+                    }
+                }
+                if mu_var {
+                    for i in 0..k {
+                        grad_mu[i] += a[i];
+                    }
+                }
+                if l_var {
+                    for i in 0..k {
+                        for j in 0..=i {
+                            grad_l[i * k + j] += a[i] * z[j];
+                        }
+                    }
+                }
+            }
+            if let Operand::Scalar(s) = x {
+                w.push(s.tape_index(), grad_x_scalar);
+            }
+            match mu {
+                Operand::Slice(s) => {
+                    for (i, g) in grad_mu.iter().enumerate() {
+                        w.push(s[i].tape_index(), *g);
+                    }
+                }
+                Operand::Scalar(s) => w.push(s.tape_index(), grad_mu.iter().sum()),
+                _ => {}
+            }
+            if l_var {
+                for i in 0..k {
+                    grad_l[i * k + i] -= n as f64 / l[i * k + i];
+                    for j in 0..=i {
+                        w.push(l_idx[i * k + j], grad_l[i * k + j]);
+                    }
+                }
+            }
+            -0.5 * sum_q - n as f64 * (log_diag + k as f64 * HALF_LN_2PI)
+        })
+    }
+
+    /// The summed log-density by the generic formula (forward-mode scalars).
+    fn log_density_generic<R: Real>(&self, x: Operand<'_, R>, mu: Operand<'_, R>, n: usize) -> R
+    where
+        E: Elem<R>,
+    {
+        let k = self.dim();
+        let l: Matrix<R> = self.chol.map(|e| e.elem_lift());
+        let mut log_diag = R::constant(0.0);
+        for i in 0..k {
+            log_diag += l[(i, i)].ln();
+        }
+        let mut total = R::constant(0.0);
+        let mut r = Vec::with_capacity(k);
+        for e in 0..n {
+            r.clear();
+            r.extend((0..k).map(|i| x.lift(e * k + i) - mu.lift(i)));
+            let z = linalg::solve_lower(&l, &r);
+            for zi in z {
+                total -= zi * zi * 0.5;
+            }
+        }
+        total - (log_diag + k as f64 * HALF_LN_2PI) * n as f64
+    }
+}
+
+impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
+    type Value = Vec<R>;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn event_len(&self) -> usize {
+        self.dim()
+    }
+
+    fn event_shape(&self) -> Vec<usize> {
+        vec![self.dim()]
+    }
+
+    fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
+        Ok(None)
+    }
+
+    fn support(&self) -> Support<R> {
+        Support::Real
+    }
+
+    fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
+        let mu = self.mu.operand();
+        let n = self.events(&x, &mu)?;
+        Ok(match R::MODE {
+            EvalMode::Dual => self.log_density_generic(x, mu, n),
+            _ => self.log_density_wide(x, mu, n),
+        })
+    }
+
+    fn log_density_pointwise(
+        &self,
+        x: Operand<'_, R>,
+        out: &mut Vec<f64>,
+    ) -> Result<(), LengthMismatch> {
+        let mu = self.mu.operand();
+        let n = self.events(&x, &mu)?;
+        let k = self.dim();
+        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
+        let (mut r, mut z) = (vec![0.0; k], vec![0.0; k]);
+        for e in 0..n {
+            for i in 0..k {
+                r[i] = x.value(e * k + i) - mu.value(i);
+            }
+            forward_solve(&l, k, &r, &mut z);
+            let q: f64 = z.iter().map(|v| v * v).sum();
+            out.push(-0.5 * q - log_diag - k as f64 * HALF_LN_2PI);
+        }
+        Ok(())
+    }
+
+    fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
+        let k = self.dim();
+        let mu = self.mu.operand();
+        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let mut z = vec![0.0; k];
+        for _ in 0..n / k {
+            for zi in z.iter_mut() {
+                *zi = rand_distr::StandardNormal.sample(rng);
+            }
+            for i in 0..k {
+                let lz: f64 = (0..=i).map(|j| l[i * k + j] * z[j]).sum();
+                out.push(mu.value(i) + lz);
+            }
+        }
+    }
+
+    fn value_from(xs: Vec<R>) -> Vec<R> {
+        xs
+    }
+}
+
+impl<R: Real, M: Param<R>, E: Elem<R>> ElementValue<R> for MvNormal<M, E> {
+    type Element = R;
+    fn element_from(x: R) -> R {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::testing::{check_gradients, check_moments, test_rng, ScalarFamily};
+    use crate::dist::Normal;
+    use statrs::distribution::Continuous;
+
+    fn lp<D: Distribution<f64>>(d: &D, x: &[f64]) -> f64 {
+        d.log_density(Operand::Data(x)).unwrap()
+    }
+
+    #[test]
+    fn diagonal_matches_independent_normals() {
+        let cov = Matrix::diagonal(&[4.0, 0.25, 9.0]);
+        let mu = [1.0, -2.0, 0.5];
+        let d = MvNormal::new(&mu, &cov).unwrap();
+        let x = [0.3, -1.0, 4.0, 2.0, -2.5, 0.0];
+        let mut expected = 0.0;
+        for (i, xi) in x.iter().enumerate() {
+            let s = [2.0, 0.5, 3.0][i % 3];
+            let n = Normal::new(mu[i % 3], s).unwrap();
+            expected += crate::dist::testing::lpdf(&n, *xi);
+        }
+        assert!((lp(&d, &x) - expected).abs() < 1e-12);
+        let mut pw = Vec::new();
+        d.log_density_pointwise(Operand::Data(&x), &mut pw).unwrap();
+        assert_eq!(pw.len(), 2);
+        assert!((pw.iter().sum::<f64>() - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn matches_statrs() {
+        let cov = [2.0, 0.6, -0.4, 0.6, 1.0, 0.3, -0.4, 0.3, 1.5];
+        let mu = [0.5, -1.0, 2.0];
+        let d = MvNormal::new(&mu, &Matrix::from_vec(3, 3, cov.to_vec())).unwrap();
+        let reference =
+            statrs::distribution::MultivariateNormal::new(mu.to_vec(), cov.to_vec()).unwrap();
+        for x in [[0.0, 0.0, 0.0], [1.3, -2.2, 3.1], [-4.0, 1.0, 0.5]] {
+            let expected = reference.ln_pdf(&nalgebra::DVector::from_vec(x.to_vec()));
+            assert!((lp(&d, &x) - expected).abs() < 1e-10, "{} vs {expected}", lp(&d, &x));
+        }
+        // From the Cholesky factor: same density.
+        let l = linalg::cholesky(&Matrix::from_vec(3, 3, cov.to_vec())).unwrap();
+        let d2 = MvNormal::from_cholesky(&mu, &l).unwrap();
+        assert!((lp(&d2, &[1.3, -2.2, 3.1]) - lp(&d, &[1.3, -2.2, 3.1])).abs() < 1e-14);
+    }
+
+    #[test]
+    fn two_by_two_by_hand() {
+        // Σ = [[1, ρ], [ρ, 1]]: ln p = −(x²−2ρxy+y²)/(2(1−ρ²)) − ½ ln(1−ρ²) − ln 2π.
+        let rho: f64 = 0.8;
+        let d = MvNormal::new(0.0, &Matrix::from_rows(&[[1.0, rho], [rho, 1.0]])).unwrap();
+        let (x, y) = (0.7, -0.4);
+        let expected = -(x * x - 2.0 * rho * x * y + y * y) / (2.0 * (1.0 - rho * rho))
+            - 0.5 * (1.0 - rho * rho).ln()
+            - (2.0 * std::f64::consts::PI).ln();
+        assert!((lp(&d, &[x, y]) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn validation_and_shapes() {
+        let eye: Matrix<f64> = Matrix::identity(2);
+        let e = MvNormal::new(&[0.0, 0.0, 0.0], &eye).unwrap_err();
+        assert_eq!((e.parameter, e.value), ("mu", 3.0));
+        let e = MvNormal::new(0.0, &Matrix::from_rows(&[[1.0, 0.5], [0.4, 1.0]])).unwrap_err();
+        assert_eq!(e.parameter, "cov");
+        assert!(e.requirement.contains("symmetric"));
+        let e = MvNormal::new(0.0, &Matrix::from_rows(&[[1.0, 0.0], [0.0, -1.0]])).unwrap_err();
+        assert!(e.requirement.contains("positive definite"));
+        assert!(MvNormal::new(0.0, &Matrix::from_vec(1, 2, vec![1.0, 0.0])).is_err());
+        assert!(MvNormal::new(0.0, &Matrix::<f64>::from_vec(0, 0, vec![])).is_err());
+        assert!(MvNormal::new(f64::NAN, &eye).is_err());
+        assert!(MvNormal::new(0.0, &Matrix::from_rows(&[[f64::INFINITY]])).is_err());
+        let e = MvNormal::from_cholesky(0.0, &Matrix::from_rows(&[[1.0, 0.1], [0.0, 1.0]]))
+            .unwrap_err();
+        assert!(e.requirement.contains("lower triangular"));
+        let e = MvNormal::from_cholesky(0.0, &Matrix::from_rows(&[[1.0, 0.0], [0.3, 0.0]]))
+            .unwrap_err();
+        assert!(e.requirement.contains("positive diagonal"));
+
+        let d = MvNormal::new(&[0.0, 0.0], &eye).unwrap();
+        assert_eq!(Distribution::<f64>::event_len(&d), 2);
+        assert_eq!(Distribution::<f64>::event_shape(&d), vec![2]);
+        assert_eq!(Distribution::<f64>::batch_len(&d), Ok(None));
+        assert_eq!(Distribution::<f64>::support(&d), Support::Real);
+        let err = d.log_density(Operand::Data(&[1.0, 2.0, 3.0])).unwrap_err();
+        assert_eq!((err.argument, err.found, err.expected), ("x", 3, 2));
+        assert!(d.log_density(Operand::Const(1.0)).is_err());
+        assert_eq!(lp(&d, &[]), 0.0);
+        // k = 1 accepts a scalar value.
+        let d1 = MvNormal::new(1.0, &Matrix::from_rows(&[[4.0]])).unwrap();
+        let v: f64 = d1.log_density(Operand::Const(2.0)).unwrap();
+        let n = Normal::new(1.0, 2.0).unwrap();
+        assert!((v - crate::dist::testing::lpdf(&n, 2.0)).abs() < 1e-14);
+        assert_eq!(<MvNormal<f64, f64> as Distribution<f64>>::value_from(vec![1.0, 2.0]), vec![1.0, 2.0]);
+        assert_eq!(<MvNormal<f64, f64> as ElementValue<f64>>::element_from(3.0), 3.0);
+    }
+
+    /// Constant covariance; arguments: x (two events of 3), then mu (3).
+    struct ConstCov;
+    impl ScalarFamily for ConstCov {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let cov = Matrix::from_vec(3, 3, vec![2.0, 0.6, -0.4, 0.6, 1.0, 0.3, -0.4, 0.3, 1.5]);
+            let d = MvNormal::new(&args[6..9], &cov).unwrap();
+            d.log_density(Operand::Slice(&args[..6])).unwrap()
+        }
+    }
+
+    /// Covariance from parameters, a GP-like kernel `s² exp(−(tᵢ−tⱼ)²/(2ℓ²)) + 0.1 δᵢⱼ`;
+    /// arguments: x (3), s, ℓ, mu (scalar), through `new` and through `from_cholesky`.
+    struct KernelCov {
+        via_cholesky: bool,
+    }
+    impl ScalarFamily for KernelCov {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let t = [0.0, 0.7, 1.5];
+            let (s, ell, mu) = (args[3], args[4], args[5]);
+            let cov = Matrix::from_fn(3, 3, |i, j| {
+                let d = t[i] - t[j];
+                let v = s * s * (-(d * d) / (ell * ell * 2.0)).exp();
+                if i == j {
+                    v + 0.1
+                } else {
+                    v
+                }
+            });
+            let d = if self.via_cholesky {
+                let l = linalg::cholesky(&cov).unwrap();
+                MvNormal::from_cholesky(mu, &l).unwrap()
+            } else {
+                MvNormal::new(mu, &cov).unwrap()
+            };
+            d.log_density(Operand::Slice(&args[..3])).unwrap()
+        }
+    }
+
+    /// Cholesky factor entries as direct arguments: x (2), L00, L10, L11, scalar x-mean.
+    struct CholArgs;
+    impl ScalarFamily for CholArgs {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let zero = R::constant(0.0);
+            let l = Matrix::from_vec(2, 2, vec![args[2], zero, args[3], args[4]]);
+            let mu = [args[5], args[5] * 2.0];
+            let d = MvNormal::from_cholesky(&mu, &l).unwrap();
+            d.log_density(Operand::Slice(&args[..2])).unwrap()
+        }
+    }
+
+    /// k = 1 with a scalar value.
+    struct ScalarValue1;
+    impl ScalarFamily for ScalarValue1 {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let l = Matrix::from_vec(1, 1, vec![args[1]]);
+            let d = MvNormal::from_cholesky(args[2], &l).unwrap();
+            d.log_density(Operand::Scalar(args[0])).unwrap()
+        }
+    }
+
+    #[test]
+    fn gradients() {
+        check_gradients(&ConstCov, &[0.3, -1.0, 2.0, 1.5, 0.2, -0.7, 0.5, -1.0, 2.0], 1e-6);
+        let args = [0.4, -0.3, 1.1, 1.3, 0.8, 0.2];
+        check_gradients(&KernelCov { via_cholesky: false }, &args, 1e-6);
+        check_gradients(&KernelCov { via_cholesky: true }, &args, 1e-6);
+        check_gradients(&CholArgs, &[0.4, -0.3, 1.3, 0.5, 0.8, 0.2], 1e-6);
+        check_gradients(&ScalarValue1, &[0.4, 1.7, -0.2], 1e-6);
+    }
+
+    #[test]
+    fn sampling_moments() {
+        let cov = Matrix::from_rows(&[[2.0, 0.8], [0.8, 1.0]]);
+        let d = MvNormal::new(&[1.0, -2.0], &cov).unwrap();
+        let mut rng = test_rng(7);
+        let n = 40_000;
+        let mut out = Vec::new();
+        Distribution::<f64>::draw(&d, &mut rng, 2 * n, &mut out);
+        assert_eq!(out.len(), 2 * n);
+        let x0: Vec<f64> = out.iter().step_by(2).copied().collect();
+        let x1: Vec<f64> = out.iter().skip(1).step_by(2).copied().collect();
+        check_moments(&x0, 1.0, 2.0);
+        check_moments(&x1, -2.0, 1.0);
+        // x0 + x1 has variance 2 + 1 + 2·0.8.
+        let s: Vec<f64> = x0.iter().zip(&x1).map(|(a, b)| a + b).collect();
+        check_moments(&s, -1.0, 4.6);
+    }
+}

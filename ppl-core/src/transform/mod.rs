@@ -126,3 +126,90 @@ impl<R: Real> Transform<R> {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Shared checks for the transform tests: numerical log-Jacobians and gradients.
+
+    use super::{Transform, TransformKind};
+    use crate::dist::testing::{check_gradients, ScalarFamily};
+    use crate::scalar::Real;
+
+    /// `ln |det ∂f/∂u|` by central finite differences (`f` must map Rᵈ to Rᵈ).
+    pub(crate) fn fd_log_abs_det(f: impl Fn(&[f64]) -> Vec<f64>, u: &[f64]) -> f64 {
+        let d = u.len();
+        let mut jac = nalgebra::DMatrix::<f64>::zeros(d, d);
+        for j in 0..d {
+            let h = 1e-5 * u[j].abs().max(1.0);
+            let mut plus = u.to_vec();
+            let mut minus = u.to_vec();
+            plus[j] += h;
+            minus[j] -= h;
+            let (fp, fm) = (f(&plus), f(&minus));
+            assert_eq!(fp.len(), d, "the map must be square");
+            for i in 0..d {
+                jac[(i, j)] = (fp[i] - fm[i]) / (2.0 * h);
+            }
+        }
+        jac.determinant().abs().ln()
+    }
+
+    /// Number of bound arguments a transform kind takes.
+    fn n_bounds(kind: TransformKind) -> usize {
+        match kind {
+            TransformKind::Lower | TransformKind::Upper => 1,
+            TransformKind::Interval => 2,
+            _ => 0,
+        }
+    }
+
+    /// Builds a transform of `kind` whose bounds are the trailing `args`; returns it
+    /// with the unconstrained part of `args`.
+    pub(crate) fn build<R: Real>(kind: TransformKind, args: &[R]) -> (Transform<R>, &[R]) {
+        let (u, b) = args.split_at(args.len() - n_bounds(kind));
+        let t = match kind {
+            TransformKind::Identity => Transform::Identity,
+            TransformKind::Lower => Transform::Lower(b[0]),
+            TransformKind::Upper => Transform::Upper(b[0]),
+            TransformKind::Interval => Transform::Interval(b[0], b[1]),
+            TransformKind::Simplex => Transform::Simplex,
+            TransformKind::Ordered => Transform::Ordered,
+            TransformKind::CholeskyCorr => Transform::CholeskyCorr,
+        };
+        (t, u)
+    }
+
+    /// `ln |J| + Σ cᵢ xᵢ` (fixed weights `cᵢ`), so that gradients of both the
+    /// log-Jacobian and the constrained values are checked.
+    struct LogJacobian(TransformKind);
+
+    impl ScalarFamily for LogJacobian {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let (t, u) = build(self.0, args);
+            let mut x = Vec::new();
+            let lj = t.constrain(u, &mut x);
+            let mut s = lj;
+            for (i, xi) in x.iter().enumerate() {
+                s += *xi * (0.3 + 0.1 * i as f64);
+            }
+            s
+        }
+    }
+
+    /// Tape, forward-mode and finite-difference gradients of the log-Jacobian (plus a
+    /// linear function of the constrained values) agree; bounds are the trailing `args`.
+    pub(crate) fn check_log_jacobian_gradients(kind: TransformKind, args: &[f64], tol: f64) {
+        check_gradients(&LogJacobian(kind), args, tol);
+    }
+
+    #[test]
+    fn kinds_and_lengths() {
+        let t = Transform::<f64>::interval(0.0, 1.0);
+        assert_eq!(t.kind(), TransformKind::Interval);
+        assert_eq!(Transform::<f64>::lower(1.0).kind(), TransformKind::Lower);
+        assert_eq!(Transform::<f64>::upper(1.0).kind(), TransformKind::Upper);
+        assert_eq!(Transform::<f64>::Identity.unconstrained_len(5), Some(5));
+        assert_eq!(Transform::<f64>::CholeskyCorr.unconstrained_len(9), Some(3));
+        assert_eq!(Transform::<f64>::CholeskyCorr.unconstrained_len(8), None);
+    }
+}

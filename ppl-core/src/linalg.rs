@@ -1,0 +1,444 @@
+//! Small dense linear algebra generic over [`Real`]: a row-major [`Matrix`], Cholesky
+//! factorisation, triangular solves and matrix-vector products.
+//!
+//! Everything works with plain `f64` (data) and with model scalars, so a covariance built
+//! from parameters inside a model can be factorised and differentiated. Inner products
+//! are recorded as one wide tape node each (see [`glm::dot`](crate::glm::dot)), so a
+//! k×k Cholesky factorisation records O(k²) nodes rather than O(k³).
+//!
+//! ```
+//! use ppl_core::linalg::{self, Matrix};
+//! let a = Matrix::from_rows(&[[4.0, 2.0], [2.0, 3.0]]);
+//! let l = linalg::cholesky(&a).unwrap();
+//! assert_eq!(l.as_slice(), &[2.0, 0.0, 1.0, 2.0_f64.sqrt()]);
+//! // Solve A x = b with the factor: L y = b, then Lᵀ x = y.
+//! let y = linalg::solve_lower(&l, &[6.0, 5.0]);
+//! let x = linalg::solve_lower_transpose(&l, &y);
+//! assert!((x[0] - 1.0).abs() < 1e-12 && (x[1] - 1.0).abs() < 1e-12);
+//! let log_det: f64 = linalg::log_det_from_cholesky(&l);
+//! assert!((log_det - 8.0_f64.ln()).abs() < 1e-12);
+//! ```
+
+use crate::glm::dot;
+use crate::param::{Elem, ScalarValue};
+use crate::scalar::Real;
+use std::ops::{Index, IndexMut};
+use thiserror::Error;
+
+/// Why a factorisation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Error)]
+pub enum LinalgError {
+    /// The matrix is not square.
+    #[error("expected a square matrix, got {rows}×{cols}")]
+    NotSquare {
+        /// Number of rows.
+        rows: usize,
+        /// Number of columns.
+        cols: usize,
+    },
+    /// A pivot of the Cholesky factorisation was not positive (or not finite).
+    #[error("matrix is not positive definite: pivot {pivot} is {value}")]
+    NotPositiveDefinite {
+        /// The row whose pivot failed.
+        pivot: usize,
+        /// The pivot's value (`A_jj − Σ L_jk²`).
+        value: f64,
+    },
+}
+
+/// A dense row-major matrix of `f64` data or model scalars.
+///
+/// ```
+/// use ppl_core::linalg::Matrix;
+/// let m = Matrix::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// assert_eq!(m[(1, 2)], 6.0);
+/// assert_eq!(m.row(0), &[1.0, 2.0, 3.0]);
+/// assert_eq!(m.transpose()[(2, 1)], 6.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix<T> {
+    rows: usize,
+    cols: usize,
+    data: Vec<T>,
+}
+
+impl<T: Copy> Matrix<T> {
+    /// A matrix from its row-major elements.
+    ///
+    /// # Panics
+    /// If `data.len() != rows * cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<T>) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "a {rows}×{cols} matrix needs {} elements",
+            rows * cols
+        );
+        Matrix { rows, cols, data }
+    }
+
+    /// A matrix from its rows (arrays, vectors or slices).
+    ///
+    /// # Panics
+    /// If the rows have different lengths.
+    pub fn from_rows<V: AsRef<[T]>>(rows: &[V]) -> Self {
+        let cols = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for (i, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            assert_eq!(r.len(), cols, "row {i} has {} elements, row 0 has {cols}", r.len());
+            data.extend_from_slice(r);
+        }
+        Matrix {
+            rows: rows.len(),
+            cols,
+            data,
+        }
+    }
+
+    /// A matrix whose element `(i, j)` is `f(i, j)`.
+    pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
+        let mut data = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                data.push(f(i, j));
+            }
+        }
+        Matrix { rows, cols, data }
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.cols
+    }
+
+    /// True when the matrix has as many rows as columns.
+    pub fn is_square(&self) -> bool {
+        self.rows == self.cols
+    }
+
+    /// The row-major elements.
+    pub fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The row-major elements, by value.
+    pub fn into_vec(self) -> Vec<T> {
+        self.data
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[T] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// The transpose.
+    pub fn transpose(&self) -> Self {
+        Matrix::from_fn(self.cols, self.rows, |i, j| self[(j, i)])
+    }
+
+    /// Applies `f` to every element.
+    pub fn map<U>(&self, f: impl FnMut(&T) -> U) -> Matrix<U> {
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.iter().map(f).collect(),
+        }
+    }
+}
+
+impl<T: ScalarValue> Matrix<T> {
+    /// The plain values.
+    pub fn values(&self) -> Matrix<f64> {
+        self.map(|v| v.scalar_value())
+    }
+}
+
+impl<R: Real> Matrix<R> {
+    /// The `rows`×`cols` zero matrix.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Matrix::from_vec(rows, cols, vec![R::constant(0.0); rows * cols])
+    }
+
+    /// The n×n identity.
+    pub fn identity(n: usize) -> Self {
+        Matrix::from_fn(n, n, |i, j| R::constant(if i == j { 1.0 } else { 0.0 }))
+    }
+
+    /// A square matrix with `d` on its diagonal.
+    pub fn diagonal(d: &[R]) -> Self {
+        let n = d.len();
+        Matrix::from_fn(n, n, |i, j| if i == j { d[i] } else { R::constant(0.0) })
+    }
+}
+
+impl<T> Index<(usize, usize)> for Matrix<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, (i, j): (usize, usize)) -> &T {
+        debug_assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of bounds");
+        &self.data[i * self.cols + j]
+    }
+}
+
+impl<T> IndexMut<(usize, usize)> for Matrix<T> {
+    #[inline]
+    fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
+        debug_assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of bounds");
+        &mut self.data[i * self.cols + j]
+    }
+}
+
+/// The lower-triangular Cholesky factor `L` of a symmetric positive-definite `a`
+/// (`a = L Lᵀ`; only the lower triangle of `a` is read). Fails when `a` is not square
+/// or a pivot is not positive.
+///
+/// ```
+/// use ppl_core::linalg::{cholesky, Matrix, LinalgError};
+/// let a = Matrix::from_rows(&[[1.0, 2.0], [2.0, 1.0]]);
+/// assert!(matches!(cholesky(&a), Err(LinalgError::NotPositiveDefinite { pivot: 1, .. })));
+/// ```
+pub fn cholesky<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
+    if !a.is_square() {
+        return Err(LinalgError::NotSquare {
+            rows: a.rows,
+            cols: a.cols,
+        });
+    }
+    let n = a.rows;
+    let mut l = vec![R::constant(0.0); n * n];
+    for j in 0..n {
+        let row_j = &l[j * n..j * n + j];
+        let pivot = a[(j, j)] - dot::<R, R, R>(row_j, row_j);
+        let p = pivot.value();
+        if !(p > 0.0 && p.is_finite()) {
+            return Err(LinalgError::NotPositiveDefinite { pivot: j, value: p });
+        }
+        let d = pivot.sqrt();
+        l[j * n + j] = d;
+        for i in j + 1..n {
+            let s = dot::<R, R, R>(&l[i * n..i * n + j], &l[j * n..j * n + j]);
+            l[i * n + j] = (a[(i, j)] - s) / d;
+        }
+    }
+    Ok(Matrix::from_vec(n, n, l))
+}
+
+/// Solves `L x = b` for lower-triangular `L` by forward substitution (only the lower
+/// triangle of `l` is read).
+///
+/// # Panics
+/// If `l` is not square or `b` has the wrong length.
+pub fn solve_lower<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
+    let n = check_square_system(l, b.len());
+    let mut x: Vec<R> = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = dot::<R, R, R>(&l.data[i * n..i * n + i], &x);
+        x.push((b[i] - s) / l.data[i * n + i]);
+    }
+    x
+}
+
+/// Solves `Lᵀ x = b` for lower-triangular `L` by back substitution (only the lower
+/// triangle of `l` is read).
+///
+/// # Panics
+/// If `l` is not square or `b` has the wrong length.
+pub fn solve_lower_transpose<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
+    let n = check_square_system(l, b.len());
+    let mut x = vec![R::constant(0.0); n];
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for j in i + 1..n {
+            s -= l.data[j * n + i] * x[j];
+        }
+        x[i] = s / l.data[i * n + i];
+    }
+    x
+}
+
+fn check_square_system<T>(l: &Matrix<T>, len: usize) -> usize {
+    assert!(l.rows == l.cols, "expected a square matrix, got {}×{}", l.rows, l.cols);
+    assert_eq!(len, l.rows, "right-hand side has length {len}, matrix has {} rows", l.rows);
+    l.rows
+}
+
+/// `A x` for a matrix and vector of data or model scalars (each row one fused dot
+/// product).
+///
+/// # Panics
+/// If `x.len() != a.ncols()`.
+///
+/// ```
+/// use ppl_core::linalg::{mat_vec, Matrix};
+/// let a = Matrix::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+/// let y: Vec<f64> = mat_vec(&a, &[1.0, 1.0]);
+/// assert_eq!(y, vec![3.0, 7.0]);
+/// ```
+pub fn mat_vec<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, x: &[B]) -> Vec<R> {
+    assert_eq!(x.len(), a.cols, "vector has length {}, matrix has {} columns", x.len(), a.cols);
+    (0..a.rows).map(|i| dot(a.row(i), x)).collect()
+}
+
+/// `A B` for matrices of data or model scalars.
+///
+/// # Panics
+/// If the inner dimensions differ.
+pub fn mat_mul<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, b: &Matrix<B>) -> Matrix<R> {
+    assert_eq!(a.cols, b.rows, "inner dimensions differ: {}×{} times {}×{}", a.rows, a.cols, b.rows, b.cols);
+    let bt = b.transpose();
+    Matrix::from_fn(a.rows, b.cols, |i, j| dot(a.row(i), bt.row(j)))
+}
+
+/// `A Aᵀ` (e.g. the correlation matrix from its Cholesky factor).
+///
+/// ```
+/// use ppl_core::linalg::{mul_transpose, Matrix};
+/// let l = Matrix::from_rows(&[[1.0, 0.0], [0.6, 0.8]]);
+/// let r: Matrix<f64> = mul_transpose(&l);
+/// assert!((r[(1, 0)] - 0.6).abs() < 1e-15 && (r[(1, 1)] - 1.0).abs() < 1e-15);
+/// ```
+pub fn mul_transpose<R: Real, A: Elem<R>>(a: &Matrix<A>) -> Matrix<R> {
+    Matrix::from_fn(a.rows, a.rows, |i, j| dot(a.row(i), a.row(j)))
+}
+
+/// `ln det A = 2 Σ ln L_ii` from the Cholesky factor `L` of `A`.
+///
+/// # Panics
+/// If `l` is not square.
+pub fn log_det_from_cholesky<R: Real>(l: &Matrix<R>) -> R {
+    assert!(l.rows == l.cols, "expected a square matrix, got {}×{}", l.rows, l.cols);
+    let mut s = R::constant(0.0);
+    for i in 0..l.rows {
+        s += l.data[i * l.rows + i].ln();
+    }
+    s * 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::testing::check_gradients;
+    use crate::dist::testing::ScalarFamily;
+    use proptest::prelude::*;
+
+    /// A random symmetric positive-definite matrix `B Bᵀ + n I` from `n²` entries.
+    fn spd(n: usize, b: &[f64]) -> Matrix<f64> {
+        let bm = Matrix::from_vec(n, n, b.to_vec());
+        let mut a: Matrix<f64> = mul_transpose(&bm);
+        for i in 0..n {
+            a[(i, i)] += n as f64;
+        }
+        a
+    }
+
+    fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn cholesky_matches_nalgebra() {
+        let a = spd(4, &[0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.0, 1.5, -0.3, 0.1, 0.6, -1.0, 0.8]);
+        let l = cholesky(&a).unwrap();
+        let na = nalgebra::DMatrix::from_row_slice(4, 4, a.as_slice());
+        let nl = na.clone().cholesky().unwrap().l();
+        for i in 0..4 {
+            for j in 0..4 {
+                assert!((l[(i, j)] - nl[(i, j)]).abs() < 1e-12, "({i}, {j})");
+            }
+        }
+        let ld = log_det_from_cholesky(&l);
+        assert!((ld - na.determinant().ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cholesky_errors() {
+        let a = Matrix::from_vec(2, 3, vec![1.0; 6]);
+        assert_eq!(cholesky(&a), Err(LinalgError::NotSquare { rows: 2, cols: 3 }));
+        let a = Matrix::from_rows(&[[1.0, 0.0], [0.0, -1.0]]);
+        assert!(matches!(
+            cholesky(&a),
+            Err(LinalgError::NotPositiveDefinite { pivot: 1, value }) if value == -1.0
+        ));
+        let a = Matrix::from_rows(&[[f64::NAN]]);
+        assert!(cholesky(&a).is_err());
+        let empty: Matrix<f64> = Matrix::from_vec(0, 0, vec![]);
+        assert_eq!(cholesky(&empty).unwrap().as_slice().len(), 0);
+    }
+
+    #[test]
+    fn small_helpers() {
+        let m: Matrix<f64> = Matrix::identity(3);
+        assert_eq!(m.as_slice(), &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        let d = Matrix::diagonal(&[2.0, 3.0]);
+        assert_eq!(d.into_vec(), vec![2.0, 0.0, 0.0, 3.0]);
+        let z: Matrix<f64> = Matrix::zeros(2, 1);
+        assert_eq!((z.nrows(), z.ncols()), (2, 1));
+        let a = Matrix::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]);
+        let b = Matrix::from_rows(&[[0.0, 1.0], [1.0, 0.0]]);
+        let ab: Matrix<f64> = mat_mul(&a, &b);
+        assert_eq!(ab.as_slice(), &[2.0, 1.0, 4.0, 3.0]);
+        assert_eq!(a.values(), a);
+        assert!(!Matrix::from_vec(1, 2, vec![0.0, 0.0]).is_square());
+    }
+
+    #[test]
+    #[should_panic(expected = "row 1 has 1 elements")]
+    fn ragged_rows_panic() {
+        let _ = Matrix::from_rows(&[vec![1.0, 2.0], vec![3.0]]);
+    }
+
+    proptest! {
+        #[test]
+        fn solves_and_reconstruction(b in proptest::collection::vec(-2.0..2.0f64, 9),
+                                     rhs in proptest::collection::vec(-5.0..5.0f64, 3)) {
+            let a = spd(3, &b);
+            let l = cholesky(&a).unwrap();
+            // Lower triangular, positive diagonal, L Lᵀ = A.
+            for i in 0..3 {
+                prop_assert!(l[(i, i)] > 0.0);
+                for j in i + 1..3 {
+                    prop_assert_eq!(l[(i, j)], 0.0);
+                }
+            }
+            let llt: Matrix<f64> = mul_transpose(&l);
+            prop_assert!(max_abs_diff(llt.as_slice(), a.as_slice()) < 1e-10);
+            // A x = rhs.
+            let y = solve_lower(&l, &rhs);
+            let x = solve_lower_transpose(&l, &y);
+            let ax: Vec<f64> = mat_vec(&a, &x);
+            prop_assert!(max_abs_diff(&ax, &rhs) < 1e-10);
+            let ly: Vec<f64> = mat_vec(&l, &y);
+            prop_assert!(max_abs_diff(&ly, &rhs) < 1e-10);
+        }
+    }
+
+    /// `ln det A + bᵀ A⁻¹ b` with `A = B Bᵀ + 3 I` as a function of B and b.
+    struct QuadForm;
+    impl ScalarFamily for QuadForm {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let bm = Matrix::from_vec(3, 3, args[..9].to_vec());
+            let mut a: Matrix<R> = mul_transpose(&bm);
+            for i in 0..3 {
+                a[(i, i)] += 3.0;
+            }
+            let l = cholesky(&a).unwrap();
+            let z = solve_lower(&l, &args[9..]);
+            let w = solve_lower_transpose(&l, &z);
+            let q: R = dot(&args[9..], &w[..]);
+            let lx: Vec<R> = mat_vec(&l, &args[9..]);
+            log_det_from_cholesky(&l) + q + lx.iter().copied().sum::<R>()
+        }
+    }
+
+    #[test]
+    fn gradients_through_cholesky() {
+        let args = [0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.5, -1.0, 2.0];
+        check_gradients(&QuadForm, &args, 1e-6);
+    }
+}
