@@ -1,1 +1,241 @@
-//! (to be written)
+//! The beta-binomial distribution: a binomial whose success probability is beta.
+
+use super::binomial::{check_trials, trials_support};
+use super::poisson::{is_count, ln_choose};
+use super::{Distribution, ElementValue, ParamError, Support};
+use crate::param::{check_param, Operand, Param, ParamValues};
+use crate::scalar::Real;
+use crate::special::{digamma, ln_beta};
+use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use rand::RngCore;
+use rand_distr::Distribution as _;
+
+/// Beta-binomial distribution: successes in `n` trials whose success probability is
+/// drawn from `Beta(alpha, beta)`, over `0..=n`:
+///
+/// `ln p(x) = ln C(n, x) + ln B(x + α, n − x + β) − ln B(α, β)`,
+///
+/// with mean `nα/(α+β)` and variance `nαβ(α+β+n)/((α+β)²(α+β+1))`. `n` is data (an
+/// integer or a slice of integers).
+///
+/// ```
+/// use ppl_core::dist::{BetaBinomial, Distribution};
+/// use ppl_core::param::Param;
+/// // With α = β = 1 every count in 0..=n is equally likely.
+/// let d = BetaBinomial::new(4, 1.0, 1.0).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&3_i64)).unwrap();
+/// assert!((lp + 5.0_f64.ln()).abs() < 1e-12);
+/// assert!(BetaBinomial::new(4, 0.0, 1.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct BetaBinomial<N, A, B> {
+    n: N,
+    alpha: A,
+    beta: B,
+}
+
+impl<N: ParamValues, A: ParamValues, B: ParamValues> BetaBinomial<N, A, B> {
+    /// Builds the distribution; `n` must be a non-negative integer, `alpha` and `beta`
+    /// positive.
+    pub fn new(n: N, alpha: A, beta: B) -> Result<Self, ParamError> {
+        check_trials("BetaBinomial", &n)?;
+        check_param("BetaBinomial", "alpha", &alpha, "must be positive", |a| {
+            a > 0.0
+        })?;
+        check_param("BetaBinomial", "beta", &beta, "must be positive", |b| {
+            b > 0.0
+        })?;
+        Ok(BetaBinomial { n, alpha, beta })
+    }
+}
+
+struct BetaBinomialKernel;
+
+impl Kernel<4> for BetaBinomialKernel {
+    #[inline]
+    fn eval<R: Real>(&self, [x, n, a, b]: [R; 4]) -> R {
+        let (k, m) = (x.value(), n.value());
+        if !is_count(k) || k > m {
+            return R::constant(f64::NEG_INFINITY);
+        }
+        (a + k).ln_beta(b + (m - k)) - a.ln_beta(b) + ln_choose(m, k)
+    }
+    #[inline]
+    fn eval_partials(&self, [k, m, a, b]: [f64; 4]) -> (f64, [f64; 4]) {
+        if !is_count(k) || k > m {
+            return (f64::NEG_INFINITY, [0.0; 4]);
+        }
+        let v = ln_beta(a + k, b + m - k) - ln_beta(a, b) + ln_choose(m, k);
+        let common = digamma(a + b) - digamma(a + b + m);
+        let da = digamma(a + k) - digamma(a) + common;
+        let db = digamma(b + m - k) - digamma(b) + common;
+        (v, [0.0, 0.0, da, db])
+    }
+}
+
+impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> Distribution<R> for BetaBinomial<N, A, B> {
+    type Value = i64;
+
+    fn name(&self) -> &'static str {
+        "BetaBinomial"
+    }
+
+    fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
+        let ops = [self.n.operand(), self.alpha.operand(), self.beta.operand()];
+        if ops.iter().all(|o| o.len().is_none()) {
+            return Ok(None);
+        }
+        broadcast_len(&["n", "alpha", "beta"], &ops).map(Some)
+    }
+
+    fn is_discrete(&self) -> bool {
+        true
+    }
+
+    fn support(&self) -> Support<R> {
+        trials_support(self.n.operand())
+    }
+
+    fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
+        let ops = [
+            x,
+            self.n.operand(),
+            self.alpha.operand(),
+            self.beta.operand(),
+        ];
+        let len = broadcast_len(&["x", "n", "alpha", "beta"], &ops)?;
+        Ok(vectorized::sum(&BetaBinomialKernel, &ops, len))
+    }
+
+    fn log_density_pointwise(
+        &self,
+        x: Operand<'_, R>,
+        out: &mut Vec<f64>,
+    ) -> Result<(), LengthMismatch> {
+        let ops = [
+            x,
+            self.n.operand(),
+            self.alpha.operand(),
+            self.beta.operand(),
+        ];
+        let len = broadcast_len(&["x", "n", "alpha", "beta"], &ops)?;
+        vectorized::pointwise(&BetaBinomialKernel, &ops, len, out);
+        Ok(())
+    }
+
+    fn draw(&self, rng: &mut dyn RngCore, len: usize, out: &mut Vec<f64>) {
+        let (n, a, b) = (self.n.operand(), self.alpha.operand(), self.beta.operand());
+        for i in 0..len {
+            let x = rand_distr::Beta::new(a.value(i), b.value(i))
+                .ok()
+                .map(|d| d.sample(rng))
+                .and_then(|p| rand_distr::Binomial::new(n.value(i) as u64, p).ok())
+                .map_or(f64::NAN, |d| d.sample(rng) as f64);
+            out.push(x);
+        }
+    }
+
+    fn value_from(xs: Vec<R>) -> i64 {
+        Self::element_from(xs[0])
+    }
+}
+
+impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> ElementValue<R> for BetaBinomial<N, A, B> {
+    type Element = i64;
+    fn element_from(x: R) -> i64 {
+        x.value().round() as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::testing::{check_gradients, check_moments, lpdf, test_rng, ScalarFamily};
+    use crate::special::ln_gamma;
+    use crate::tape::{self, Var};
+    use proptest::prelude::*;
+
+    /// The closed form written out with ln Γ only.
+    fn closed_form(k: f64, n: f64, a: f64, b: f64) -> f64 {
+        let choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
+        choose + ln_gamma(k + a) + ln_gamma(n - k + b) - ln_gamma(n + a + b) - ln_gamma(a)
+            - ln_gamma(b)
+            + ln_gamma(a + b)
+    }
+
+    proptest! {
+        #[test]
+        fn matches_closed_form(n in 0i64..80, frac in 0.0f64..1.0, a in 0.05f64..20.0, b in 0.05f64..20.0) {
+            let k = (frac * n as f64).floor();
+            let ours = lpdf(&BetaBinomial::new(n, a, b).unwrap(), k);
+            let want = closed_form(k, n as f64, a, b);
+            prop_assert!((ours - want).abs() <= 1e-9 * want.abs().max(1.0), "{} vs {}", ours, want);
+        }
+
+        #[test]
+        fn pmf_sums_to_one(n in 0i64..40, a in 0.1f64..10.0, b in 0.1f64..10.0) {
+            let d = BetaBinomial::new(n, a, b).unwrap();
+            let total: f64 = (0..=n).map(|k| lpdf(&d, k as f64).exp()).sum();
+            prop_assert!((total - 1.0).abs() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn outside_support_and_errors() {
+        let d = BetaBinomial::new(5, 2.0, 3.0).unwrap();
+        for bad in [-1.0, 6.0, 1.5] {
+            assert_eq!(lpdf(&d, bad), f64::NEG_INFINITY);
+        }
+        assert!(BetaBinomial::new(-1, 1.0, 1.0).is_err());
+        assert!(BetaBinomial::new(1.5, 1.0, 1.0).is_err());
+        assert!(BetaBinomial::new(3, -1.0, 1.0).is_err());
+        assert_eq!(BetaBinomial::new(3, 1.0, 0.0).unwrap_err().parameter, "beta");
+        let s: Support<f64> = Distribution::<f64>::support(&d);
+        assert!(s.contains(5.0) && !s.contains(6.0));
+    }
+
+    struct Scalars {
+        n: Vec<i64>,
+        data: Vec<i64>,
+    }
+    impl ScalarFamily for Scalars {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            BetaBinomial::new(&self.n, args[0], args[1])
+                .unwrap()
+                .log_density(Operand::IntData(&self.data))
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn gradients() {
+        let f = Scalars {
+            n: vec![10],
+            data: vec![3],
+        };
+        check_gradients(&f, &[2.5, 1.5], 1e-6);
+        let f = Scalars {
+            n: vec![10, 4, 7, 0],
+            data: vec![3, 4, 0, 0],
+        };
+        check_gradients(&f, &[0.7, 3.2], 1e-6);
+        tape::reset();
+        let (a, b) = (Var::leaf(0.7), Var::leaf(3.2));
+        let before = tape::len();
+        let _ = BetaBinomial::new(&f.n, a, b)
+            .unwrap()
+            .log_density(Operand::IntData(&f.data))
+            .unwrap();
+        assert_eq!(tape::len(), before + 1);
+    }
+
+    #[test]
+    fn sampling_moments() {
+        let (n, a, b) = (12.0, 2.0, 3.0);
+        let mut rng = test_rng(37);
+        let mut xs = Vec::new();
+        Distribution::<f64>::draw(&BetaBinomial::new(12, a, b).unwrap(), &mut rng, 20_000, &mut xs);
+        let s = a + b;
+        check_moments(&xs, n * a / s, n * a * b * (s + n) / (s * s * (s + 1.0)));
+    }
+}

@@ -1,1 +1,200 @@
-//! (to be written)
+//! The Cauchy distribution.
+
+use super::{Distribution, ElementValue, ParamError, Support};
+use crate::param::{check_param, Operand, Param, ParamValues};
+use crate::scalar::Real;
+use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use rand::RngCore;
+use rand_distr::Distribution as _;
+
+/// `ln π`.
+const LN_PI: f64 = 1.144_729_885_849_400_2;
+
+/// Cauchy distribution with location `alpha` and scale `beta` (Stan's
+/// `cauchy(alpha, beta)`), with `z = (x−α)/β`: `ln p(x) = −ln π − ln β − ln(1 + z²)`.
+///
+/// The mean and variance are undefined.
+///
+/// ```
+/// use ppl_core::dist::{Cauchy, Distribution};
+/// use ppl_core::param::Param;
+/// let d = Cauchy::new(1.0, 2.0).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&3.0)).unwrap();
+/// assert!((lp - -2.53102425).abs() < 1e-8);
+/// assert!(Cauchy::new(0.0, 0.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Cauchy<A, B> {
+    alpha: A,
+    beta: B,
+}
+
+impl<A: ParamValues, B: ParamValues> Cauchy<A, B> {
+    /// Builds the distribution; `alpha` (location) must be finite and `beta` (scale)
+    /// positive.
+    pub fn new(alpha: A, beta: B) -> Result<Self, ParamError> {
+        check_param("Cauchy", "alpha", &alpha, "must be finite", |_| true)?;
+        check_param("Cauchy", "beta", &beta, "must be positive", |b| b > 0.0)?;
+        Ok(Cauchy { alpha, beta })
+    }
+}
+
+struct CauchyKernel;
+
+impl Kernel<3> for CauchyKernel {
+    #[inline]
+    fn eval<R: Real>(&self, [x, alpha, beta]: [R; 3]) -> R {
+        let z = (x - alpha) / beta;
+        -(z * z).ln_1p() - beta.ln() - LN_PI
+    }
+    #[inline]
+    fn eval_partials(&self, [x, alpha, beta]: [f64; 3]) -> (f64, [f64; 3]) {
+        let inv = 1.0 / beta;
+        let z = (x - alpha) * inv;
+        let z2 = z * z;
+        let d = 2.0 * z * inv / (1.0 + z2);
+        (
+            -z2.ln_1p() - beta.ln() - LN_PI,
+            [-d, d, (z2 - 1.0) * inv / (1.0 + z2)],
+        )
+    }
+}
+
+impl<A, B> Cauchy<A, B> {
+    fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
+    where
+        A: Param<R>,
+        B: Param<R>,
+    {
+        [x, self.alpha.operand(), self.beta.operand()]
+    }
+}
+
+impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Cauchy<A, B> {
+    type Value = R;
+
+    fn name(&self) -> &'static str {
+        "Cauchy"
+    }
+
+    fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
+        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
+        if alpha.len().is_none() && beta.len().is_none() {
+            return Ok(None);
+        }
+        broadcast_len(&["alpha", "beta"], &[alpha, beta]).map(Some)
+    }
+
+    fn support(&self) -> Support<R> {
+        Support::Real
+    }
+
+    fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
+        let ops = self.operands(x);
+        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
+        Ok(vectorized::sum(&CauchyKernel, &ops, n))
+    }
+
+    fn log_density_pointwise(
+        &self,
+        x: Operand<'_, R>,
+        out: &mut Vec<f64>,
+    ) -> Result<(), LengthMismatch> {
+        let ops = self.operands(x);
+        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
+        vectorized::pointwise(&CauchyKernel, &ops, n, out);
+        Ok(())
+    }
+
+    fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
+        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
+        for i in 0..n {
+            let x = rand_distr::Cauchy::new(alpha.value(i), beta.value(i))
+                .map_or(f64::NAN, |d| d.sample(rng));
+            out.push(x);
+        }
+    }
+
+    fn value_from(xs: Vec<R>) -> R {
+        xs[0]
+    }
+}
+
+impl<R: Real, A: Param<R>, B: Param<R>> ElementValue<R> for Cauchy<A, B> {
+    type Element = R;
+    fn element_from(x: R) -> R {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::testing::{check_gradients, check_ks, lpdf, test_rng, ScalarFamily};
+    use proptest::prelude::*;
+    use statrs::distribution::{Continuous, ContinuousCDF};
+
+    proptest! {
+        #[test]
+        fn log_density_matches_statrs(
+            alpha in -10.0f64..10.0,
+            beta in 0.01f64..20.0,
+            x in -100.0f64..100.0,
+        ) {
+            let ours = lpdf(&Cauchy::new(alpha, beta).unwrap(), x);
+            let theirs = statrs::distribution::Cauchy::new(alpha, beta).unwrap().ln_pdf(x);
+            prop_assert!(
+                (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0),
+                "{ours} vs {theirs}"
+            );
+        }
+    }
+
+    struct Scalars;
+    impl ScalarFamily for Scalars {
+        fn log_density<R: Real>(&self, a: &[R]) -> R {
+            Cauchy::new(a[1], a[2])
+                .unwrap()
+                .log_density(Param::<R>::operand(&a[0]))
+                .unwrap()
+        }
+    }
+
+    struct SliceX;
+    impl ScalarFamily for SliceX {
+        fn log_density<R: Real>(&self, a: &[R]) -> R {
+            Cauchy::new(a[3], a[4])
+                .unwrap()
+                .log_density(Param::<R>::operand(&&a[0..3]))
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn gradients_agree() {
+        check_gradients(&Scalars, &[1.3, 0.5, 0.7], 1e-5);
+        check_gradients(&Scalars, &[-30.0, 2.0, 2.5], 1e-5);
+        check_gradients(&SliceX, &[0.4, -1.1, 2.7, 0.3, 1.8], 1e-5);
+    }
+
+    #[test]
+    fn samples_match_cdf() {
+        let (alpha, beta) = (-1.0, 0.5);
+        let d = Cauchy::new(alpha, beta).unwrap();
+        let mut xs = Vec::new();
+        Distribution::<f64>::draw(&d, &mut test_rng(5), 20_000, &mut xs);
+        let reference = statrs::distribution::Cauchy::new(alpha, beta).unwrap();
+        // The median and quartiles are finite even though the moments are not.
+        let mut sorted = xs.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert!((sorted[10_000] - alpha).abs() < 0.05);
+        check_ks(&mut xs, |x| reference.cdf(x));
+    }
+
+    #[test]
+    fn invalid_parameters_are_rejected() {
+        assert_eq!(Cauchy::new(f64::NAN, 1.0).unwrap_err().parameter, "alpha");
+        assert_eq!(Cauchy::new(0.0, 0.0).unwrap_err().parameter, "beta");
+        assert_eq!(Cauchy::new(0.0, vec![1.0, -1.0]).unwrap_err().value, -1.0);
+    }
+}

@@ -277,7 +277,7 @@ mod tests {
     use statrs::distribution::Continuous;
 
     fn lp<D: Distribution<f64>>(d: &D, x: &[f64]) -> f64 {
-        d.log_density(Operand::Data(x)).unwrap()
+        d.log_density(Operand::<f64>::Data(x)).unwrap()
     }
 
     #[test]
@@ -307,7 +307,7 @@ mod tests {
         let each = lp(&d, &x[..2]) + lp(&d, &x[2..]);
         assert!((total - each).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::Data(&x), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw).unwrap();
         assert_eq!(pw.len(), 2);
         assert!((pw[0] + pw[1] - total).abs() < 1e-12);
         // Beta(2, 3) density at 0.3: 12 · 0.3 · 0.7².
@@ -321,10 +321,10 @@ mod tests {
         assert_eq!(lp(&d, &[-0.1, 0.6, 0.5]), f64::NEG_INFINITY);
         assert!((lp(&d, &[0.0, 0.5, 0.5]) - 2f64.ln()).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::Data(&[0.2, 0.3, 0.6]), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&[0.2, 0.3, 0.6]), &mut pw).unwrap();
         assert_eq!(pw, vec![f64::NEG_INFINITY]);
-        assert!(d.log_density(Operand::Data(&[0.5, 0.5])).is_err());
-        assert!(d.log_density(Operand::Const(1.0)).is_err());
+        assert!(d.log_density(Operand::<f64>::Data(&[0.5, 0.5])).is_err());
+        assert!(d.log_density(Operand::<f64>::Const(1.0)).is_err());
         assert_eq!(Distribution::<f64>::support(&d), Support::Simplex);
         assert_eq!(Distribution::<f64>::event_len(&d), 3);
         assert_eq!(Distribution::<f64>::event_shape(&d), vec![3]);
@@ -337,7 +337,7 @@ mod tests {
         // K = 1: the point mass at [1].
         let d1 = Dirichlet::new(&[2.5]).unwrap();
         assert_eq!(lp(&d1, &[1.0]), 0.0);
-        let v: f64 = d1.log_density(Operand::Const(1.0)).unwrap();
+        let v: f64 = d1.log_density(Operand::<f64>::Const(1.0)).unwrap();
         assert_eq!(v, 0.0);
     }
 

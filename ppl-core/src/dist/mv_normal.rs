@@ -423,7 +423,7 @@ mod tests {
     use statrs::distribution::Continuous;
 
     fn lp<D: Distribution<f64>>(d: &D, x: &[f64]) -> f64 {
-        d.log_density(Operand::Data(x)).unwrap()
+        d.log_density(Operand::<f64>::Data(x)).unwrap()
     }
 
     #[test]
@@ -440,7 +440,7 @@ mod tests {
         }
         assert!((lp(&d, &x) - expected).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::Data(&x), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw).unwrap();
         assert_eq!(pw.len(), 2);
         assert!((pw.iter().sum::<f64>() - expected).abs() < 1e-12);
     }
@@ -500,13 +500,13 @@ mod tests {
         assert_eq!(Distribution::<f64>::event_shape(&d), vec![2]);
         assert_eq!(Distribution::<f64>::batch_len(&d), Ok(None));
         assert_eq!(Distribution::<f64>::support(&d), Support::Real);
-        let err = d.log_density(Operand::Data(&[1.0, 2.0, 3.0])).unwrap_err();
+        let err = d.log_density(Operand::<f64>::Data(&[1.0, 2.0, 3.0])).unwrap_err();
         assert_eq!((err.argument, err.found, err.expected), ("x", 3, 2));
-        assert!(d.log_density(Operand::Const(1.0)).is_err());
+        assert!(d.log_density(Operand::<f64>::Const(1.0)).is_err());
         assert_eq!(lp(&d, &[]), 0.0);
         // k = 1 accepts a scalar value.
         let d1 = MvNormal::new(1.0, &Matrix::from_rows(&[[4.0]])).unwrap();
-        let v: f64 = d1.log_density(Operand::Const(2.0)).unwrap();
+        let v: f64 = d1.log_density(Operand::<f64>::Const(2.0)).unwrap();
         let n = Normal::new(1.0, 2.0).unwrap();
         assert!((v - crate::dist::testing::lpdf(&n, 2.0)).abs() < 1e-14);
         assert_eq!(<MvNormal<f64, f64> as Distribution<f64>>::value_from(vec![1.0, 2.0]), vec![1.0, 2.0]);
@@ -534,7 +534,7 @@ mod tests {
             let (s, ell, mu) = (args[3], args[4], args[5]);
             let cov = Matrix::from_fn(3, 3, |i, j| {
                 let d = t[i] - t[j];
-                let v = s * s * (-(d * d) / (ell * ell * 2.0)).exp();
+                let v = s * s * (R::constant(-(d * d)) / (ell * ell * 2.0)).exp();
                 if i == j {
                     v + 0.1
                 } else {

@@ -124,6 +124,9 @@ pub fn unconstrain(x: &[f64]) -> Vec<f64> {
     };
     let n = (x.len() as f64).sqrt().round() as usize;
     let mut y = Vec::with_capacity(m);
+    if n > 0 && ((x[0] - 1.0).abs() > UNIT_NORM_TOL || x[1..n].iter().any(|v| *v != 0.0)) {
+        return vec![f64::NAN; m];
+    }
     for i in 1..n {
         let row = &x[i * n..i * n + i + 1];
         // Remaining squared norm Σ_{j'≥j} L_ij'², as a suffix sum (equals
@@ -209,6 +212,10 @@ mod tests {
         assert!(unconstrain(&[1.0, 0.1, 0.0, 1.0]).iter().any(|v| !v.is_finite()));
         assert!(unconstrain(&[1.0, 0.0, 1.0, 0.0]).iter().any(|v| !v.is_finite()));
         assert!(unconstrain(&[1.0, 0.0, 0.5, -0.8]).iter().any(|v| !v.is_finite()));
+        assert!(unconstrain(&[0.9, 0.0, 0.6, 0.8]).iter().any(|v| !v.is_finite()));
+        assert!(unconstrain(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.1, 0.0, 0.0, 1.0])
+            .iter()
+            .any(|v| !v.is_finite()));
     }
 
     #[test]

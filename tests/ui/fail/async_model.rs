@@ -1,0 +1,9 @@
+use ppl::prelude::*;
+
+#[model]
+async fn remote(y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 1.0));
+    observe!(Normal::new(mu, 1.0), y);
+}
+
+fn main() {}
