@@ -86,7 +86,12 @@ impl<T: Copy> Matrix<T> {
         let mut data = Vec::with_capacity(rows.len() * cols);
         for (i, r) in rows.iter().enumerate() {
             let r = r.as_ref();
-            assert_eq!(r.len(), cols, "row {i} has {} elements, row 0 has {cols}", r.len());
+            assert_eq!(
+                r.len(),
+                cols,
+                "row {i} has {} elements, row 0 has {cols}",
+                r.len()
+            );
             data.extend_from_slice(r);
         }
         Matrix {
@@ -181,7 +186,10 @@ impl<T> Index<(usize, usize)> for Matrix<T> {
     type Output = T;
     #[inline]
     fn index(&self, (i, j): (usize, usize)) -> &T {
-        debug_assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of bounds");
+        debug_assert!(
+            i < self.rows && j < self.cols,
+            "index ({i}, {j}) out of bounds"
+        );
         &self.data[i * self.cols + j]
     }
 }
@@ -189,7 +197,10 @@ impl<T> Index<(usize, usize)> for Matrix<T> {
 impl<T> IndexMut<(usize, usize)> for Matrix<T> {
     #[inline]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
-        debug_assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of bounds");
+        debug_assert!(
+            i < self.rows && j < self.cols,
+            "index ({i}, {j}) out of bounds"
+        );
         &mut self.data[i * self.cols + j]
     }
 }
@@ -263,8 +274,17 @@ pub fn solve_lower_transpose<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
 }
 
 fn check_square_system<T>(l: &Matrix<T>, len: usize) -> usize {
-    assert!(l.rows == l.cols, "expected a square matrix, got {}×{}", l.rows, l.cols);
-    assert_eq!(len, l.rows, "right-hand side has length {len}, matrix has {} rows", l.rows);
+    assert!(
+        l.rows == l.cols,
+        "expected a square matrix, got {}×{}",
+        l.rows,
+        l.cols
+    );
+    assert_eq!(
+        len, l.rows,
+        "right-hand side has length {len}, matrix has {} rows",
+        l.rows
+    );
     l.rows
 }
 
@@ -281,7 +301,13 @@ fn check_square_system<T>(l: &Matrix<T>, len: usize) -> usize {
 /// assert_eq!(y, vec![3.0, 7.0]);
 /// ```
 pub fn mat_vec<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, x: &[B]) -> Vec<R> {
-    assert_eq!(x.len(), a.cols, "vector has length {}, matrix has {} columns", x.len(), a.cols);
+    assert_eq!(
+        x.len(),
+        a.cols,
+        "vector has length {}, matrix has {} columns",
+        x.len(),
+        a.cols
+    );
     (0..a.rows).map(|i| dot(a.row(i), x)).collect()
 }
 
@@ -290,7 +316,11 @@ pub fn mat_vec<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, x: &[B]) -> Vec<R
 /// # Panics
 /// If the inner dimensions differ.
 pub fn mat_mul<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, b: &Matrix<B>) -> Matrix<R> {
-    assert_eq!(a.cols, b.rows, "inner dimensions differ: {}×{} times {}×{}", a.rows, a.cols, b.rows, b.cols);
+    assert_eq!(
+        a.cols, b.rows,
+        "inner dimensions differ: {}×{} times {}×{}",
+        a.rows, a.cols, b.rows, b.cols
+    );
     let bt = b.transpose();
     Matrix::from_fn(a.rows, b.cols, |i, j| dot(a.row(i), bt.row(j)))
 }
@@ -312,7 +342,12 @@ pub fn mul_transpose<R: Real, A: Elem<R>>(a: &Matrix<A>) -> Matrix<R> {
 /// # Panics
 /// If `l` is not square.
 pub fn log_det_from_cholesky<R: Real>(l: &Matrix<R>) -> R {
-    assert!(l.rows == l.cols, "expected a square matrix, got {}×{}", l.rows, l.cols);
+    assert!(
+        l.rows == l.cols,
+        "expected a square matrix, got {}×{}",
+        l.rows,
+        l.cols
+    );
     let mut s = R::constant(0.0);
     for i in 0..l.rows {
         s += l.data[i * l.rows + i].ln();
@@ -338,12 +373,20 @@ mod tests {
     }
 
     fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
     }
 
     #[test]
     fn cholesky_matches_nalgebra() {
-        let a = spd(4, &[0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.0, 1.5, -0.3, 0.1, 0.6, -1.0, 0.8]);
+        let a = spd(
+            4,
+            &[
+                0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.0, 1.5, -0.3, 0.1, 0.6, -1.0, 0.8,
+            ],
+        );
         let l = cholesky(&a).unwrap();
         let na = nalgebra::DMatrix::from_row_slice(4, 4, a.as_slice());
         let nl = na.clone().cholesky().unwrap().l();
@@ -359,7 +402,10 @@ mod tests {
     #[test]
     fn cholesky_errors() {
         let a = Matrix::from_vec(2, 3, vec![1.0; 6]);
-        assert_eq!(cholesky(&a), Err(LinalgError::NotSquare { rows: 2, cols: 3 }));
+        assert_eq!(
+            cholesky(&a),
+            Err(LinalgError::NotSquare { rows: 2, cols: 3 })
+        );
         let a = Matrix::from_rows(&[[1.0, 0.0], [0.0, -1.0]]);
         assert!(matches!(
             cholesky(&a),
@@ -438,7 +484,9 @@ mod tests {
 
     #[test]
     fn gradients_through_cholesky() {
-        let args = [0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.5, -1.0, 2.0];
+        let args = [
+            0.3, -1.2, 0.5, 2.0, 1.1, 0.2, -0.7, 0.4, 0.9, 0.5, -1.0, 2.0,
+        ];
         check_gradients(&QuadForm, &args, 1e-6);
     }
 }

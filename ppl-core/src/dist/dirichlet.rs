@@ -159,7 +159,8 @@ impl<R: Real, A: Param<R>> Distribution<R> for Dirichlet<A> {
         let a_var = !alpha.is_constant();
         Ok(R::record_wide(|w| {
             let a0: f64 = (0..k).map(|i| alpha.value(i)).sum();
-            let mut total = nf * (ln_gamma(a0) - (0..k).map(|i| ln_gamma(alpha.value(i))).sum::<f64>());
+            let mut total =
+                nf * (ln_gamma(a0) - (0..k).map(|i| ln_gamma(alpha.value(i))).sum::<f64>());
             let mut sum_ln_x = vec![0.0; if a_var { k } else { 0 }];
             if x_var {
                 w.reserve(n * k);
@@ -223,7 +224,9 @@ impl<R: Real, A: Param<R>> Distribution<R> for Dirichlet<A> {
                 out.push(f64::NEG_INFINITY);
                 continue;
             }
-            let lp: f64 = (0..k).map(|i| kernel_term(alpha.value(i), event.value(i))).sum();
+            let lp: f64 = (0..k)
+                .map(|i| kernel_term(alpha.value(i), event.value(i)))
+                .sum();
             out.push(norm + lp);
         }
         Ok(())
@@ -282,7 +285,11 @@ mod tests {
 
     #[test]
     fn matches_statrs() {
-        for alpha in [vec![0.5, 2.0, 3.5], vec![1.0, 1.0], vec![7.0, 0.3, 1.2, 2.2]] {
+        for alpha in [
+            vec![0.5, 2.0, 3.5],
+            vec![1.0, 1.0],
+            vec![7.0, 0.3, 1.2, 2.2],
+        ] {
             let d = Dirichlet::new(&alpha).unwrap();
             let reference = statrs::distribution::Dirichlet::new(alpha.clone()).unwrap();
             let k = alpha.len();
@@ -307,7 +314,8 @@ mod tests {
         let each = lp(&d, &x[..2]) + lp(&d, &x[2..]);
         assert!((total - each).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw)
+            .unwrap();
         assert_eq!(pw.len(), 2);
         assert!((pw[0] + pw[1] - total).abs() < 1e-12);
         // Beta(2, 3) density at 0.3: 12 · 0.3 · 0.7².
@@ -321,7 +329,8 @@ mod tests {
         assert_eq!(lp(&d, &[-0.1, 0.6, 0.5]), f64::NEG_INFINITY);
         assert!((lp(&d, &[0.0, 0.5, 0.5]) - 2f64.ln()).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::<f64>::Data(&[0.2, 0.3, 0.6]), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&[0.2, 0.3, 0.6]), &mut pw)
+            .unwrap();
         assert_eq!(pw, vec![f64::NEG_INFINITY]);
         assert!(d.log_density(Operand::<f64>::Data(&[0.5, 0.5])).is_err());
         assert!(d.log_density(Operand::<f64>::Const(1.0)).is_err());
@@ -329,8 +338,14 @@ mod tests {
         assert_eq!(Distribution::<f64>::event_len(&d), 3);
         assert_eq!(Distribution::<f64>::event_shape(&d), vec![3]);
         assert_eq!(Distribution::<f64>::batch_len(&d), Ok(None));
-        assert_eq!(Distribution::<f64>::support(&d).default_transform(), Transform::Simplex);
-        assert_eq!(Dirichlet::new(2.0).unwrap_err().requirement, "must be a vector (one concentration per category)");
+        assert_eq!(
+            Distribution::<f64>::support(&d).default_transform(),
+            Transform::Simplex
+        );
+        assert_eq!(
+            Dirichlet::new(2.0).unwrap_err().requirement,
+            "must be a vector (one concentration per category)"
+        );
         assert!(Dirichlet::new(Vec::<f64>::new()).is_err());
         assert!(Dirichlet::new(&[1.0, f64::NAN]).is_err());
         assert!(Dirichlet::new(&[1.0, -1.0]).is_err());
@@ -359,7 +374,8 @@ mod tests {
     impl ScalarFamily for VarAlpha {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let d = Dirichlet::new(args).unwrap();
-            d.log_density(Operand::Data(&[0.2, 0.5, 0.3, 0.1, 0.1, 0.8])).unwrap()
+            d.log_density(Operand::Data(&[0.2, 0.5, 0.3, 0.1, 0.1, 0.8]))
+                .unwrap()
         }
     }
 

@@ -612,6 +612,7 @@ mod tests {
     use crate::glm::matvec_add;
     use crate::tape::{self, Var};
     use proptest::prelude::*;
+    use rand::Rng;
 
     fn design() -> DataMatrix {
         DataMatrix::from_rows(&[

@@ -56,7 +56,12 @@ impl<E: ParamValues> LKJCorrCholesky<E> {
             return Err(ParamError::new(NAME, "n", "must be at least 1", 0.0));
         }
         if let Some(len) = eta.param_len() {
-            return Err(ParamError::new(NAME, "eta", "must be a scalar (length shown)", len as f64));
+            return Err(ParamError::new(
+                NAME,
+                "eta",
+                "must be a scalar (length shown)",
+                len as f64,
+            ));
         }
         check_param(NAME, "eta", &eta, "must be positive", |e| e > 0.0)?;
         Ok(LKJCorrCholesky { n, eta })
@@ -105,9 +110,7 @@ impl<E> LKJCorrCholesky<E> {
         let at = |i: usize, j: usize| x.value(e * n * n + i * n + j);
         (0..n).all(|i| {
             let norm: f64 = (0..=i).map(|j| at(i, j) * at(i, j)).sum();
-            at(i, i) > 0.0
-                && (i + 1..n).all(|j| at(i, j) == 0.0)
-                && (norm - 1.0).abs() <= NORM_TOL
+            at(i, i) > 0.0 && (i + 1..n).all(|j| at(i, j) == 0.0) && (norm - 1.0).abs() <= NORM_TOL
         })
     }
 }
@@ -169,7 +172,9 @@ impl<R: Real, E: Param<R>> Distribution<R> for LKJCorrCholesky<E> {
                 continue;
             }
             let s: f64 = (1..n)
-                .map(|i| (2.0 * eta + n as f64 - i as f64 - 3.0) * x.value(e * n * n + i * n + i).ln())
+                .map(|i| {
+                    (2.0 * eta + n as f64 - i as f64 - 3.0) * x.value(e * n * n + i * n + i).ln()
+                })
                 .sum();
             out.push(s - log_c);
         }
@@ -235,9 +240,8 @@ mod tests {
             let d = LKJCorrCholesky::new(2, eta).unwrap();
             for r in [-0.9, -0.2, 0.0, 0.4, 0.99] {
                 let l = [1.0, 0.0, r, (1.0 - r * r).sqrt()];
-                let expected = (eta - 1.0) * (1.0 - r * r).ln()
-                    - (2.0 * eta - 1.0) * LN_2
-                    - ln_beta(eta, eta);
+                let expected =
+                    (eta - 1.0) * (1.0 - r * r).ln() - (2.0 * eta - 1.0) * LN_2 - ln_beta(eta, eta);
                 assert!((lp(&d, &l) - expected).abs() < 1e-12, "eta {eta} r {r}");
             }
         }
@@ -291,7 +295,10 @@ mod tests {
         assert_eq!(Distribution::<f64>::event_len(&d), 9);
         assert_eq!(Distribution::<f64>::event_shape(&d), vec![3, 3]);
         assert_eq!(Distribution::<f64>::batch_len(&d), Ok(None));
-        assert_eq!(Distribution::<f64>::support(&d).default_transform(), Transform::CholeskyCorr);
+        assert_eq!(
+            Distribution::<f64>::support(&d).default_transform(),
+            Transform::CholeskyCorr
+        );
         assert_eq!(d.dim(), 3);
         let (l, _) = factor(&[0.3, -0.5, 1.0]);
         assert!(lp(&d, &l).is_finite());
@@ -311,10 +318,12 @@ mod tests {
         let both: Vec<f64> = l.iter().chain(&l2).copied().collect();
         assert!((lp(&d, &both) - lp(&d, &l) - lp(&d, &l2)).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::<f64>::Data(&both), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&both), &mut pw)
+            .unwrap();
         assert!((pw[0] - lp(&d, &l)).abs() < 1e-12 && (pw[1] - lp(&d, &l2)).abs() < 1e-12);
         pw.clear();
-        d.log_density_pointwise(Operand::<f64>::Data(&bad), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&bad), &mut pw)
+            .unwrap();
         assert_eq!(pw, vec![f64::NEG_INFINITY]);
         assert!(LKJCorrCholesky::new(0, 1.0).is_err());
         assert!(LKJCorrCholesky::new(2, -1.0).is_err());

@@ -71,9 +71,19 @@ fn check_square<E: ScalarValue>(m: &Matrix<E>, parameter: &'static str) -> Resul
         ));
     }
     if m.nrows() == 0 {
-        return Err(ParamError::new(NAME, parameter, "must have at least one row", 0.0));
+        return Err(ParamError::new(
+            NAME,
+            parameter,
+            "must have at least one row",
+            0.0,
+        ));
     }
-    if let Some(v) = m.as_slice().iter().map(|v| v.scalar_value()).find(|v| !v.is_finite()) {
+    if let Some(v) = m
+        .as_slice()
+        .iter()
+        .map(|v| v.scalar_value())
+        .find(|v| !v.is_finite())
+    {
         return Err(ParamError::new(NAME, parameter, "must be finite", v));
     }
     Ok(())
@@ -106,7 +116,12 @@ impl<M: ParamValues, E: Real> MvNormal<M, E> {
                 linalg::LinalgError::NotPositiveDefinite { value, .. } => value,
                 linalg::LinalgError::NotSquare { cols, .. } => cols as f64,
             };
-            ParamError::new(NAME, "cov", "must be positive definite (failed pivot shown)", value)
+            ParamError::new(
+                NAME,
+                "cov",
+                "must be positive definite (failed pivot shown)",
+                value,
+            )
         })?;
         Ok(MvNormal { mu, chol })
     }
@@ -172,7 +187,11 @@ impl<M, E: Copy> MvNormal<M, E> {
     }
 
     /// Number of events in `x`, checking its length.
-    fn events<R: Real>(&self, x: &Operand<'_, R>, mu: &Operand<'_, R>) -> Result<usize, LengthMismatch> {
+    fn events<R: Real>(
+        &self,
+        x: &Operand<'_, R>,
+        mu: &Operand<'_, R>,
+    ) -> Result<usize, LengthMismatch> {
         let k = self.dim();
         if let Some(m) = mu.len() {
             if m != k {
@@ -231,9 +250,18 @@ impl<M, E: Copy> MvNormal<M, E> {
         E: Elem<R>,
     {
         let k = self.dim();
-        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let l: Vec<f64> = self
+            .chol
+            .as_slice()
+            .iter()
+            .map(|e| e.elem_value())
+            .collect();
         let l_idx: Vec<u32> = if R::MODE == EvalMode::Tape {
-            self.chol.as_slice().iter().map(|e| e.elem_lift().tape_index()).collect()
+            self.chol
+                .as_slice()
+                .iter()
+                .map(|e| e.elem_lift().tape_index())
+                .collect()
         } else {
             Vec::new()
         };
@@ -373,7 +401,12 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
         let mu = self.mu.operand();
         let n = self.events(&x, &mu)?;
         let k = self.dim();
-        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let l: Vec<f64> = self
+            .chol
+            .as_slice()
+            .iter()
+            .map(|e| e.elem_value())
+            .collect();
         let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
         let (mut r, mut z) = (vec![0.0; k], vec![0.0; k]);
         for e in 0..n {
@@ -390,7 +423,12 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
         let k = self.dim();
         let mu = self.mu.operand();
-        let l: Vec<f64> = self.chol.as_slice().iter().map(|e| e.elem_value()).collect();
+        let l: Vec<f64> = self
+            .chol
+            .as_slice()
+            .iter()
+            .map(|e| e.elem_value())
+            .collect();
         let mut z = vec![0.0; k];
         for _ in 0..n / k {
             for zi in z.iter_mut() {
@@ -440,7 +478,8 @@ mod tests {
         }
         assert!((lp(&d, &x) - expected).abs() < 1e-12);
         let mut pw = Vec::new();
-        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw).unwrap();
+        d.log_density_pointwise(Operand::<f64>::Data(&x), &mut pw)
+            .unwrap();
         assert_eq!(pw.len(), 2);
         assert!((pw.iter().sum::<f64>() - expected).abs() < 1e-12);
     }
@@ -454,7 +493,11 @@ mod tests {
             statrs::distribution::MultivariateNormal::new(mu.to_vec(), cov.to_vec()).unwrap();
         for x in [[0.0, 0.0, 0.0], [1.3, -2.2, 3.1], [-4.0, 1.0, 0.5]] {
             let expected = reference.ln_pdf(&nalgebra::DVector::from_vec(x.to_vec()));
-            assert!((lp(&d, &x) - expected).abs() < 1e-10, "{} vs {expected}", lp(&d, &x));
+            assert!(
+                (lp(&d, &x) - expected).abs() < 1e-10,
+                "{} vs {expected}",
+                lp(&d, &x)
+            );
         }
         // From the Cholesky factor: same density.
         let l = linalg::cholesky(&Matrix::from_vec(3, 3, cov.to_vec())).unwrap();
@@ -500,7 +543,9 @@ mod tests {
         assert_eq!(Distribution::<f64>::event_shape(&d), vec![2]);
         assert_eq!(Distribution::<f64>::batch_len(&d), Ok(None));
         assert_eq!(Distribution::<f64>::support(&d), Support::Real);
-        let err = d.log_density(Operand::<f64>::Data(&[1.0, 2.0, 3.0])).unwrap_err();
+        let err = d
+            .log_density(Operand::<f64>::Data(&[1.0, 2.0, 3.0]))
+            .unwrap_err();
         assert_eq!((err.argument, err.found, err.expected), ("x", 3, 2));
         assert!(d.log_density(Operand::<f64>::Const(1.0)).is_err());
         assert_eq!(lp(&d, &[]), 0.0);
@@ -509,8 +554,14 @@ mod tests {
         let v: f64 = d1.log_density(Operand::<f64>::Const(2.0)).unwrap();
         let n = Normal::new(1.0, 2.0).unwrap();
         assert!((v - crate::dist::testing::lpdf(&n, 2.0)).abs() < 1e-14);
-        assert_eq!(<MvNormal<f64, f64> as Distribution<f64>>::value_from(vec![1.0, 2.0]), vec![1.0, 2.0]);
-        assert_eq!(<MvNormal<f64, f64> as ElementValue<f64>>::element_from(3.0), 3.0);
+        assert_eq!(
+            <MvNormal<f64, f64> as Distribution<f64>>::value_from(vec![1.0, 2.0]),
+            vec![1.0, 2.0]
+        );
+        assert_eq!(
+            <MvNormal<f64, f64> as ElementValue<f64>>::element_from(3.0),
+            3.0
+        );
     }
 
     /// Constant covariance; arguments: x (two events of 3), then mu (3).
@@ -575,9 +626,19 @@ mod tests {
 
     #[test]
     fn gradients() {
-        check_gradients(&ConstCov, &[0.3, -1.0, 2.0, 1.5, 0.2, -0.7, 0.5, -1.0, 2.0], 1e-6);
+        check_gradients(
+            &ConstCov,
+            &[0.3, -1.0, 2.0, 1.5, 0.2, -0.7, 0.5, -1.0, 2.0],
+            1e-6,
+        );
         let args = [0.4, -0.3, 1.1, 1.3, 0.8, 0.2];
-        check_gradients(&KernelCov { via_cholesky: false }, &args, 1e-6);
+        check_gradients(
+            &KernelCov {
+                via_cholesky: false,
+            },
+            &args,
+            1e-6,
+        );
         check_gradients(&KernelCov { via_cholesky: true }, &args, 1e-6);
         check_gradients(&CholArgs, &[0.4, -0.3, 1.3, 0.5, 0.8, 0.2], 1e-6);
         check_gradients(&ScalarValue1, &[0.4, 1.7, -0.2], 1e-6);
@@ -599,5 +660,67 @@ mod tests {
         // x0 + x1 has variance 2 + 1 + 2·0.8.
         let s: Vec<f64> = x0.iter().zip(&x1).map(|(a, b)| a + b).collect();
         check_moments(&s, -1.0, 4.6);
+    }
+    /// A model using all three multivariate distributions: a correlation factor, scales
+    /// from a simplex, a mean vector, and observations of an MvNormal with covariance
+    /// `diag(s) L Lᵀ diag(s)` built from those parameters.
+    struct Mixed;
+    impl crate::model::ModelTemplate for Mixed {
+        type Output<R: Real> = ();
+        fn name(&self) -> &'static str {
+            "mixed"
+        }
+        fn run<R: Real, C: crate::context::Context<R>>(&self, ctx: &mut C)
+        where
+            f64: std::ops::Add<R, Output = R>
+                + std::ops::Sub<R, Output = R>
+                + std::ops::Mul<R, Output = R>
+                + std::ops::Div<R, Output = R>,
+        {
+            use crate::context::api::{observe, sample, NoShape};
+            use crate::dist::{Dirichlet, LKJCorrCholesky};
+            let l: Vec<R> = sample(ctx, "L", LKJCorrCholesky::new(3, 2.0), NoShape, None);
+            let w: Vec<R> = sample(ctx, "w", Dirichlet::new(&[2.0, 2.0, 3.0]), NoShape, None);
+            let eye: Matrix<f64> = Matrix::identity(3);
+            let mu: Vec<R> = sample(ctx, "mu", MvNormal::new(0.0, &eye), NoShape, None);
+            let chol = Matrix::from_fn(3, 3, |i, j| l[i * 3 + j] * (w[i] * 3.0 + 0.1).sqrt());
+            let data = [0.5, -0.2, 1.0, 0.1, 0.4, -0.3, -1.0, 0.0, 0.8];
+            observe(ctx, "y", MvNormal::from_cholesky(&mu, &chol), &data[..]);
+        }
+    }
+
+    #[test]
+    fn model_end_to_end() {
+        let model = crate::model::Model::new(Mixed).unwrap();
+        assert_eq!(model.dim(), 3 + 2 + 3);
+        let u = [0.3, -0.4, 0.8, 0.2, -0.1, 0.5, -0.6, 1.1];
+        let (mut g_tape, mut g_fwd) = (vec![0.0; 8], vec![0.0; 8]);
+        let lp = model.logp_grad(&u, &mut g_tape).unwrap();
+        let lp2 = model.logp_grad_forward(&u, &mut g_fwd).unwrap();
+        assert!((lp - lp2).abs() < 1e-12 && (lp - model.logp(&u).unwrap()).abs() < 1e-12);
+        for i in 0..8 {
+            let mut up = u;
+            let mut um = u;
+            up[i] += 1e-6;
+            um[i] -= 1e-6;
+            let fd = (model.logp(&up).unwrap() - model.logp(&um).unwrap()) / 2e-6;
+            assert!(
+                (g_tape[i] - g_fwd[i]).abs() < 1e-9,
+                "{i}: {} vs {}",
+                g_tape[i],
+                g_fwd[i]
+            );
+            assert!((g_tape[i] - fd).abs() < 1e-5, "{i}: {} vs {fd}", g_tape[i]);
+        }
+        let point = model.constrain(&u).unwrap();
+        assert_eq!(point.get("L").unwrap().shape, vec![3, 3]);
+        let back = model.unconstrain(&point).unwrap();
+        for (a, b) in u.iter().zip(&back) {
+            assert!((a - b).abs() < 1e-10);
+        }
+        let draw = model.prior_draw(&mut test_rng(5)).unwrap();
+        let l = &draw.variables.get("L").unwrap().values;
+        assert!(l[1] == 0.0 && (l[3] * l[3] + l[4] * l[4] - 1.0).abs() < 1e-12);
+        assert_eq!(draw.observed.get("y").unwrap().values.len(), 9);
     }
 }

@@ -90,7 +90,11 @@ pub fn constrain<R: Real>(u: &[R], out: &mut Vec<R>) -> R {
 /// # Panics
 /// If `z.len() != n(n−1)/2`.
 pub fn factor_from_cpcs(z: &[f64], n: usize) -> Vec<f64> {
-    assert_eq!(z.len(), n * n.saturating_sub(1) / 2, "need n(n−1)/2 partial correlations");
+    assert_eq!(
+        z.len(),
+        n * n.saturating_sub(1) / 2,
+        "need n(n−1)/2 partial correlations"
+    );
     let mut l = vec![0.0; n * n];
     if n == 0 {
         return l;
@@ -160,7 +164,9 @@ mod tests {
 
     fn strictly_lower(l: &[f64]) -> Vec<f64> {
         let n = (l.len() as f64).sqrt().round() as usize;
-        (1..n).flat_map(|i| (0..i).map(move |j| l[i * n + j])).collect()
+        (1..n)
+            .flat_map(|i| (0..i).map(move |j| l[i * n + j]))
+            .collect()
     }
 
     fn assert_valid_factor(l: &[f64], n: usize) {
@@ -171,7 +177,10 @@ mod tests {
                 assert_eq!(l[i * n + j], 0.0);
             }
             let norm: f64 = l[i * n..(i + 1) * n].iter().map(|v| v * v).sum();
-            assert!((norm - 1.0).abs() < 1e-12, "row {i} has squared norm {norm}");
+            assert!(
+                (norm - 1.0).abs() < 1e-12,
+                "row {i} has squared norm {norm}"
+            );
         }
     }
 
@@ -196,7 +205,9 @@ mod tests {
     #[test]
     fn zero_is_identity_and_two_by_two() {
         let (l, lj) = constrain_f64(&[0.0; 6]);
-        let eye: Vec<f64> = (0..16).map(|k| if k % 5 == 0 { 1.0 } else { 0.0 }).collect();
+        let eye: Vec<f64> = (0..16)
+            .map(|k| if k % 5 == 0 { 1.0 } else { 0.0 })
+            .collect();
         assert_eq!(l, eye);
         assert_eq!(lj, 0.0);
         // n = 2: L = [[1, 0], [r, √(1−r²)]] with r = tanh y, ln|J| = ln(1 − r²).
@@ -209,10 +220,18 @@ mod tests {
     #[test]
     fn outside_support_is_not_finite() {
         // Upper triangle not zero, non-positive diagonal, off-diagonal beyond the norm.
-        assert!(unconstrain(&[1.0, 0.1, 0.0, 1.0]).iter().any(|v| !v.is_finite()));
-        assert!(unconstrain(&[1.0, 0.0, 1.0, 0.0]).iter().any(|v| !v.is_finite()));
-        assert!(unconstrain(&[1.0, 0.0, 0.5, -0.8]).iter().any(|v| !v.is_finite()));
-        assert!(unconstrain(&[0.9, 0.0, 0.6, 0.8]).iter().any(|v| !v.is_finite()));
+        assert!(unconstrain(&[1.0, 0.1, 0.0, 1.0])
+            .iter()
+            .any(|v| !v.is_finite()));
+        assert!(unconstrain(&[1.0, 0.0, 1.0, 0.0])
+            .iter()
+            .any(|v| !v.is_finite()));
+        assert!(unconstrain(&[1.0, 0.0, 0.5, -0.8])
+            .iter()
+            .any(|v| !v.is_finite()));
+        assert!(unconstrain(&[0.9, 0.0, 0.6, 0.8])
+            .iter()
+            .any(|v| !v.is_finite()));
         assert!(unconstrain(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.1, 0.0, 0.0, 1.0])
             .iter()
             .any(|v| !v.is_finite()));
