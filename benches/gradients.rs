@@ -34,7 +34,7 @@ fn logistic_hand(x: &DataMatrix, y: &[i64], u: &[f64], grad: &mut [f64]) -> f64 
         grad[1 + j] = -beta[j];
     }
     for (i, yi) in y.iter().enumerate() {
-        let row = &x.data()[i * d..(i + 1) * d];
+        let row = x.row(i);
         let mut eta = alpha;
         for j in 0..d {
             eta += row[j] * beta[j];

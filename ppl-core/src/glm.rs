@@ -243,7 +243,13 @@ fn affine<R: Real>(x: &DataMatrix, alpha: Option<R>, beta: &[R]) -> Vec<R> {
         EvalMode::Value => (0..x.rows())
             .map(|i| {
                 let row = x.row(i);
-                R::constant(a0 + row.iter().zip(beta).map(|(xij, b)| xij * b.value()).sum::<f64>())
+                R::constant(
+                    a0 + row
+                        .iter()
+                        .zip(beta)
+                        .map(|(xij, b)| xij * b.value())
+                        .sum::<f64>(),
+                )
             })
             .collect(),
         EvalMode::Dual => (0..x.rows())
@@ -307,11 +313,19 @@ mod tests {
         assert_eq!(x.as_slice().len(), 12);
         assert!(matches!(
             DataMatrix::new(2, 3, vec![0.0; 5]),
-            Err(DataMatrixError::Size { expected: 6, found: 5, .. })
+            Err(DataMatrixError::Size {
+                expected: 6,
+                found: 5,
+                ..
+            })
         ));
         assert!(matches!(
             DataMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0]]),
-            Err(DataMatrixError::Ragged { row: 1, found: 1, expected: 2 })
+            Err(DataMatrixError::Ragged {
+                row: 1,
+                found: 1,
+                expected: 2
+            })
         ));
         assert!(matches!(
             DataMatrix::new(2, 2, vec![0.0, 1.0, f64::NAN, 2.0]),
@@ -326,7 +340,13 @@ mod tests {
             found: 0,
         }
         .into();
-        assert!(matches!(e, crate::error::Error::Dimension { expected: 1, found: 0 }));
+        assert!(matches!(
+            e,
+            crate::error::Error::Dimension {
+                expected: 1,
+                found: 0
+            }
+        ));
     }
 
     #[test]
@@ -335,13 +355,13 @@ mod tests {
         let beta = [0.4, -0.3, 1.2];
         let alpha = 0.7;
         let plain: Vec<f64> = matvec_add(&x, alpha, &beta);
-        for i in 0..x.rows() {
+        for (i, value) in plain.iter().enumerate() {
             let want = alpha + x.row(i).iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
-            assert!((plain[i] - want).abs() < 1e-14);
+            assert!((value - want).abs() < 1e-14);
         }
         let no_alpha: Vec<f64> = matvec(&x, &beta);
-        for i in 0..x.rows() {
-            assert!((plain[i] - alpha - no_alpha[i]).abs() < 1e-14);
+        for (p, q) in plain.iter().zip(&no_alpha) {
+            assert!((p - alpha - q).abs() < 1e-14);
         }
         // Tape: gradient of Σ wᵢ ηᵢ is (Σ wᵢ, Xᵀ w).
         let wts = [1.0, -2.0, 0.5, 3.0];

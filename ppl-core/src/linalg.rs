@@ -248,9 +248,9 @@ pub fn cholesky<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
 pub fn solve_lower<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
     let n = check_square_system(l, b.len());
     let mut x: Vec<R> = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, &bi) in b.iter().enumerate() {
         let s = dot::<R, R, R>(&l.data[i * n..i * n + i], &x);
-        x.push((b[i] - s) / l.data[i * n + i]);
+        x.push((bi - s) / l.data[i * n + i]);
     }
     x
 }
@@ -265,8 +265,8 @@ pub fn solve_lower_transpose<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
     let mut x = vec![R::constant(0.0); n];
     for i in (0..n).rev() {
         let mut s = b[i];
-        for j in i + 1..n {
-            s -= l.data[j * n + i] * x[j];
+        for (j, &xj) in x.iter().enumerate().skip(i + 1) {
+            s -= l.data[j * n + i] * xj;
         }
         x[i] = s / l.data[i * n + i];
     }

@@ -224,6 +224,27 @@ impl EdgeWriter<'_> {
         }
     }
 
+    /// Adds one edge per element: `partials[i]` with respect to `vars[i]`. Constant
+    /// elements (index 0) feed the ignored constant slot, which is harmless.
+    #[inline]
+    pub fn extend<R: Real>(&mut self, vars: &[R], partials: &[f64]) {
+        if let Some((index, p)) = &mut self.sink {
+            let n = vars.len().min(partials.len());
+            index.extend(vars[..n].iter().map(|v| v.tape_index()));
+            p.extend_from_slice(&partials[..n]);
+        }
+    }
+
+    /// Like [`EdgeWriter::extend`] with every partial multiplied by `scale`.
+    #[inline]
+    pub fn extend_scaled<R: Real>(&mut self, vars: &[R], partials: &[f64], scale: f64) {
+        if let Some((index, p)) = &mut self.sink {
+            let n = vars.len().min(partials.len());
+            index.extend(vars[..n].iter().map(|v| v.tape_index()));
+            p.extend(partials[..n].iter().map(|d| d * scale));
+        }
+    }
+
     /// Reserves room for `n` more edges.
     pub fn reserve(&mut self, n: usize) {
         if let Some((index, partials)) = &mut self.sink {

@@ -6,12 +6,17 @@
 //! forward-mode duals it evaluates the generic formula, and with the tape it computes
 //! values and partials in plain `f64` and records **one** wide node whose parents are the
 //! variable operands (Stan's operands-and-partials).
+//!
+//! Operands are first copied into contiguous `f64` columns (data slices are borrowed),
+//! so the kernel runs in a tight loop free of per-element dispatch; partials go to
+//! per-operand columns that are appended to the tape in bulk. The columns come from a
+//! thread-local pool, so a warm evaluation allocates nothing.
 
 use crate::param::Operand;
 use crate::scalar::{dual::Fwd, EvalMode, Real};
 use crate::tape::EdgeWriter;
-use nalgebra::{Const, U1};
 use num_dual::DualSVec64;
+use std::cell::RefCell;
 
 /// One element's log-density as a function of `K` scalars (the value first).
 pub trait Kernel<const K: usize> {
@@ -27,19 +32,10 @@ pub trait Kernel<const K: usize> {
         let out = self.eval(duals).0;
         let mut partials = [0.0; K];
         if let Some(eps) = out.eps.0 {
-            let _ = (Const::<K>, U1);
             partials.copy_from_slice(eps.as_slice());
         }
         (out.re, partials)
     }
-}
-
-/// Names and operands of a density's arguments, for broadcasting checks.
-pub struct Args<'a, R, const K: usize> {
-    /// The argument names, value first (e.g. `["x", "mu", "sigma"]`).
-    pub names: [&'static str; K],
-    /// The operands.
-    pub ops: [Operand<'a, R>; K],
 }
 
 /// A length disagreement between broadcast arguments.
@@ -77,6 +73,65 @@ pub fn broadcast_len<R: Real, const K: usize>(
     Ok(n.unwrap_or(1))
 }
 
+thread_local! {
+    static COLUMNS: RefCell<Vec<Vec<f64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `N` empty scratch columns from this thread's pool (capacity is kept).
+pub fn with_columns<const N: usize, T>(f: impl FnOnce(&mut [Vec<f64>; N]) -> T) -> T {
+    let mut cols: [Vec<f64>; N] = COLUMNS.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        std::array::from_fn(|_| {
+            let mut v = pool.pop().unwrap_or_default();
+            v.clear();
+            v
+        })
+    });
+    let out = f(&mut cols);
+    COLUMNS.with(|pool| pool.borrow_mut().extend(cols));
+    out
+}
+
+/// The plain values of `op` broadcast to `n` elements: data slices are borrowed, anything
+/// else is written into `buf`.
+#[inline]
+pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>) -> &'a [f64] {
+    match *op {
+        Operand::Data(s) => s,
+        Operand::Const(c) => {
+            buf.clear();
+            buf.resize(n, c);
+            buf
+        }
+        Operand::Scalar(r) => {
+            buf.clear();
+            buf.resize(n, r.value());
+            buf
+        }
+        Operand::IntData(s) => {
+            buf.clear();
+            buf.extend(s.iter().map(|v| *v as f64));
+            buf
+        }
+        Operand::Slice(s) => {
+            buf.clear();
+            buf.extend(s.iter().map(|v| v.value()));
+            buf
+        }
+    }
+}
+
+/// Appends the partials of one operand to a wide node: one edge per element for a slice
+/// of variables, one summed edge for a scalar variable, nothing for constants.
+#[inline]
+pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, partials: &[f64]) {
+    match *op {
+        Operand::Slice(s) => w.extend(s, partials),
+        Operand::Scalar(r) => w.push(r.tape_index(), partials.iter().sum()),
+        _ => {}
+    }
+}
+
 /// Sum of the kernel over `n` broadcast elements, as one tape node when taped.
 pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
@@ -84,14 +139,6 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
     n: usize,
 ) -> R {
     match R::MODE {
-        EvalMode::Value => {
-            let mut total = 0.0;
-            for i in 0..n {
-                let a: [f64; K] = std::array::from_fn(|k| ops[k].value(i));
-                total += kernel.eval::<f64>(a);
-            }
-            R::constant(total)
-        }
         EvalMode::Dual => {
             let mut total = R::constant(0.0);
             for i in 0..n {
@@ -100,34 +147,53 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
             }
             total
         }
-        EvalMode::Tape => R::record_wide(|w| {
+        EvalMode::Value => with_columns::<K, _>(|bufs| {
+            let cols = columns(ops, n, bufs);
             let mut total = 0.0;
-            let mut scalar_partials = [0.0; K];
-            let variable: [bool; K] = std::array::from_fn(|k| !ops[k].is_constant());
-            w.reserve(n * variable.iter().filter(|v| **v).count());
             for i in 0..n {
-                let a: [f64; K] = std::array::from_fn(|k| ops[k].value(i));
-                let (v, d) = kernel.eval_partials(a);
-                total += v;
+                total += kernel.eval::<f64>(std::array::from_fn(|k| cols[k][i]));
+            }
+            R::constant(total)
+        }),
+        EvalMode::Tape => with_columns::<K, _>(|bufs| {
+            with_columns::<K, _>(|partials| {
+                let variable: [bool; K] = std::array::from_fn(|k| !ops[k].is_constant());
                 for k in 0..K {
-                    if !variable[k] {
-                        continue;
-                    }
-                    match ops[k] {
-                        Operand::Scalar(_) => scalar_partials[k] += d[k],
-                        Operand::Slice(s) => w.push(s[i].tape_index(), d[k]),
-                        _ => {}
+                    if variable[k] {
+                        partials[k].resize(n, 0.0);
                     }
                 }
-            }
-            for k in 0..K {
-                if let Operand::Scalar(r) = ops[k] {
-                    w.push(r.tape_index(), scalar_partials[k]);
+                let cols = columns(ops, n, bufs);
+                let mut total = 0.0;
+                for i in 0..n {
+                    let (v, d) = kernel.eval_partials(std::array::from_fn(|k| cols[k][i]));
+                    total += v;
+                    for k in 0..K {
+                        if variable[k] {
+                            partials[k][i] = d[k];
+                        }
+                    }
                 }
-            }
-            total
+                R::record_wide(|w| {
+                    for k in 0..K {
+                        if variable[k] {
+                            push_partials(w, &ops[k], &partials[k]);
+                        }
+                    }
+                    total
+                })
+            })
         }),
     }
+}
+
+fn columns<'a, R: Real, const K: usize>(
+    ops: &[Operand<'a, R>; K],
+    n: usize,
+    bufs: &'a mut [Vec<f64>; K],
+) -> [&'a [f64]; K] {
+    let mut it = bufs.iter_mut();
+    std::array::from_fn(|k| column(&ops[k], n, it.next().expect("one buffer per operand")))
 }
 
 /// Log-density of each of the `n` elements, as plain values (for pointwise likelihoods).
@@ -141,9 +207,4 @@ pub fn pointwise<R: Real, F: Kernel<K>, const K: usize>(
         let a: [f64; K] = std::array::from_fn(|k| ops[k].value(i));
         out.push(kernel.eval::<f64>(a));
     }
-}
-
-/// Records a wide node for the tape, or returns the plain value for other types.
-pub fn record_wide<R: Real>(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> R {
-    R::record_wide(fill)
 }

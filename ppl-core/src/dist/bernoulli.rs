@@ -52,10 +52,13 @@ struct BernoulliKernel;
 impl Kernel<2> for BernoulliKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, p]: [R; 2]) -> R {
-        match x.value() {
-            k if k == 1.0 => p.ln(),
-            k if k == 0.0 => (-p).ln_1p(),
-            _ => R::constant(f64::NEG_INFINITY),
+        let k = x.value();
+        if k == 1.0 {
+            p.ln()
+        } else if k == 0.0 {
+            (-p).ln_1p()
+        } else {
+            R::constant(f64::NEG_INFINITY)
         }
     }
     #[inline]
@@ -177,9 +180,13 @@ pub struct BernoulliLogit<A> {
 impl<A: ParamValues> BernoulliLogit<A> {
     /// Builds the distribution; `logit_p` must be finite.
     pub fn new(logit_p: A) -> Result<Self, ParamError> {
-        check_param("BernoulliLogit", "logit_p", &logit_p, "must be finite", |_| {
-            true
-        })?;
+        check_param(
+            "BernoulliLogit",
+            "logit_p",
+            &logit_p,
+            "must be finite",
+            |_| true,
+        )?;
         Ok(BernoulliLogit { logit_p })
     }
 }
@@ -189,10 +196,13 @@ struct BernoulliLogitKernel;
 impl Kernel<2> for BernoulliLogitKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, a]: [R; 2]) -> R {
-        match x.value() {
-            k if k == 1.0 => -(-a).log1p_exp(),
-            k if k == 0.0 => -a.log1p_exp(),
-            _ => R::constant(f64::NEG_INFINITY),
+        let k = x.value();
+        if k == 1.0 {
+            -(-a).log1p_exp()
+        } else if k == 0.0 {
+            -a.log1p_exp()
+        } else {
+            R::constant(f64::NEG_INFINITY)
         }
     }
     #[inline]
@@ -350,7 +360,10 @@ mod tests {
         let d = Bernoulli::new(0.4).unwrap();
         for bad in [2.0, -1.0, 0.5] {
             assert_eq!(lpdf(&d, bad), f64::NEG_INFINITY);
-            assert_eq!(lpdf(&BernoulliLogit::new(0.2).unwrap(), bad), f64::NEG_INFINITY);
+            assert_eq!(
+                lpdf(&BernoulliLogit::new(0.2).unwrap(), bad),
+                f64::NEG_INFINITY
+            );
         }
         let data = [0.0, 1.0, 2.0];
         let lp: f64 = d.log_density(Operand::Data(&data)).unwrap();
@@ -385,7 +398,10 @@ mod tests {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let x = Operand::IntData(&self.data);
             if self.logit {
-                BernoulliLogit::new(args[0]).unwrap().log_density(x).unwrap()
+                BernoulliLogit::new(args[0])
+                    .unwrap()
+                    .log_density(x)
+                    .unwrap()
             } else {
                 Bernoulli::new(args[0]).unwrap().log_density(x).unwrap()
             }
@@ -411,8 +427,22 @@ mod tests {
     fn gradients() {
         for logit in [false, true] {
             let arg = if logit { -0.7 } else { 0.35 };
-            check_gradients(&ScalarP { logit, data: vec![1] }, &[arg], 1e-6);
-            check_gradients(&ScalarP { logit, data: vec![0] }, &[arg], 1e-6);
+            check_gradients(
+                &ScalarP {
+                    logit,
+                    data: vec![1],
+                },
+                &[arg],
+                1e-6,
+            );
+            check_gradients(
+                &ScalarP {
+                    logit,
+                    data: vec![0],
+                },
+                &[arg],
+                1e-6,
+            );
             let f = ScalarP {
                 logit,
                 data: vec![1, 0, 0, 1, 1, 1, 0],
@@ -422,7 +452,11 @@ mod tests {
                 logit,
                 data: vec![1.0, 0.0, 1.0],
             };
-            let args = if logit { [0.3, -1.2, 2.0] } else { [0.2, 0.6, 0.9] };
+            let args = if logit {
+                [0.3, -1.2, 2.0]
+            } else {
+                [0.2, 0.6, 0.9]
+            };
             check_gradients(&f, &args, 1e-6);
         }
     }
@@ -433,7 +467,10 @@ mod tests {
         tape::reset();
         let a = Var::leaf(0.3);
         let before = tape::len();
-        let _ = BernoulliLogit::new(a).unwrap().log_density(Operand::IntData(&data)).unwrap();
+        let _ = BernoulliLogit::new(a)
+            .unwrap()
+            .log_density(Operand::IntData(&data))
+            .unwrap();
         assert_eq!(tape::len(), before + 1);
     }
 
@@ -444,14 +481,25 @@ mod tests {
         Distribution::<f64>::draw(&Bernoulli::new(0.3).unwrap(), &mut rng, 20_000, &mut xs);
         check_moments(&xs, 0.3, 0.21);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&BernoulliLogit::new(1.0).unwrap(), &mut rng, 20_000, &mut xs);
+        Distribution::<f64>::draw(
+            &BernoulliLogit::new(1.0).unwrap(),
+            &mut rng,
+            20_000,
+            &mut xs,
+        );
         let p = sigmoid(1.0);
         check_moments(&xs, p, p * (1.0 - p));
     }
 
     #[test]
     fn values_are_integers() {
-        assert_eq!(<Bernoulli<f64> as Distribution<f64>>::value_from(vec![1.0]), 1);
-        assert_eq!(<BernoulliLogit<f64> as ElementValue<f64>>::element_from(0.0), 0);
+        assert_eq!(
+            <Bernoulli<f64> as Distribution<f64>>::value_from(vec![1.0]),
+            1
+        );
+        assert_eq!(
+            <BernoulliLogit<f64> as ElementValue<f64>>::element_from(0.0),
+            0
+        );
     }
 }

@@ -19,7 +19,7 @@ use rand_distr::Distribution as _;
 /// use ppl_core::param::Param;
 /// let d = Beta::new(2.0, 3.0).unwrap();
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.25)).unwrap();
-/// assert!((lp - 0.52325814).abs() < 1e-8);
+/// assert!((lp - 0.52324814).abs() < 1e-8);
 /// assert!(Beta::new(2.0, -3.0).is_err());
 /// ```
 #[derive(Debug, Clone, Copy)]

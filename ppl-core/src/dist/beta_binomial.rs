@@ -158,7 +158,9 @@ mod tests {
     /// The closed form written out with ln Γ only.
     fn closed_form(k: f64, n: f64, a: f64, b: f64) -> f64 {
         let choose = ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
-        choose + ln_gamma(k + a) + ln_gamma(n - k + b) - ln_gamma(n + a + b) - ln_gamma(a)
+        choose + ln_gamma(k + a) + ln_gamma(n - k + b)
+            - ln_gamma(n + a + b)
+            - ln_gamma(a)
             - ln_gamma(b)
             + ln_gamma(a + b)
     }
@@ -189,7 +191,10 @@ mod tests {
         assert!(BetaBinomial::new(-1, 1.0, 1.0).is_err());
         assert!(BetaBinomial::new(1.5, 1.0, 1.0).is_err());
         assert!(BetaBinomial::new(3, -1.0, 1.0).is_err());
-        assert_eq!(BetaBinomial::new(3, 1.0, 0.0).unwrap_err().parameter, "beta");
+        assert_eq!(
+            BetaBinomial::new(3, 1.0, 0.0).unwrap_err().parameter,
+            "beta"
+        );
         let s: Support<f64> = Distribution::<f64>::support(&d);
         assert!(s.contains(5.0) && !s.contains(6.0));
     }
@@ -234,7 +239,12 @@ mod tests {
         let (n, a, b) = (12.0, 2.0, 3.0);
         let mut rng = test_rng(37);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&BetaBinomial::new(12, a, b).unwrap(), &mut rng, 20_000, &mut xs);
+        Distribution::<f64>::draw(
+            &BetaBinomial::new(12, a, b).unwrap(),
+            &mut rng,
+            20_000,
+            &mut xs,
+        );
         let s = a + b;
         check_moments(&xs, n * a / s, n * a * b * (s + n) / (s * s * (s + 1.0)));
     }

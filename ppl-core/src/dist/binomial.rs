@@ -14,7 +14,13 @@ pub(super) fn check_trials(
     distribution: &'static str,
     n: &impl ParamValues,
 ) -> Result<(), ParamError> {
-    check_param(distribution, "n", n, "must be a non-negative integer", is_count)
+    check_param(
+        distribution,
+        "n",
+        n,
+        "must be a non-negative integer",
+        is_count,
+    )
 }
 
 /// The support `0..=n` (upper end open when the trials differ between elements).
@@ -412,7 +418,10 @@ mod tests {
         let d = Binomial::new(5, 0.4).unwrap();
         for bad in [-1.0, 6.0, 2.5] {
             assert_eq!(lpdf(&d, bad), f64::NEG_INFINITY);
-            assert_eq!(lpdf(&BinomialLogit::new(5, 0.1).unwrap(), bad), f64::NEG_INFINITY);
+            assert_eq!(
+                lpdf(&BinomialLogit::new(5, 0.1).unwrap(), bad),
+                f64::NEG_INFINITY
+            );
         }
         // Per-element trials: 3 > 2 is outside the support of the second element.
         let trials = [4_i64, 2];
@@ -430,7 +439,8 @@ mod tests {
                 upper: Some(5)
             }
         );
-        let s: Support<f64> = Distribution::<f64>::support(&Binomial::new(&trials[..], 0.5).unwrap());
+        let s: Support<f64> =
+            Distribution::<f64>::support(&Binomial::new(&trials[..], 0.5).unwrap());
         assert!(s.contains(7.0) && !s.contains(-1.0));
     }
 
@@ -449,7 +459,10 @@ mod tests {
     #[test]
     fn length_mismatch_is_reported() {
         let d = Binomial::new(vec![3_i64, 4], vec![0.1, 0.2, 0.3]).unwrap();
-        assert_eq!(Distribution::<f64>::batch_len(&d).unwrap_err().argument, "p");
+        assert_eq!(
+            Distribution::<f64>::batch_len(&d).unwrap_err().argument,
+            "p"
+        );
     }
 
     struct ScalarP {
@@ -461,9 +474,15 @@ mod tests {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let x = Operand::IntData(&self.data);
             if self.logit {
-                BinomialLogit::new(&self.n, args[0]).unwrap().log_density(x).unwrap()
+                BinomialLogit::new(&self.n, args[0])
+                    .unwrap()
+                    .log_density(x)
+                    .unwrap()
             } else {
-                Binomial::new(&self.n, args[0]).unwrap().log_density(x).unwrap()
+                Binomial::new(&self.n, args[0])
+                    .unwrap()
+                    .log_density(x)
+                    .unwrap()
             }
         }
     }
@@ -476,7 +495,10 @@ mod tests {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let x = Operand::Data(&self.data);
             if self.logit {
-                BinomialLogit::new(6_i64, args).unwrap().log_density(x).unwrap()
+                BinomialLogit::new(6_i64, args)
+                    .unwrap()
+                    .log_density(x)
+                    .unwrap()
             } else {
                 Binomial::new(6_i64, args).unwrap().log_density(x).unwrap()
             }
@@ -490,7 +512,10 @@ mod tests {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let x = Operand::Const(3.0);
             if self.logit {
-                BinomialLogit::new(7.0, args[0]).unwrap().log_density(x).unwrap()
+                BinomialLogit::new(7.0, args[0])
+                    .unwrap()
+                    .log_density(x)
+                    .unwrap()
             } else {
                 Binomial::new(7.0, args[0]).unwrap().log_density(x).unwrap()
             }
@@ -512,7 +537,11 @@ mod tests {
                 logit,
                 data: vec![0.0, 6.0, 2.0],
             };
-            let args = if logit { [0.1, -1.0, 1.5] } else { [0.2, 0.7, 0.5] };
+            let args = if logit {
+                [0.1, -1.0, 1.5]
+            } else {
+                [0.2, 0.7, 0.5]
+            };
             check_gradients(&f, &args, 1e-6);
         }
     }
@@ -524,9 +553,15 @@ mod tests {
         tape::reset();
         let p = Var::leaf(0.4);
         let before = tape::len();
-        let lp = Binomial::new(&n, p).unwrap().log_density(Operand::IntData(&data)).unwrap();
+        let lp = Binomial::new(&n, p)
+            .unwrap()
+            .log_density(Operand::IntData(&data))
+            .unwrap();
         assert_eq!(tape::len(), before + 1);
-        let plain: f64 = Binomial::new(&n, 0.4).unwrap().log_density(Operand::IntData(&data)).unwrap();
+        let plain: f64 = Binomial::new(&n, 0.4)
+            .unwrap()
+            .log_density(Operand::IntData(&data))
+            .unwrap();
         assert!((lp.value() - plain).abs() < 1e-10);
     }
 
@@ -537,7 +572,12 @@ mod tests {
         Distribution::<f64>::draw(&Binomial::new(20, 0.3).unwrap(), &mut rng, 20_000, &mut xs);
         check_moments(&xs, 6.0, 4.2);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&BinomialLogit::new(12, -0.5).unwrap(), &mut rng, 20_000, &mut xs);
+        Distribution::<f64>::draw(
+            &BinomialLogit::new(12, -0.5).unwrap(),
+            &mut rng,
+            20_000,
+            &mut xs,
+        );
         let p = sigmoid(-0.5);
         check_moments(&xs, 12.0 * p, 12.0 * p * (1.0 - p));
         assert!(xs.iter().all(|x| is_count(*x) && *x <= 12.0));
@@ -545,6 +585,9 @@ mod tests {
 
     #[test]
     fn values_are_integers() {
-        assert_eq!(<Binomial<i64, f64> as Distribution<f64>>::value_from(vec![4.0]), 4);
+        assert_eq!(
+            <Binomial<i64, f64> as Distribution<f64>>::value_from(vec![4.0]),
+            4
+        );
     }
 }

@@ -282,7 +282,10 @@ mod tests {
         tape::reset();
         let p: Vec<Var> = [0.2, 0.3, 0.5].iter().map(|v| Var::leaf(*v)).collect();
         let before = tape::len();
-        let lp = Categorical::new(&p).unwrap().log_density(Operand::IntData(&xs)).unwrap();
+        let lp = Categorical::new(&p)
+            .unwrap()
+            .log_density(Operand::IntData(&xs))
+            .unwrap();
         assert_eq!(tape::len(), before + 1);
         let mut g = [0.0; 3];
         tape::gradient(lp, &p, &mut g);
@@ -305,7 +308,12 @@ mod tests {
             .sum();
         check_moments(&xs, mean, var);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&Categorical::new([0.0, 1.0, 0.0]).unwrap(), &mut rng, 100, &mut xs);
+        Distribution::<f64>::draw(
+            &Categorical::new([0.0, 1.0, 0.0]).unwrap(),
+            &mut rng,
+            100,
+            &mut xs,
+        );
         assert!(xs.iter().all(|x| *x == 1.0));
     }
 }

@@ -87,7 +87,7 @@ fn on_simplex<R: Real>(x: &Operand<'_, R>, k: usize, n: usize) -> bool {
         let mut sum = 0.0;
         for i in 0..k {
             let v = x.value(e * k + i);
-            if !(v >= 0.0) {
+            if v.is_nan() || v < 0.0 {
                 return false;
             }
             sum += v;
@@ -399,9 +399,9 @@ mod tests {
                 assert!((e.iter().sum::<f64>() - 1.0).abs() < 1e-12);
             }
             let a0: f64 = alpha.iter().sum();
-            for i in 0..3 {
+            for (i, a) in alpha.iter().enumerate() {
                 let xs: Vec<f64> = out.iter().skip(i).step_by(3).copied().collect();
-                let m = alpha[i] / a0;
+                let m = a / a0;
                 check_moments(&xs, m, m * (1.0 - m) / (a0 + 1.0));
             }
         }

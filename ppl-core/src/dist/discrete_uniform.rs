@@ -161,7 +161,12 @@ mod tests {
         let (lo, hi) = (-3_i64, 8_i64);
         let mut rng = test_rng(31);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&DiscreteUniform::new(lo, hi).unwrap(), &mut rng, 20_000, &mut xs);
+        Distribution::<f64>::draw(
+            &DiscreteUniform::new(lo, hi).unwrap(),
+            &mut rng,
+            20_000,
+            &mut xs,
+        );
         let k = (hi - lo + 1) as f64;
         check_moments(&xs, (lo + hi) as f64 / 2.0, (k * k - 1.0) / 12.0);
         assert!(xs.iter().all(|x| *x >= lo as f64 && *x <= hi as f64));

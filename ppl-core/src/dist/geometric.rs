@@ -62,10 +62,7 @@ impl Kernel<2> for GeometricKernel {
         if k == 0.0 {
             return (p.ln(), [0.0, 1.0 / p]);
         }
-        (
-            p.ln() + k * (-p).ln_1p(),
-            [0.0, 1.0 / p - k / (1.0 - p)],
-        )
+        (p.ln() + k * (-p).ln_1p(), [0.0, 1.0 / p - k / (1.0 - p)])
     }
 }
 
@@ -202,6 +199,6 @@ mod tests {
         let mut xs = Vec::new();
         Distribution::<f64>::draw(&Geometric::new(p).unwrap(), &mut rng, 20_000, &mut xs);
         check_moments(&xs, (1.0 - p) / p, (1.0 - p) / (p * p));
-        assert!(xs.iter().any(|x| *x == 0.0));
+        assert!(xs.contains(&0.0));
     }
 }

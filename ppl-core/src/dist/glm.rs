@@ -119,7 +119,11 @@ impl<R: Real> Linear<'_, R> {
             Operand::Slice(s) if taping => Some(s),
             _ => None,
         };
-        let mut d_beta = if beta_var { vec![0.0; cols] } else { Vec::new() };
+        let mut d_beta = if beta_var {
+            vec![0.0; cols]
+        } else {
+            Vec::new()
+        };
         R::record_wide(|w| {
             let (mut total, mut d_alpha, mut d_sigma) = (0.0, 0.0, 0.0);
             for i in 0..rows {
@@ -300,9 +304,7 @@ fn normal_family(sigma: f64) -> NormalFamily {
     }
 }
 
-impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> Distribution<R>
-    for NormalIdGlm<'_, A, B, S>
-{
+impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> Distribution<R> for NormalIdGlm<'_, A, B, S> {
     type Value = R;
 
     fn name(&self) -> &'static str {
@@ -348,9 +350,7 @@ impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> Distribution<R>
     }
 }
 
-impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> ElementValue<R>
-    for NormalIdGlm<'_, A, B, S>
-{
+impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> ElementValue<R> for NormalIdGlm<'_, A, B, S> {
     type Element = R;
     fn element_from(x: R) -> R {
         x
@@ -408,10 +408,13 @@ impl Family for BernoulliLogitFamily {
     }
     #[inline]
     fn row_generic<R: Real>(&self, y: R, eta: R, _sigma: R) -> R {
-        match y.value() {
-            k if k == 1.0 => -(-eta).log1p_exp(),
-            k if k == 0.0 => -eta.log1p_exp(),
-            _ => R::constant(f64::NEG_INFINITY),
+        let k = y.value();
+        if k == 1.0 {
+            -(-eta).log1p_exp()
+        } else if k == 0.0 {
+            -eta.log1p_exp()
+        } else {
+            R::constant(f64::NEG_INFINITY)
         }
     }
 }
@@ -702,9 +705,30 @@ mod tests {
     #[test]
     fn gradients_with_respect_to_alpha_beta_sigma() {
         let x = design();
-        check_gradients(&Glm { family: 0, x: x.clone() }, &[0.3, 0.5, -0.7, 0.2, 1.3], 1e-6);
-        check_gradients(&Glm { family: 0, x: x.clone() }, &[-1.0, 0.1, 0.2, -0.3, 0.4], 1e-6);
-        check_gradients(&Glm { family: 1, x: x.clone() }, &[0.3, 0.5, -0.7, 0.2], 1e-6);
+        check_gradients(
+            &Glm {
+                family: 0,
+                x: x.clone(),
+            },
+            &[0.3, 0.5, -0.7, 0.2, 1.3],
+            1e-6,
+        );
+        check_gradients(
+            &Glm {
+                family: 0,
+                x: x.clone(),
+            },
+            &[-1.0, 0.1, 0.2, -0.3, 0.4],
+            1e-6,
+        );
+        check_gradients(
+            &Glm {
+                family: 1,
+                x: x.clone(),
+            },
+            &[0.3, 0.5, -0.7, 0.2],
+            1e-6,
+        );
         check_gradients(&Glm { family: 2, x }, &[0.3, 0.5, -0.7, 0.2], 1e-6);
     }
 
@@ -773,7 +797,8 @@ mod tests {
         assert!((pw.iter().sum::<f64>() - total).abs() < 1e-12);
         let d = PoissonLogGlm::new(&x, 0.2, beta).unwrap();
         pw.clear();
-        Distribution::<f64>::log_density_pointwise(&d, Operand::IntData(&Y_COUNT), &mut pw).unwrap();
+        Distribution::<f64>::log_density_pointwise(&d, Operand::IntData(&Y_COUNT), &mut pw)
+            .unwrap();
         let total: f64 = d.log_density(Operand::IntData(&Y_COUNT)).unwrap();
         assert!((pw.iter().sum::<f64>() - total).abs() < 1e-12);
         let d = BernoulliLogitGlm::new(&x, 0.2, beta).unwrap();
@@ -826,7 +851,8 @@ mod tests {
         assert_eq!(lp.value(), f64::NEG_INFINITY);
         assert_eq!(Distribution::<f64>::batch_len(&d), Ok(Some(5)));
         assert!(Distribution::<f64>::is_discrete(&d));
-        let s: Support<f64> = Distribution::<f64>::support(&BernoulliLogitGlm::new(&x, 0.1, [0.0; 3]).unwrap());
+        let s: Support<f64> =
+            Distribution::<f64>::support(&BernoulliLogitGlm::new(&x, 0.1, [0.0; 3]).unwrap());
         assert!(s.contains(1.0) && !s.contains(2.0));
         let n = NormalIdGlm::new(&x, 0.1, [0.0; 3], 1.0).unwrap();
         assert!(!Distribution::<f64>::is_discrete(&n));
@@ -842,14 +868,29 @@ mod tests {
         let eta = 0.5 + 0.3 - 0.4;
         let mut rng = test_rng(41);
         let mut ys = Vec::new();
-        Distribution::<f64>::draw(&NormalIdGlm::new(&x, 0.5, beta, 1.7).unwrap(), &mut rng, rows, &mut ys);
+        Distribution::<f64>::draw(
+            &NormalIdGlm::new(&x, 0.5, beta, 1.7).unwrap(),
+            &mut rng,
+            rows,
+            &mut ys,
+        );
         check_moments(&ys, eta, 1.7 * 1.7);
         ys.clear();
-        Distribution::<f64>::draw(&BernoulliLogitGlm::new(&x, 0.5, beta).unwrap(), &mut rng, rows, &mut ys);
+        Distribution::<f64>::draw(
+            &BernoulliLogitGlm::new(&x, 0.5, beta).unwrap(),
+            &mut rng,
+            rows,
+            &mut ys,
+        );
         let p = sigmoid(eta);
         check_moments(&ys, p, p * (1.0 - p));
         ys.clear();
-        Distribution::<f64>::draw(&PoissonLogGlm::new(&x, 0.5, beta).unwrap(), &mut rng, rows, &mut ys);
+        Distribution::<f64>::draw(
+            &PoissonLogGlm::new(&x, 0.5, beta).unwrap(),
+            &mut rng,
+            rows,
+            &mut ys,
+        );
         check_moments(&ys, eta.exp(), eta.exp());
     }
 }

@@ -280,8 +280,8 @@ impl<M, E: Copy> MvNormal<M, E> {
                 w.reserve(n * k);
             }
             for e in 0..n {
-                for i in 0..k {
-                    r[i] = x.value(e * k + i) - mu.value(i);
+                for (i, ri) in r.iter_mut().enumerate() {
+                    *ri = x.value(e * k + i) - mu.value(i);
                 }
                 forward_solve(&l, k, &r, &mut z);
                 sum_q += z.iter().map(|v| v * v).sum::<f64>();
@@ -410,8 +410,8 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
         let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
         let (mut r, mut z) = (vec![0.0; k], vec![0.0; k]);
         for e in 0..n {
-            for i in 0..k {
-                r[i] = x.value(e * k + i) - mu.value(i);
+            for (i, ri) in r.iter_mut().enumerate() {
+                *ri = x.value(e * k + i) - mu.value(i);
             }
             forward_solve(&l, k, &r, &mut z);
             let q: f64 = z.iter().map(|v| v * v).sum();

@@ -41,7 +41,9 @@ pub struct NegativeBinomial<M, P> {
 impl<M: ParamValues, P: ParamValues> NegativeBinomial<M, P> {
     /// Builds the distribution; `mu` and `phi` must be positive and finite.
     pub fn new(mu: M, phi: P) -> Result<Self, ParamError> {
-        check_param("NegativeBinomial", "mu", &mu, "must be positive", |m| m > 0.0)?;
+        check_param("NegativeBinomial", "mu", &mu, "must be positive", |m| {
+            m > 0.0
+        })?;
         check_param("NegativeBinomial", "phi", &phi, "must be positive", |p| {
             p > 0.0
         })?;
@@ -234,9 +236,15 @@ mod tests {
         assert!(NegativeBinomial::new(-1.0, 1.0).is_err());
         assert!(NegativeBinomial::new(1.0, -1.0).is_err());
         assert!(NegativeBinomial::new(1.0, f64::INFINITY).is_err());
-        assert_eq!(NegativeBinomial::new(1.0, 0.0).unwrap_err().parameter, "phi");
+        assert_eq!(
+            NegativeBinomial::new(1.0, 0.0).unwrap_err().parameter,
+            "phi"
+        );
         let d = NegativeBinomial::new(vec![1.0, 2.0], vec![1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(Distribution::<f64>::batch_len(&d).unwrap_err().argument, "phi");
+        assert_eq!(
+            Distribution::<f64>::batch_len(&d).unwrap_err().argument,
+            "phi"
+        );
     }
 
     struct Scalars(Vec<i64>);
@@ -288,13 +296,21 @@ mod tests {
         let mut rng = test_rng(17);
         let (mu, phi) = (4.0, 2.5);
         let mut xs = Vec::new();
-        Distribution::<f64>::draw(&NegativeBinomial::new(mu, phi).unwrap(), &mut rng, 20_000, &mut xs);
+        Distribution::<f64>::draw(
+            &NegativeBinomial::new(mu, phi).unwrap(),
+            &mut rng,
+            20_000,
+            &mut xs,
+        );
         check_moments(&xs, mu, mu + mu * mu / phi);
         assert!(xs.iter().all(|x| is_count(*x)));
     }
 
     #[test]
     fn values_are_integers() {
-        assert_eq!(<NegativeBinomial<f64, f64> as Distribution<f64>>::value_from(vec![7.0]), 7);
+        assert_eq!(
+            <NegativeBinomial<f64, f64> as Distribution<f64>>::value_from(vec![7.0]),
+            7
+        );
     }
 }

@@ -63,44 +63,44 @@ impl<M, S> Normal<M, S> {
     }
 }
 
-/// Sum of normal log-densities with a scalar σ: ln σ and 1/σ are computed once.
+/// Sum of normal log-densities with a scalar σ: ln σ and 1/σ are computed once, and the
+/// partials with respect to x and μ share one column (they differ in sign).
 fn normal_sum_scalar_sigma<R: Real>(x: Operand<'_, R>, mu: Operand<'_, R>, sigma: R, n: usize) -> R {
     let s = sigma.value();
     let inv = 1.0 / s;
     let const_term = -(n as f64) * (s.ln() + HALF_LN_2PI);
-    let x_var = !x.is_constant();
-    let mu_var = !mu.is_constant();
-    R::record_wide(|w| {
+    let need_partials = R::MODE == EvalMode::Tape && !(x.is_constant() && mu.is_constant());
+    vectorized::with_columns::<3, _>(|[xb, mb, db]| {
+        let xs = vectorized::column(&x, n, xb);
+        let ms = vectorized::column(&mu, n, mb);
         let mut sum_z2 = 0.0;
-        // Σ (x−μ)/σ², the derivative with respect to a scalar μ (and minus that for x).
-        let mut sum_d = 0.0;
-        if x_var || mu_var {
-            w.reserve(2 * n);
-        }
-        for i in 0..n {
-            let z = (x.value(i) - mu.value(i)) * inv;
-            sum_z2 += z * z;
-            let d = z * inv;
-            sum_d += d;
-            if x_var {
-                if let Operand::Slice(s) = x {
-                    w.push(s[i].tape_index(), -d);
-                }
+        if need_partials {
+            db.resize(n, 0.0);
+            for ((d, xi), mi) in db.iter_mut().zip(xs).zip(ms) {
+                let r = xi - mi;
+                sum_z2 += r * r;
+                *d = r * inv * inv;
             }
-            if mu_var {
-                if let Operand::Slice(s) = mu {
-                    w.push(s[i].tape_index(), d);
-                }
+        } else {
+            for (xi, mi) in xs.iter().zip(ms) {
+                let r = xi - mi;
+                sum_z2 += r * r;
             }
         }
-        if let Operand::Scalar(m) = mu {
-            w.push(m.tape_index(), sum_d);
-        }
-        if let Operand::Scalar(xs) = x {
-            w.push(xs.tape_index(), -sum_d);
-        }
-        w.push(sigma.tape_index(), (sum_z2 - n as f64) * inv);
-        const_term - 0.5 * sum_z2
+        sum_z2 *= inv * inv;
+        let value = const_term - 0.5 * sum_z2;
+        R::record_wide(|w| {
+            if need_partials {
+                match x {
+                    Operand::Slice(v) => w.extend_scaled(v, db, -1.0),
+                    Operand::Scalar(v) => w.push(v.tape_index(), -db.iter().sum::<f64>()),
+                    _ => {}
+                }
+                vectorized::push_partials(w, &mu, db);
+            }
+            w.push(sigma.tape_index(), (sum_z2 - n as f64) * inv);
+            value
+        })
     })
 }
 

@@ -250,9 +250,13 @@ pub struct PoissonLog<E> {
 impl<E: ParamValues> PoissonLog<E> {
     /// Builds the distribution; `log_lambda` must be finite.
     pub fn new(log_lambda: E) -> Result<Self, ParamError> {
-        check_param("PoissonLog", "log_lambda", &log_lambda, "must be finite", |_| {
-            true
-        })?;
+        check_param(
+            "PoissonLog",
+            "log_lambda",
+            &log_lambda,
+            "must be finite",
+            |_| true,
+        )?;
         Ok(PoissonLog { log_lambda })
     }
 }
@@ -364,7 +368,9 @@ mod tests {
 
     #[test]
     fn ln_factorial_matches_lgamma() {
-        for k in [0.0, 1.0, 2.0, 10.0, 19.0, 20.0, 21.0, 170.0, 1023.0, 1024.0, 5000.0] {
+        for k in [
+            0.0, 1.0, 2.0, 10.0, 19.0, 20.0, 21.0, 170.0, 1023.0, 1024.0, 5000.0,
+        ] {
             let want = crate::special::ln_gamma(k + 1.0);
             assert!(
                 (ln_factorial(k) - want).abs() <= 1e-12 * want.abs().max(1.0),
@@ -421,7 +427,10 @@ mod tests {
         assert_eq!(lp, f64::NEG_INFINITY);
         tape::reset();
         let l = Var::leaf(2.0);
-        let lp = Poisson::new(l).unwrap().log_density(Operand::Data(&data)).unwrap();
+        let lp = Poisson::new(l)
+            .unwrap()
+            .log_density(Operand::Data(&data))
+            .unwrap();
         assert_eq!(lp.value(), f64::NEG_INFINITY);
         let dl = PoissonLog::new(0.3).unwrap();
         assert_eq!(lpdf(&dl, -1.0), f64::NEG_INFINITY);
@@ -508,7 +517,11 @@ mod tests {
                 log,
                 data: vec![0.0, 4.0, 2.0],
             };
-            let args = if log { [0.1, 1.2, -0.5] } else { [0.7, 3.1, 1.5] };
+            let args = if log {
+                [0.1, 1.2, -0.5]
+            } else {
+                [0.7, 3.1, 1.5]
+            };
             check_gradients(&f, &args, 1e-6);
         }
     }
@@ -519,9 +532,15 @@ mod tests {
         tape::reset();
         let l = Var::leaf(2.0);
         let before = tape::len();
-        let lp = Poisson::new(l).unwrap().log_density(Operand::IntData(&data)).unwrap();
+        let lp = Poisson::new(l)
+            .unwrap()
+            .log_density(Operand::IntData(&data))
+            .unwrap();
         assert_eq!(tape::len(), before + 1);
-        let plain: f64 = Poisson::new(2.0).unwrap().log_density(Operand::IntData(&data)).unwrap();
+        let plain: f64 = Poisson::new(2.0)
+            .unwrap()
+            .log_density(Operand::IntData(&data))
+            .unwrap();
         assert!((lp.value() - plain).abs() < 1e-10);
     }
 
@@ -543,7 +562,13 @@ mod tests {
 
     #[test]
     fn element_values_are_integers() {
-        assert_eq!(<Poisson<f64> as Distribution<f64>>::value_from(vec![3.0]), 3);
-        assert_eq!(<PoissonLog<f64> as ElementValue<f64>>::element_from(2.0000001), 2);
+        assert_eq!(
+            <Poisson<f64> as Distribution<f64>>::value_from(vec![3.0]),
+            3
+        );
+        assert_eq!(
+            <PoissonLog<f64> as ElementValue<f64>>::element_from(2.0000001),
+            2
+        );
     }
 }
