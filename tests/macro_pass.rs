@@ -21,12 +21,19 @@ fn names_come_from_bindings_options_and_data() {
     let model = named::model(&[0.5, 1.0]).unwrap();
     assert_eq!(model.name(), "named");
     let layout = model.layout();
-    let variables: Vec<(&str, &[usize])> =
-        layout.variables.iter().map(|v| (v.name.as_str(), v.shape.as_slice())).collect();
+    let variables: Vec<(&str, &[usize])> = layout
+        .variables
+        .iter()
+        .map(|v| (v.name.as_str(), v.shape.as_slice()))
+        .collect();
     assert_eq!(variables, [("mu", &[][..]), ("zeta", &[3][..])]);
     let observed: Vec<&str> = layout.observed.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(observed, ["y", "first"]);
-    let deterministics: Vec<&str> = layout.deterministics.iter().map(|(name, _)| name.as_str()).collect();
+    let deterministics: Vec<&str> = layout
+        .deterministics
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
     assert_eq!(deterministics, ["s", "double_mu"]);
     assert_eq!(layout.potentials, ["potential_0", "soft"]);
     assert_eq!(model.dim(), 4);

@@ -92,6 +92,10 @@ impl<T: ModelTemplate> std::fmt::Debug for Model<T> {
     }
 }
 
+thread_local! {
+    static LEAVES: std::cell::RefCell<Vec<Var>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Attempts made by [`Model::initial_point`].
 pub const INIT_ATTEMPTS: usize = 100;
 
@@ -179,10 +183,23 @@ impl<T: ModelTemplate> Model<T> {
         self.check_dim(u)?;
         self.check_dim(grad)?;
         tape::reset();
-        let leaves: Vec<Var> = u.iter().map(|x| Var::leaf(*x)).collect();
-        let (total, _) = self.run_inference::<Var>(&leaves, Accumulators::default())?;
-        tape::gradient(total, &leaves, grad);
-        Ok(total.value())
+        LEAVES.with(|cell| {
+            // Reuse this thread's leaf buffer; a re-entrant call falls back to a new one.
+            let mut owned;
+            let mut guard = cell.try_borrow_mut();
+            let leaves: &mut Vec<Var> = match guard.as_deref_mut() {
+                Ok(v) => v,
+                Err(_) => {
+                    owned = Vec::new();
+                    &mut owned
+                }
+            };
+            leaves.clear();
+            leaves.extend(u.iter().map(|x| Var::leaf(*x)));
+            let (total, _) = self.run_inference::<Var>(leaves, Accumulators::default())?;
+            tape::gradient(total, leaves, grad);
+            Ok(total.value())
+        })
     }
 
     /// Log-density and gradient by forward-mode dual numbers (one pass per dimension).

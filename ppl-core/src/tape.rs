@@ -259,30 +259,12 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
     assert_eq!(leaves.len(), grad.len(), "one gradient slot per leaf");
     with_tape(|t| {
         let n = t.nodes.len();
+        assert!((output.idx as usize) < n, "the output belongs to the current recording");
         t.adjoints.clear();
         t.adjoints.resize(n, 0.0);
         if output.idx != 0 {
             t.adjoints[output.idx as usize] = 1.0;
-            let (nodes, adj) = (&t.nodes, &mut t.adjoints);
-            for i in (1..=output.idx as usize).rev() {
-                let a = adj[i];
-                if a == 0.0 {
-                    continue;
-                }
-                let node = nodes[i];
-                if node.lhs == WIDE {
-                    let start = node.rhs as usize;
-                    let end = start + node.d_lhs as usize;
-                    let idx = &t.edge_index[start..end];
-                    let d = &t.edge_partial[start..end];
-                    for (j, p) in idx.iter().zip(d) {
-                        adj[*j as usize] += a * p;
-                    }
-                } else {
-                    adj[node.lhs as usize] += a * node.d_lhs;
-                    adj[node.rhs as usize] += a * node.d_rhs;
-                }
-            }
+            sweep(t, output.idx as usize);
         }
         for (g, leaf) in grad.iter_mut().zip(leaves) {
             *g = if leaf.idx == 0 {
@@ -292,6 +274,40 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
             };
         }
     });
+}
+
+/// The reverse sweep: propagates adjoints from node `top` down to node 1.
+fn sweep(t: &mut Tape, top: usize) {
+    let nodes = &t.nodes[..=top];
+    let adj = &mut t.adjoints[..];
+    let (edge_index, edge_partial) = (&t.edge_index[..], &t.edge_partial[..]);
+    for i in (1..=top).rev() {
+        let a = adj[i];
+        if a == 0.0 {
+            continue;
+        }
+        let node = nodes[i];
+        if node.lhs == WIDE {
+            let start = node.rhs as usize;
+            let end = start + node.d_lhs as usize;
+            for (j, p) in edge_index[start..end].iter().zip(&edge_partial[start..end]) {
+                let j = *j as usize;
+                debug_assert!(j < i, "a node's parents precede it");
+                // SAFETY: every edge points at a node recorded before the wide node that
+                // owns it (parents exist before their children, and index 0 is the
+                // constant slot), so j < i ≤ top < adj.len().
+                unsafe { *adj.get_unchecked_mut(j) += a * p };
+            }
+        } else {
+            let (l, r) = (node.lhs as usize, node.rhs as usize);
+            debug_assert!(l < i && r < i, "a node's parents precede it");
+            // SAFETY: as above, both parents were recorded before node i.
+            unsafe {
+                *adj.get_unchecked_mut(l) += a * node.d_lhs;
+                *adj.get_unchecked_mut(r) += a * node.d_rhs;
+            }
+        }
+    }
 }
 
 impl fmt::Display for Var {

@@ -132,6 +132,9 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
     }
 }
 
+/// Operands at most this long are evaluated in stack buffers instead of pooled columns.
+const SMALL: usize = 16;
+
 /// Sum of the kernel over `n` broadcast elements, as one tape node when taped.
 pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
@@ -147,6 +150,13 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
             }
             total
         }
+        EvalMode::Value if n <= SMALL => {
+            let mut total = 0.0;
+            for i in 0..n {
+                total += kernel.eval::<f64>(std::array::from_fn(|k| ops[k].value(i)));
+            }
+            R::constant(total)
+        }
         EvalMode::Value => with_columns::<K, _>(|bufs| {
             let cols = columns(ops, n, bufs);
             let mut total = 0.0;
@@ -155,6 +165,25 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
             }
             R::constant(total)
         }),
+        EvalMode::Tape if n <= SMALL => {
+            let mut partials = [[0.0; SMALL]; K];
+            let mut total = 0.0;
+            for i in 0..n {
+                let (v, d) = kernel.eval_partials(std::array::from_fn(|k| ops[k].value(i)));
+                total += v;
+                for k in 0..K {
+                    partials[k][i] = d[k];
+                }
+            }
+            R::record_wide(|w| {
+                for k in 0..K {
+                    if !ops[k].is_constant() {
+                        push_partials(w, &ops[k], &partials[k][..n]);
+                    }
+                }
+                total
+            })
+        }
         EvalMode::Tape => with_columns::<K, _>(|bufs| {
             with_columns::<K, _>(|partials| {
                 let variable: [bool; K] = std::array::from_fn(|k| !ops[k].is_constant());

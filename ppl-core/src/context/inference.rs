@@ -1,6 +1,6 @@
 //! The inference context: reads an unconstrained vector, transforms, accumulates.
 
-use super::{resolve_shape, shape_error, Context};
+use super::{resolve_len, resolve_shape, shape_error, Context};
 use crate::dist::{Distribution, ParamError};
 use crate::error::Error;
 use crate::layout::Layout;
@@ -159,14 +159,15 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                 return nan();
             }
         };
-        let shape = match resolve_shape(name, &dist, shape) {
-            Ok((s, _)) => s,
+        let len = match resolve_len(name, &dist, shape) {
+            Ok(len) => len,
             Err(e) => {
                 self.fail(e);
                 return nan();
             }
         };
-        if shape != entry.shape {
+        if len != entry.len {
+            let shape = resolve_shape(name, &dist, shape).map(|s| s.0).unwrap_or_default();
             self.fail(Error::Structure {
                 variable: name.to_string(),
                 detail: format!(

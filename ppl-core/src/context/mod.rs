@@ -77,6 +77,34 @@ pub(crate) fn resolve_shape<R: Real, D: Distribution<R>>(
     }
 }
 
+/// The number of constrained scalars of a variable, without building its shape (the
+/// inference context's hot path; `resolve_shape` gives the full shape).
+pub(crate) fn resolve_len<R: Real, D: Distribution<R>>(
+    name: &str,
+    dist: &D,
+    shape: Option<usize>,
+) -> Result<usize, Error> {
+    let batch = dist.batch_len().map_err(|m| Error::Shape {
+        variable: name.to_string(),
+        distribution: dist.name(),
+        argument: m.argument,
+        found: m.found,
+        expected: m.expected,
+    })?;
+    match (shape, batch) {
+        (Some(n), Some(b)) if b != n => Err(Error::Shape {
+            variable: name.to_string(),
+            distribution: dist.name(),
+            argument: "parameters",
+            found: b,
+            expected: n,
+        }),
+        (Some(n), _) => Ok(n * dist.event_len()),
+        (None, Some(b)) => Ok(b * dist.event_len()),
+        (None, None) => Ok(dist.event_len()),
+    }
+}
+
 /// Converts a length mismatch of an observation into an error naming the variable.
 pub(crate) fn shape_error<R: Real, D: Distribution<R>>(
     name: &str,

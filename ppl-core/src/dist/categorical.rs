@@ -6,6 +6,13 @@ use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::vectorized::LengthMismatch;
 use rand::{Rng, RngCore};
+use std::cell::RefCell;
+
+thread_local! {
+    /// Per-category counts, kept between calls so that a warm evaluation allocates
+    /// nothing.
+    static COUNTS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
 
 /// How far the probabilities may sum from 1 (Stan's simplex tolerance).
 const SIMPLEX_TOLERANCE: f64 = 1e-8;
@@ -125,7 +132,10 @@ impl<R: Real, P: Param<R>> Distribution<R> for Categorical<P> {
                 total
             } else {
                 // Many observations: Σ_c count_c ln p_c, one edge per category.
-                let mut counts = vec![0.0_f64; k];
+                // Taken out of the cell (not borrowed): a nested call merely allocates.
+                let mut counts = COUNTS.with(|c| std::mem::take(&mut *c.borrow_mut()));
+                counts.clear();
+                counts.resize(k, 0.0);
                 for i in 0..n {
                     counts[x.value(i) as usize] += 1.0;
                 }
@@ -139,6 +149,7 @@ impl<R: Real, P: Param<R>> Distribution<R> for Categorical<P> {
                         }
                     }
                 }
+                COUNTS.with(|c| *c.borrow_mut() = counts);
                 total
             }
         }))

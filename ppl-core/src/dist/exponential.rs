@@ -181,7 +181,10 @@ mod tests {
         }
 
         #[test]
-        fn hoisted_sum_matches_kernel(lambda in 0.01f64..50.0, xs in prop::collection::vec(0.0f64..10.0, 1..8)) {
+        fn hoisted_sum_matches_kernel(
+            lambda in 0.01f64..50.0,
+            xs in prop::collection::vec(0.0f64..10.0, 1..8),
+        ) {
             let by_scalar: f64 = Exponential::new(lambda)
                 .unwrap()
                 .log_density(Param::<f64>::operand(&xs))
@@ -260,7 +263,10 @@ mod tests {
     #[test]
     fn invalid_parameters_are_rejected() {
         assert_eq!(Exponential::new(0.0).unwrap_err().parameter, "lambda");
-        assert_eq!(Exponential::new(f64::INFINITY).unwrap_err().parameter, "lambda");
+        assert_eq!(
+            Exponential::new(f64::INFINITY).unwrap_err().parameter,
+            "lambda"
+        );
         assert_eq!(Exponential::new(vec![1.0, -3.0]).unwrap_err().value, -3.0);
     }
 }

@@ -95,7 +95,11 @@ impl Kernel<3> for GammaKernel {
         let (ln_x, ln_b) = (x.ln(), beta.ln());
         (
             alpha * ln_b + t.value + (alpha - 1.0) * ln_x - beta * x,
-            [(alpha - 1.0) / x - beta, ln_b + t.deriv + ln_x, alpha / beta - x],
+            [
+                (alpha - 1.0) / x - beta,
+                ln_b + t.deriv + ln_x,
+                alpha / beta - x,
+            ],
         )
     }
 }

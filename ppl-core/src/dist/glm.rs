@@ -15,6 +15,24 @@ use crate::scalar::{EvalMode, Real};
 use crate::special::{log1p_exp, sigmoid, HALF_LN_2PI};
 use crate::vectorized::LengthMismatch;
 use rand::{Rng, RngCore};
+use std::cell::RefCell;
+
+thread_local! {
+    /// Scratch columns (coefficient values and their partials), kept between calls so
+    /// that a warm gradient evaluation allocates nothing.
+    static SCRATCH: RefCell<[Vec<f64>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// Runs `f` with two cleared scratch vectors from this thread's pool.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<f64>, &mut Vec<f64>) -> T) -> T {
+    // Taken out of the cell (not borrowed) so that a nested call merely allocates.
+    let [mut a, mut b] = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    a.clear();
+    b.clear();
+    let out = f(&mut a, &mut b);
+    SCRATCH.with(|s| *s.borrow_mut() = [a, b]);
+    out
+}
 
 /// Validates the linear predictor's parameters: `alpha` a scalar or one value per row,
 /// `beta` one coefficient per column, all finite.
@@ -76,9 +94,9 @@ impl<R: Real> Linear<'_, R> {
         }
     }
 
-    /// The plain coefficients.
-    fn beta_values(&self) -> Vec<f64> {
-        (0..self.x.cols()).map(|j| self.beta.value(j)).collect()
+    /// Writes the plain coefficients into `out`.
+    fn beta_values(&self, out: &mut Vec<f64>) {
+        out.extend((0..self.x.cols()).map(|j| self.beta.value(j)));
     }
 
     /// The plain linear predictor of row `i`.
@@ -109,7 +127,6 @@ impl<R: Real> Linear<'_, R> {
             return total;
         }
         let taping = R::MODE == EvalMode::Tape;
-        let beta_values = self.beta_values();
         let beta_var = taping && !self.beta.is_constant();
         let alpha_slice = match self.alpha {
             Operand::Slice(s) if taping => Some(s),
@@ -119,56 +136,58 @@ impl<R: Real> Linear<'_, R> {
             Operand::Slice(s) if taping => Some(s),
             _ => None,
         };
-        let mut d_beta = if beta_var {
-            vec![0.0; cols]
-        } else {
-            Vec::new()
-        };
-        R::record_wide(|w| {
-            let (mut total, mut d_alpha, mut d_sigma) = (0.0, 0.0, 0.0);
-            for i in 0..rows {
-                let eta = self.eta(i, &beta_values);
-                let (v, d_eta, d_y, d_s) = family.row(y.value(i), eta);
-                if v == f64::NEG_INFINITY {
-                    return v;
-                }
-                total += v;
-                d_alpha += d_eta;
-                d_sigma += d_s;
-                if beta_var {
-                    for (d, xij) in d_beta.iter_mut().zip(self.x.row(i)) {
-                        *d += xij * d_eta;
+        with_scratch(|beta_values, d_beta| {
+            self.beta_values(beta_values);
+            if beta_var {
+                d_beta.resize(cols, 0.0);
+            }
+            R::record_wide(|w| {
+                let (mut total, mut d_alpha, mut d_sigma) = (0.0, 0.0, 0.0);
+                for i in 0..rows {
+                    let eta = self.eta(i, beta_values);
+                    let (v, d_eta, d_y, d_s) = family.row(y.value(i), eta);
+                    if v == f64::NEG_INFINITY {
+                        return v;
+                    }
+                    total += v;
+                    d_alpha += d_eta;
+                    d_sigma += d_s;
+                    if beta_var {
+                        for (d, xij) in d_beta.iter_mut().zip(self.x.row(i)) {
+                            *d += xij * d_eta;
+                        }
+                    }
+                    if let Some(s) = alpha_slice {
+                        w.push(s[i].tape_index(), d_eta);
+                    }
+                    if let Some(s) = y_slice {
+                        w.push(s[i].tape_index(), d_y);
                     }
                 }
-                if let Some(s) = alpha_slice {
-                    w.push(s[i].tape_index(), d_eta);
+                if let Operand::Scalar(a) = self.alpha {
+                    w.push(a.tape_index(), d_alpha);
                 }
-                if let Some(s) = y_slice {
-                    w.push(s[i].tape_index(), d_y);
-                }
-            }
-            if let Operand::Scalar(a) = self.alpha {
-                w.push(a.tape_index(), d_alpha);
-            }
-            match self.beta {
-                Operand::Slice(s) if beta_var => {
-                    for (b, d) in s.iter().zip(&d_beta) {
-                        w.push(b.tape_index(), *d);
+                match self.beta {
+                    Operand::Slice(s) if beta_var => {
+                        for (b, d) in s.iter().zip(d_beta.iter()) {
+                            w.push(b.tape_index(), *d);
+                        }
                     }
+                    Operand::Scalar(b) if beta_var => w.push(b.tape_index(), d_beta[0]),
+                    _ => {}
                 }
-                Operand::Scalar(b) if beta_var => w.push(b.tape_index(), d_beta[0]),
-                _ => {}
-            }
-            if let Some(s) = sigma {
-                w.push(s.tape_index(), d_sigma);
-            }
-            total
+                if let Some(s) = sigma {
+                    w.push(s.tape_index(), d_sigma);
+                }
+                total
+            })
         })
     }
 
     /// Each row's log-density as a plain value.
     fn pointwise<F: Family>(&self, family: &F, y: Operand<'_, R>, out: &mut Vec<f64>) {
-        let beta = self.beta_values();
+        let mut beta = Vec::new();
+        self.beta_values(&mut beta);
         for i in 0..self.x.rows() {
             out.push(family.row(y.value(i), self.eta(i, &beta)).0);
         }
@@ -188,7 +207,8 @@ impl<R: Real> Linear<'_, R> {
             out.extend(std::iter::repeat_n(f64::NAN, n));
             return;
         }
-        let beta = self.beta_values();
+        let mut beta = Vec::new();
+        self.beta_values(&mut beta);
         for i in 0..n {
             let eta = self.eta(i % rows, &beta);
             out.push(sample(rng, eta));

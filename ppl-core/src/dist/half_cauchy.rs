@@ -210,6 +210,9 @@ mod tests {
     #[test]
     fn invalid_parameters_are_rejected() {
         assert_eq!(HalfCauchy::new(0.0).unwrap_err().parameter, "beta");
-        assert_eq!(HalfCauchy::new(f64::NEG_INFINITY).unwrap_err().parameter, "beta");
+        assert_eq!(
+            HalfCauchy::new(f64::NEG_INFINITY).unwrap_err().parameter,
+            "beta"
+        );
     }
 }

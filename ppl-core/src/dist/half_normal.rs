@@ -34,7 +34,9 @@ pub struct HalfNormal<S> {
 impl<S: ParamValues> HalfNormal<S> {
     /// Builds the distribution; `sigma` must be positive.
     pub fn new(sigma: S) -> Result<Self, ParamError> {
-        check_param("HalfNormal", "sigma", &sigma, "must be positive", |s| s > 0.0)?;
+        check_param("HalfNormal", "sigma", &sigma, "must be positive", |s| {
+            s > 0.0
+        })?;
         Ok(HalfNormal { sigma })
     }
 }

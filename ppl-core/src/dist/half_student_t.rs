@@ -92,8 +92,7 @@ impl Kernel<3> for HalfStudentTKernel {
         let norm = match (R::MODE, self.cached) {
             (EvalMode::Value, Some(t)) if t.nu == nu.value() => R::constant(t.value),
             _ => {
-                ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5
-                    + LN_2
+                ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5 + LN_2
             }
         };
         norm - sigma.ln() - (nu + 1.0) * 0.5 * (z * z / nu).ln_1p()
@@ -270,7 +269,10 @@ mod tests {
         let d = HalfStudentT::new(nu, sigma).unwrap();
         let mut xs = Vec::new();
         Distribution::<f64>::draw(&d, &mut test_rng(4), 20_000, &mut xs);
-        let mean = 2.0 * sigma * (nu / PI).sqrt() * (ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu)).exp()
+        let mean = 2.0
+            * sigma
+            * (nu / PI).sqrt()
+            * (ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu)).exp()
             / (nu - 1.0);
         check_moments(&xs, mean, sigma * sigma * nu / (nu - 2.0) - mean * mean);
         let reference = StudentsT::new(0.0, sigma, nu).unwrap();

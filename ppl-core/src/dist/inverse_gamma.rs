@@ -35,7 +35,9 @@ impl<A: ParamValues, B: ParamValues> InverseGamma<A, B> {
         check_param("InverseGamma", "alpha", &alpha, "must be positive", |a| {
             a > 0.0
         })?;
-        check_param("InverseGamma", "beta", &beta, "must be positive", |b| b > 0.0)?;
+        check_param("InverseGamma", "beta", &beta, "must be positive", |b| {
+            b > 0.0
+        })?;
         Ok(InverseGamma { alpha, beta })
     }
 }

@@ -33,7 +33,9 @@ impl<M: ParamValues, S: ParamValues> LogNormal<M, S> {
     /// Builds the distribution; `mu` must be finite and `sigma` positive.
     pub fn new(mu: M, sigma: S) -> Result<Self, ParamError> {
         check_param("LogNormal", "mu", &mu, "must be finite", |_| true)?;
-        check_param("LogNormal", "sigma", &sigma, "must be positive", |s| s > 0.0)?;
+        check_param("LogNormal", "sigma", &sigma, "must be positive", |s| {
+            s > 0.0
+        })?;
         Ok(LogNormal { mu, sigma })
     }
 }

@@ -190,7 +190,10 @@ mod tests {
 
     #[test]
     fn invalid_parameters_are_rejected() {
-        assert_eq!(Logistic::new(f64::INFINITY, 1.0).unwrap_err().parameter, "mu");
+        assert_eq!(
+            Logistic::new(f64::INFINITY, 1.0).unwrap_err().parameter,
+            "mu"
+        );
         assert_eq!(Logistic::new(0.0, 0.0).unwrap_err().parameter, "s");
     }
 }

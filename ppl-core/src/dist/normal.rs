@@ -126,7 +126,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        if R::MODE != EvalMode::Dual {
+        if R::MODE != EvalMode::Dual && n > 16 {
             let sigma = match ops[2] {
                 Operand::Const(c) => Some(R::constant(c)),
                 Operand::Scalar(s) => Some(s),

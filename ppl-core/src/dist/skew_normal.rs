@@ -35,7 +35,9 @@ impl<X: ParamValues, O: ParamValues, A: ParamValues> SkewNormal<X, O, A> {
     /// Builds the distribution; `xi` and `alpha` must be finite and `omega` positive.
     pub fn new(xi: X, omega: O, alpha: A) -> Result<Self, ParamError> {
         check_param("SkewNormal", "xi", &xi, "must be finite", |_| true)?;
-        check_param("SkewNormal", "omega", &omega, "must be positive", |o| o > 0.0)?;
+        check_param("SkewNormal", "omega", &omega, "must be positive", |o| {
+            o > 0.0
+        })?;
         check_param("SkewNormal", "alpha", &alpha, "must be finite", |_| true)?;
         Ok(SkewNormal { xi, omega, alpha })
     }
@@ -58,7 +60,12 @@ impl<X, O, A> SkewNormal<X, O, A> {
         O: Param<R>,
         A: Param<R>,
     {
-        [x, self.xi.operand(), self.omega.operand(), self.alpha.operand()]
+        [
+            x,
+            self.xi.operand(),
+            self.omega.operand(),
+            self.alpha.operand(),
+        ]
     }
 }
 
@@ -72,7 +79,11 @@ impl<R: Real, X: Param<R>, O: Param<R>, A: Param<R>> Distribution<R> for SkewNor
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.xi.operand(), self.omega.operand(), self.alpha.operand()];
+        let ops = [
+            self.xi.operand(),
+            self.omega.operand(),
+            self.alpha.operand(),
+        ];
         if ops.iter().all(|o| o.len().is_none()) {
             return Ok(None);
         }
@@ -101,7 +112,11 @@ impl<R: Real, X: Param<R>, O: Param<R>, A: Param<R>> Distribution<R> for SkewNor
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
-        let (xi, omega, alpha) = (self.xi.operand(), self.omega.operand(), self.alpha.operand());
+        let (xi, omega, alpha) = (
+            self.xi.operand(),
+            self.omega.operand(),
+            self.alpha.operand(),
+        );
         for i in 0..n {
             // Azzalini's representation: with δ = α/√(1+α²) and u0, v independent
             // standard normals, u1 = δu0 + √(1−δ²)v taken with the sign of u0.
@@ -223,15 +238,31 @@ mod tests {
             xi + omega * delta * (2.0 / PI).sqrt(),
             omega * omega * (1.0 - 2.0 * delta * delta / PI),
         );
-        let cdf = tabulated_cdf(|x| lpdf(&d, x).exp(), xi - 12.0 * omega, xi + 12.0 * omega, 200_000);
+        let cdf = tabulated_cdf(
+            |x| lpdf(&d, x).exp(),
+            xi - 12.0 * omega,
+            xi + 12.0 * omega,
+            200_000,
+        );
         assert!((cdf(xi + 12.0 * omega - 1e-9) - 1.0).abs() < 1e-6);
         check_ks(&mut xs, cdf);
     }
 
     #[test]
     fn invalid_parameters_are_rejected() {
-        assert_eq!(SkewNormal::new(f64::NAN, 1.0, 0.0).unwrap_err().parameter, "xi");
-        assert_eq!(SkewNormal::new(0.0, 0.0, 0.0).unwrap_err().parameter, "omega");
-        assert_eq!(SkewNormal::new(0.0, 1.0, f64::INFINITY).unwrap_err().parameter, "alpha");
+        assert_eq!(
+            SkewNormal::new(f64::NAN, 1.0, 0.0).unwrap_err().parameter,
+            "xi"
+        );
+        assert_eq!(
+            SkewNormal::new(0.0, 0.0, 0.0).unwrap_err().parameter,
+            "omega"
+        );
+        assert_eq!(
+            SkewNormal::new(0.0, 1.0, f64::INFINITY)
+                .unwrap_err()
+                .parameter,
+            "alpha"
+        );
     }
 }

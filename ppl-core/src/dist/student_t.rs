@@ -122,7 +122,12 @@ impl<N, M, S> StudentT<N, M, S> {
         M: Param<R>,
         S: Param<R>,
     {
-        [x, self.nu.operand(), self.mu.operand(), self.sigma.operand()]
+        [
+            x,
+            self.nu.operand(),
+            self.mu.operand(),
+            self.sigma.operand(),
+        ]
     }
 }
 
@@ -269,14 +274,22 @@ mod tests {
             .unwrap();
         let total: f64 = d.log_density(Param::<f64>::operand(&xs)).unwrap();
         assert!((out.iter().sum::<f64>() - total).abs() < 1e-12);
-        let mismatch = d.log_density(Param::<f64>::operand(&[1.0, 2.0])).unwrap_err();
+        let mismatch = d
+            .log_density(Param::<f64>::operand(&[1.0, 2.0]))
+            .unwrap_err();
         assert_eq!(mismatch.argument, "mu");
     }
 
     #[test]
     fn invalid_parameters_are_rejected() {
         assert_eq!(StudentT::new(0.0, 0.0, 1.0).unwrap_err().parameter, "nu");
-        assert_eq!(StudentT::new(1.0, f64::NAN, 1.0).unwrap_err().parameter, "mu");
-        assert_eq!(StudentT::new(1.0, 0.0, -1.0).unwrap_err().parameter, "sigma");
+        assert_eq!(
+            StudentT::new(1.0, f64::NAN, 1.0).unwrap_err().parameter,
+            "mu"
+        );
+        assert_eq!(
+            StudentT::new(1.0, 0.0, -1.0).unwrap_err().parameter,
+            "sigma"
+        );
     }
 }

@@ -177,11 +177,7 @@ impl Kernel<3> for TruncatedNormalKernel {
         let z = (x - mu) * inv;
         (
             -0.5 * z * z - sigma.ln() - HALF_LN_2PI - t.value,
-            [
-                -z * inv,
-                z * inv - t.d_mu,
-                (z * z - 1.0) * inv - t.d_sigma,
-            ],
+            [-z * inv, z * inv - t.d_mu, (z * z - 1.0) * inv - t.d_sigma],
         )
     }
 }
@@ -212,7 +208,10 @@ fn draw_standard(rng: &mut dyn RngCore, a: f64, b: f64) -> f64 {
     let z = if ln_p < -LN_2 {
         inv_log_cdf(ln_p)
     } else {
-        let ln_q = log_sum_exp2(ln_1mu + std_normal_log_cdf(-a), ln_u + std_normal_log_cdf(-b));
+        let ln_q = log_sum_exp2(
+            ln_1mu + std_normal_log_cdf(-a),
+            ln_u + std_normal_log_cdf(-b),
+        );
         -inv_log_cdf(ln_q)
     };
     z.clamp(a, b)
@@ -474,7 +473,10 @@ mod tests {
             if b.is_finite() { b * pb } else { 0.0 },
         );
         let m = (pa - pb) / z;
-        (mu + sigma * m, sigma * sigma * (1.0 + (apa - bpb) / z - m * m))
+        (
+            mu + sigma * m,
+            sigma * sigma * (1.0 + (apa - bpb) / z - m * m),
+        )
     }
 
     #[test]

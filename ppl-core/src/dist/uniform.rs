@@ -260,9 +260,15 @@ mod tests {
     #[test]
     fn invalid_parameters_are_rejected() {
         assert_eq!(Uniform::new(f64::NAN, 1.0).unwrap_err().parameter, "lower");
-        assert_eq!(Uniform::new(0.0, f64::INFINITY).unwrap_err().parameter, "upper");
+        assert_eq!(
+            Uniform::new(0.0, f64::INFINITY).unwrap_err().parameter,
+            "upper"
+        );
         let e = Uniform::new(2.0, 1.0).unwrap_err();
-        assert_eq!((e.parameter, e.requirement), ("upper", "must be greater than lower"));
+        assert_eq!(
+            (e.parameter, e.requirement),
+            ("upper", "must be greater than lower")
+        );
         assert!(Uniform::new([0.0, 5.0], [1.0, 4.0]).is_err());
     }
 }

@@ -119,7 +119,8 @@ fn log_bessel_i0_derivs(x: f64, order: usize) -> Derivs {
 /// let d = VonMises::new(0.0, 1.0).unwrap();
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
 /// // 1 − ln 2π − ln I₀(1), with I₀(1) = 1.2660658777520082.
-/// assert!((lp - (1.0 - (2.0 * std::f64::consts::PI).ln() - 1.2660658777520082f64.ln())).abs() < 1e-12);
+/// let expected = 1.0 - (2.0 * std::f64::consts::PI).ln() - 1.2660658777520082f64.ln();
+/// assert!((lp - expected).abs() < 1e-12);
 /// assert!(VonMises::new(0.0, -1.0).is_err());
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -296,8 +297,18 @@ mod tests {
         assert!(rel(log_bessel_i0(0.1), 1.002_501_562_934_095_6f64.ln()) < 1e-12);
         assert!(rel(log_bessel_i0(100.0), 1.073_751_707_131_073_8e42f64.ln()) < 1e-14);
         assert_eq!(log_bessel_i0(0.0), 0.0);
-        assert!(rel(bessel_i1_i0_ratio(1.0), 0.565_159_103_992_485_1 / 1.266_065_877_752_008_2) < 1e-14);
-        assert!(rel(bessel_i1_i0_ratio(10.0), 2_670.988_303_701_255 / 2_815.716_628_466_254) < 1e-14);
+        assert!(
+            rel(
+                bessel_i1_i0_ratio(1.0),
+                0.565_159_103_992_485_1 / 1.266_065_877_752_008_2
+            ) < 1e-14
+        );
+        assert!(
+            rel(
+                bessel_i1_i0_ratio(10.0),
+                2_670.988_303_701_255 / 2_815.716_628_466_254
+            ) < 1e-14
+        );
         // No overflow far beyond where I₀ itself overflows (x ≈ 713).
         let big = log_bessel_i0(1e4);
         assert!(rel(big, 1e4 - 0.5 * (TAU * 1e4).ln() + (1.0 + 1.0 / 8e4).ln()) < 1e-12);
@@ -311,7 +322,10 @@ mod tests {
             assert!(rel(series, asym) < 1e-14, "I0 at {x}: {series} vs {asym}");
             let series = bessel_i_series(1, x) / bessel_i_series(0, x);
             let asym = bessel_i_asymptotic_scaled(1, x) / bessel_i_asymptotic_scaled(0, x);
-            assert!(rel(series, asym) < 1e-14, "I1/I0 at {x}: {series} vs {asym}");
+            assert!(
+                rel(series, asym) < 1e-14,
+                "I1/I0 at {x}: {series} vs {asym}"
+            );
         }
     }
 
@@ -324,12 +338,23 @@ mod tests {
                 let fd = (log_bessel_i0_derivs(x + h, 3)[k] - log_bessel_i0_derivs(x - h, 3)[k])
                     / (2.0 * h);
                 let err = (fd - d[k + 1]).abs() / d[k + 1].abs().max(1e-3);
-                assert!(err < 1e-5, "derivative {} at {x}: table {} vs fd {fd}", k + 1, d[k + 1]);
+                assert!(
+                    err < 1e-5,
+                    "derivative {} at {x}: table {} vs fd {fd}",
+                    k + 1,
+                    d[k + 1]
+                );
             }
         }
         // Both branches of A' and A'' agree at the switch to the Taylor series.
-        let (lo, hi) = (log_bessel_i0_derivs(0.01 - 1e-12, 3), log_bessel_i0_derivs(0.01, 3));
-        assert!(rel(lo[2], hi[2]) < 1e-10 && rel(lo[3], hi[3]) < 1e-8, "{lo:?} vs {hi:?}");
+        let (lo, hi) = (
+            log_bessel_i0_derivs(0.01 - 1e-12, 3),
+            log_bessel_i0_derivs(0.01, 3),
+        );
+        assert!(
+            rel(lo[2], hi[2]) < 1e-10 && rel(lo[3], hi[3]) < 1e-8,
+            "{lo:?} vs {hi:?}"
+        );
     }
 
     /// `ln I₀(κ)` by the trapezoidal rule on `(1/π) ∫₀^π e^{κ cos θ} dθ` (spectrally
@@ -363,7 +388,13 @@ mod tests {
 
     #[test]
     fn density_integrates_to_one() {
-        for (mu, kappa) in [(0.0, 0.0), (1.0, 0.3), (-2.5, 4.0), (3.0, 60.0), (0.5, 1500.0)] {
+        for (mu, kappa) in [
+            (0.0, 0.0),
+            (1.0, 0.3),
+            (-2.5, 4.0),
+            (3.0, 60.0),
+            (0.5, 1500.0),
+        ] {
             let d = VonMises::new(mu, kappa).unwrap();
             let m = 200_000;
             let h = TAU / m as f64;
@@ -416,7 +447,11 @@ mod tests {
             let h = 1e-4 * kappa;
             let a = |k: f64| bessel_i1_i0_ratio(k);
             let fd = -(a(kappa + h) - a(kappa - h)) / (2.0 * h);
-            assert!((lp.0.v2 - fd).abs() < 1e-6 * fd.abs().max(1e-3), "{} vs {fd}", lp.0.v2);
+            assert!(
+                (lp.0.v2 - fd).abs() < 1e-6 * fd.abs().max(1e-3),
+                "{} vs {fd}",
+                lp.0.v2
+            );
         }
     }
 
@@ -435,7 +470,10 @@ mod tests {
 
     #[test]
     fn samples_match_moments_and_cdf() {
-        for (seed, (mu, kappa)) in [(2.0, 3.0), (-3.0, 0.5), (0.0, 40.0)].into_iter().enumerate() {
+        for (seed, (mu, kappa)) in [(2.0, 3.0), (-3.0, 0.5), (0.0, 40.0)]
+            .into_iter()
+            .enumerate()
+        {
             let d = VonMises::new(mu, kappa).unwrap();
             let mut xs = Vec::new();
             Distribution::<f64>::draw(&d, &mut test_rng(40 + seed as u64), 20_000, &mut xs);

@@ -13,7 +13,9 @@ fn heights(data: &Data) {
 }
 
 fn main() {
-    let data = Data { heights: vec![172.0, 168.0] };
+    let data = Data {
+        heights: vec![172.0, 168.0],
+    };
     let model = heights::model(&data).unwrap();
     assert!(model.logp(&[170.0]).unwrap().is_finite());
 }

@@ -1,0 +1,157 @@
+//! `#[model]` end to end: reference numbers, options, returned values, bad input.
+
+use ppl::context::inference::Accumulators;
+use ppl::prelude::*;
+
+#[model]
+fn z_and_x(x: f64) {
+    let z = sample!(Normal::new(0.0, 5.0));
+    observe!(Normal::new(z, 1.0), x);
+}
+
+#[test]
+fn pymc_guide_numbers_through_the_macro() {
+    let model = z_and_x::model(5.0).unwrap();
+    let point = Point::new().with("z", 2.5);
+    // The guide prints float32 results to 8 significant digits.
+    assert!((model.logp_at(&point, false).unwrap() - -6.6973152).abs() < 5e-7);
+    let u = model.unconstrain(&point).unwrap();
+    let e = model.evaluate(&u, Accumulators::default()).unwrap();
+    assert!((e.log_prior - -2.65337645).abs() < 1e-8);
+    assert!((e.log_likelihood - -4.0439386).abs() < 5e-7);
+}
+
+#[model]
+fn standard_normal() {
+    let _x = sample!(Normal::new(0.0, 1.0));
+}
+
+#[test]
+fn standard_normal_at_five() {
+    let model = standard_normal::model().unwrap();
+    assert_eq!(model.logp(&[5.0]).unwrap(), -13.418938533204672);
+}
+
+#[real_fn]
+fn inv_logit(v: Real) -> Real {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// Uses every option: names, shapes, a transform whose bound is another variable,
+/// deterministics, potentials, a returned value and a `#[real_fn]` helper.
+#[model]
+fn everything(y: &[f64]) -> Vec<Real> {
+    let lo = sample!(Normal::new(0.0, 1.0));
+    let above = sample!(Normal::new(0.0, 3.0), transform = Transform::lower(lo));
+    let w = sample!(Normal::new(0.0, 1.0), shape = 3, name = "weights");
+    let p = inv_logit(above - lo);
+    deterministic!("p", p);
+    potential!("pull", -0.5 * (w[0] * w[0]));
+    let mu: Vec<Real> = y.iter().map(|yi| w[1] + w[2] * *yi).collect();
+    observe!(Normal::new(&mu, 1.0), y, name = "obs");
+    mu
+}
+
+#[test]
+fn options_and_parameter_dependent_bounds() {
+    let y = [0.5, -1.0, 2.0];
+    let model = everything::model(&y).unwrap();
+    let names: Vec<&str> = model.layout().variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["lo", "above", "weights"]);
+    assert_eq!(model.layout().variable("weights").unwrap().shape, vec![3]);
+    assert_eq!(model.layout().observed[0].name, "obs");
+    assert_eq!(model.layout().deterministics[0].0, "p");
+    assert_eq!(model.layout().potentials, ["pull"]);
+    let u = [0.4, -0.3, 0.1, 0.2, 0.3];
+    let point = model.constrain(&u).unwrap();
+    let above = point.get("above").unwrap().values[0];
+    assert!((above - (0.4 + (-0.3f64).exp())).abs() < 1e-15);
+    // The bound depends on `lo`: gradients flow through it (tape vs finite differences).
+    let mut g = vec![0.0; 5];
+    model.logp_grad(&u, &mut g).unwrap();
+    for i in 0..5 {
+        let h = 1e-6;
+        let (mut p, mut m) = (u.to_vec(), u.to_vec());
+        p[i] += h;
+        m[i] -= h;
+        let fd = (model.logp(&p).unwrap() - model.logp(&m).unwrap()) / (2.0 * h);
+        assert!((fd - g[i]).abs() < 1e-6, "{i}: {fd} vs {}", g[i]);
+    }
+    let mu = model.output(&u).unwrap();
+    assert!((mu[1] - (0.2 + 0.3 * -1.0)).abs() < 1e-15);
+    let e = model
+        .evaluate(&u, Accumulators { deterministics: true, ..Accumulators::default() })
+        .unwrap();
+    let expected_p = 1.0 / (1.0 + (-(-0.3f64).exp()).exp());
+    assert!((e.deterministics[0].1[0] - expected_p).abs() < 1e-15);
+    assert!((e.log_potential - -0.5 * 0.01).abs() < 1e-15);
+}
+
+#[model]
+fn regression(x: &[f64], y: &[f64]) {
+    let a = sample!(Normal::new(0.0, 1.0));
+    let b = sample!(Normal::new(0.0, 1.0));
+    let s = sample!(HalfNormal::new(1.0));
+    let mu: Vec<Real> = x.iter().map(|xi| a + b * *xi).collect();
+    observe!(Normal::new(&mu, s), y);
+}
+
+#[test]
+fn bad_data_is_reported_with_the_variable_name() {
+    let x = [1.0, 2.0, 3.0];
+    let err = regression::model(&x, &[1.0, f64::NAN, 2.0]).unwrap_err();
+    assert!(matches!(&err, Error::NonFiniteData { variable, index: 1, .. } if variable == "y"), "{err}");
+    let err = regression::model(&x, &[1.0, 2.0]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Shape { variable, distribution: "Normal", argument: "mu", found: 3, expected: 2 } if variable == "y"),
+        "{err}"
+    );
+    let err = regression::model(&x, &[]).unwrap_err();
+    assert!(matches!(&err, Error::Shape { .. } | Error::EmptyData { .. }), "{err}");
+    assert!(regression::model(&x, &[1.0, 2.0, 3.0]).is_ok());
+}
+
+#[model]
+fn bad_constant(sigma: f64) {
+    let _m = sample!(Normal::new(0.0, sigma));
+}
+
+#[test]
+fn invalid_constant_parameters_are_errors() {
+    let err = bad_constant::model(-2.0).unwrap_err();
+    assert!(matches!(&err, Error::Param { variable, .. } if variable == "_m"), "{err}");
+    assert!(err.to_string().contains("sigma"), "{err}");
+    let err = bad_constant::model(f64::NAN).unwrap_err();
+    assert!(err.to_string().contains("must be finite"), "{err}");
+}
+
+#[model]
+fn loop_with_shared_name(n: usize) {
+    for _ in 0..n {
+        let _v = sample!(Normal::new(0.0, 1.0), name = "v");
+    }
+}
+
+#[test]
+fn a_name_repeated_at_run_time_is_an_error() {
+    assert!(loop_with_shared_name::model(1).is_ok());
+    let err = loop_with_shared_name::model(2).unwrap_err();
+    assert!(matches!(&err, Error::Structure { variable, .. } if variable == "v"), "{err}");
+}
+
+#[model]
+fn out_of_support_parameter() {
+    let m = sample!(Normal::new(0.25, 0.01));
+    // sigma = 1 − m is positive in every prior draw, negative for m > 1 during inference:
+    // there the density is zero (−∞), not an error.
+    observe!(Normal::new(0.0, 1.0 - m), 0.5, name = "obs");
+}
+
+#[test]
+fn invalid_parameters_during_inference_give_minus_infinity() {
+    let model = out_of_support_parameter::model().unwrap();
+    assert_eq!(model.logp(&[2.0]).unwrap(), f64::NEG_INFINITY);
+    let mut g = [0.0];
+    assert_eq!(model.logp_grad(&[2.0], &mut g).unwrap(), f64::NEG_INFINITY);
+    assert!(model.logp(&[0.3]).unwrap().is_finite());
+}
