@@ -75,6 +75,16 @@ fn hierarchical_normal(group: &[usize], y: &[f64]) {
     let tau = sample!(HalfNormal::new(5.0));
     let sigma = sample!(HalfNormal::new(5.0));
     let theta = sample!(Normal::new(mu, tau), shape = 8);
+    observe!(Normal::new(gather(&theta, group), sigma), y);
+}
+
+/// The same model with the group means copied into a vector (one edge per observation).
+#[model]
+fn hierarchical_normal_collect(group: &[usize], y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 5.0));
+    let tau = sample!(HalfNormal::new(5.0));
+    let sigma = sample!(HalfNormal::new(5.0));
+    let theta = sample!(Normal::new(mu, tau), shape = 8);
     let mean: Vec<Real> = group.iter().map(|g| theta[*g]).collect();
     observe!(Normal::new(&mean, sigma), y);
 }
@@ -198,6 +208,8 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("hierarchical_normal_8_groups_n1000");
     group.bench_function("tape", |b| b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap()));
     group.bench_function("hand", |b| b.iter(|| hierarchical_hand(&groups, &y, black_box(&u), &mut g2)));
+    let collect = hierarchical_normal_collect::model(&groups, &y).expect("valid model");
+    group.bench_function("tape_collect", |b| b.iter(|| collect.logp_grad(black_box(&u), &mut g1).unwrap()));
     group.finish();
 
     let model = eight_schools::model(&Y8, &S8).expect("valid model");

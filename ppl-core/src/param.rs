@@ -60,6 +60,10 @@ pub enum Operand<'a, R> {
     IntData(&'a [i64]),
     /// A slice of model scalars.
     Slice(&'a [R]),
+    /// Model scalars picked by an index (`values[index[i]]`, Stan's multi-indexing):
+    /// partials are accumulated per source element, so the tape gets one edge per
+    /// distinct source instead of one per element.
+    Gather(&'a [R], &'a [usize]),
 }
 
 impl<'a, R: Real> Operand<'a, R> {
@@ -71,6 +75,7 @@ impl<'a, R: Real> Operand<'a, R> {
             Operand::Data(s) => Some(s.len()),
             Operand::IntData(s) => Some(s.len()),
             Operand::Slice(s) => Some(s.len()),
+            Operand::Gather(_, index) => Some(index.len()),
         }
     }
 
@@ -90,7 +95,7 @@ impl<'a, R: Real> Operand<'a, R> {
                 EvalMode::Tape => r.tape_index() == 0,
                 EvalMode::Dual => false,
             },
-            Operand::Slice(_) => R::MODE == EvalMode::Value,
+            Operand::Slice(_) | Operand::Gather(..) => R::MODE == EvalMode::Value,
         }
     }
 
@@ -103,6 +108,7 @@ impl<'a, R: Real> Operand<'a, R> {
             Operand::Data(s) => s[i],
             Operand::IntData(s) => s[i] as f64,
             Operand::Slice(s) => s[i].value(),
+            Operand::Gather(v, index) => v[index[i]].value(),
         }
     }
 
@@ -115,6 +121,30 @@ impl<'a, R: Real> Operand<'a, R> {
             Operand::Data(s) => R::constant(s[i]),
             Operand::IntData(s) => R::constant(s[i] as f64),
             Operand::Slice(s) => s[i],
+            Operand::Gather(v, index) => v[index[i]],
+        }
+    }
+
+    /// True for a gathered operand ([`Operand::Gather`]).
+    #[inline]
+    pub fn is_gather(&self) -> bool {
+        matches!(self, Operand::Gather(..))
+    }
+
+    /// A gathered operand copied into `buf` and viewed as a plain slice; any other operand
+    /// is returned unchanged. Densities with hand-written tape code that only know plain
+    /// slices call this first, so gathered parameters keep their gradients.
+    pub fn materialize<'b>(self, buf: &'b mut Vec<R>) -> Operand<'b, R>
+    where
+        'a: 'b,
+    {
+        match self {
+            Operand::Gather(v, index) => {
+                buf.clear();
+                buf.extend(index.iter().map(|i| v[*i]));
+                Operand::Slice(buf)
+            }
+            other => other,
         }
     }
 
@@ -184,6 +214,67 @@ impl<R: Real, E: Elem<R>, const N: usize> Param<R> for &[E; N] {
     }
 }
 
+/// `values[index[i]]` for every `i`, without copying: see [`gather`].
+#[derive(Debug, Clone, Copy)]
+pub struct Gather<'a, R> {
+    values: &'a [R],
+    index: &'a [usize],
+    in_range: bool,
+}
+
+/// Picks `values[index[i]]` for each `i` as one distribution parameter (Stan's
+/// `theta[group]`). The gradient flows back to the few source elements in one tape node
+/// instead of one edge per element. An index out of range makes the distribution's
+/// constructor fail, naming the parameter.
+///
+/// ```
+/// use ppl_core::param::{gather, Param};
+/// let theta = [1.0, 2.0];
+/// let g = gather(&theta[..], &[1, 0, 1]);
+/// let op = Param::<f64>::operand(&g);
+/// assert_eq!(op.len(), Some(3));
+/// assert_eq!(op.value(2), 2.0);
+/// ```
+pub fn gather<'a, R>(values: &'a [R], index: &'a [usize]) -> Gather<'a, R> {
+    let n = values.len();
+    let in_range = index.iter().fold(true, |ok, &i| ok & (i < n));
+    Gather {
+        values,
+        index,
+        in_range,
+    }
+}
+
+impl<R: Real> Param<R> for Gather<'_, R> {
+    #[inline]
+    fn operand(&self) -> Operand<'_, R> {
+        if self.in_range {
+            Operand::Gather(self.values, self.index)
+        } else {
+            // Unreachable through constructors (they reject it); an empty operand keeps
+            // any other use from indexing out of range.
+            Operand::Slice(&[])
+        }
+    }
+}
+
+impl<R: ScalarValue> ParamValues for Gather<'_, R> {
+    fn param_len(&self) -> Option<usize> {
+        Some(self.index.len())
+    }
+    fn param_value(&self, i: usize) -> f64 {
+        self.values
+            .get(self.index[i])
+            .map_or(f64::NAN, |v| v.scalar_value())
+    }
+    fn is_data(&self) -> bool {
+        false
+    }
+    fn out_of_range(&self) -> bool {
+        !self.in_range
+    }
+}
+
 /// A scalar whose plain value can be read without knowing the model's scalar type.
 pub trait ScalarValue: Copy {
     /// The plain value.
@@ -211,6 +302,10 @@ pub trait ParamValues {
     fn param_value(&self, i: usize) -> f64;
     /// True when every element is constant data (`f64`/`i64`), so it can be validated.
     fn is_data(&self) -> bool;
+    /// True when the parameter indexes outside its source (see [`gather`]).
+    fn out_of_range(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! scalar_param_values {
@@ -287,6 +382,14 @@ pub fn check_param(
     requirement: &'static str,
     ok: impl Fn(f64) -> bool,
 ) -> Result<(), crate::error::ParamError> {
+    if p.out_of_range() {
+        return Err(crate::error::ParamError::new(
+            distribution,
+            parameter,
+            "has an index out of range of the gathered values",
+            f64::NAN,
+        ));
+    }
     let n = p.param_len().unwrap_or(1);
     for i in 0..n {
         let v = p.param_value(i);

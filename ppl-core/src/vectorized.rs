@@ -118,6 +118,11 @@ pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>)
             buf.extend(s.iter().map(|v| v.value()));
             buf
         }
+        Operand::Gather(v, index) => {
+            buf.clear();
+            buf.extend(index.iter().map(|i| v[*i].value()));
+            buf
+        }
     }
 }
 
@@ -128,8 +133,22 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
     match *op {
         Operand::Slice(s) => w.extend(s, partials),
         Operand::Scalar(r) => w.push(r.tape_index(), partials.iter().sum()),
+        Operand::Gather(v, index) => GATHER.with(|acc| {
+            // Accumulate per source element, then one edge per source.
+            let mut acc = acc.borrow_mut();
+            acc.clear();
+            acc.resize(v.len(), 0.0);
+            for (i, d) in index.iter().zip(partials) {
+                acc[*i] += d;
+            }
+            w.extend(v, &acc);
+        }),
         _ => {}
     }
+}
+
+thread_local! {
+    static GATHER: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Operands at most this long are evaluated in stack buffers instead of pooled columns.

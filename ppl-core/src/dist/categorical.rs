@@ -100,7 +100,8 @@ impl<R: Real, P: Param<R>> Distribution<R> for Categorical<P> {
     }
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
-        let p = self.p.operand();
+        let mut p_buf = Vec::new();
+        let p = self.p.operand().materialize(&mut p_buf);
         let k = p.len().unwrap_or(1);
         let n = x.len().unwrap_or(1);
         if (0..n).any(|i| category(x.value(i), k).is_none()) {

@@ -130,11 +130,13 @@ impl<R: Real, A: Param<R>> Distribution<R> for Dirichlet<A> {
     }
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
+        let (mut x_buf, mut alpha_buf) = (Vec::new(), Vec::new());
+        let x = x.materialize(&mut x_buf);
         let (k, n) = self.shape(&x)?;
         if !on_simplex(&x, k, n) {
             return Ok(R::constant(f64::NEG_INFINITY));
         }
-        let alpha = self.alpha.operand();
+        let alpha = self.alpha.operand().materialize(&mut alpha_buf);
         let nf = n as f64;
         if R::MODE == EvalMode::Dual {
             let a0: R = (0..k).map(|i| alpha.lift(i)).sum();

@@ -110,7 +110,7 @@ impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
         if (0..n).any(|i| !in_support(ops[0].value(i))) {
             return Ok(R::constant(f64::NEG_INFINITY));
         }
-        if R::MODE != EvalMode::Dual {
+        if R::MODE != EvalMode::Dual && !ops[0].is_gather() {
             let lambda = match ops[1] {
                 Operand::Const(c) => Some(R::constant(c)),
                 Operand::Scalar(s) => Some(s),

@@ -112,6 +112,15 @@ impl<R: Real> Linear<'_, R> {
 
     /// Sum of the family's row log-densities: one wide node on the tape.
     fn log_density<F: Family>(&self, family: &F, y: Operand<'_, R>, sigma: Option<R>) -> R {
+        if y.is_gather() || self.alpha.is_gather() || self.beta.is_gather() {
+            let (mut yb, mut ab, mut bb) = (Vec::new(), Vec::new(), Vec::new());
+            let plain = Linear {
+                x: self.x,
+                alpha: self.alpha.materialize(&mut ab),
+                beta: self.beta.materialize(&mut bb),
+            };
+            return plain.log_density(family, y.materialize(&mut yb), sigma);
+        }
         let (rows, cols) = (self.x.rows(), self.x.cols());
         if R::MODE == EvalMode::Dual {
             let s = sigma.unwrap_or(R::constant(1.0));

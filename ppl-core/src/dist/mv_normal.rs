@@ -385,7 +385,9 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
     }
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
-        let mu = self.mu.operand();
+        let (mut x_buf, mut mu_buf) = (Vec::new(), Vec::new());
+        let x = x.materialize(&mut x_buf);
+        let mu = self.mu.operand().materialize(&mut mu_buf);
         let n = self.events(&x, &mu)?;
         Ok(match R::MODE {
             EvalMode::Dual => self.log_density_generic(x, mu, n),
