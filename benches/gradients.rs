@@ -40,7 +40,11 @@ fn logistic_hand(x: &DataMatrix, y: &[i64], u: &[f64], grad: &mut [f64]) -> f64 
             eta += row[j] * beta[j];
         }
         // y η − ln(1 + e^η)
-        let softplus = if eta > 0.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
+        let softplus = if eta > 0.0 {
+            eta + (-eta).exp().ln_1p()
+        } else {
+            eta.exp().ln_1p()
+        };
         lp += *yi as f64 * eta - softplus;
         let p = 1.0 / (1.0 + (-eta).exp());
         let r = *yi as f64 - p;
@@ -93,7 +97,8 @@ fn hierarchical_hand(group: &[usize], y: &[f64], u: &[f64], grad: &mut [f64]) ->
     let mu = u[0];
     let (tau, sigma) = (u[1].exp(), u[2].exp());
     let theta = &u[3..11];
-    let ln_half_normal = |x: f64, s: f64| std::f64::consts::LN_2 - 0.5 * (x / s).powi(2) - s.ln() - HALF_LN_2PI;
+    let ln_half_normal =
+        |x: f64, s: f64| std::f64::consts::LN_2 - 0.5 * (x / s).powi(2) - s.ln() - HALF_LN_2PI;
     // Priors, with Jacobians of the log transforms (d/du of ln p(e^u) + u).
     let mut lp = -0.5 * (mu / 5.0).powi(2) - 5.0f64.ln() - HALF_LN_2PI;
     grad[0] = -mu / 25.0;
@@ -181,7 +186,10 @@ fn point(dim: usize, seed: u64) -> Vec<f64> {
 
 /// Asserts that the two gradients agree before timing anything.
 fn same(model: &[f64], hand: &[f64], lp_model: f64, lp_hand: f64) {
-    assert!((lp_model - lp_hand).abs() < 1e-8 * lp_hand.abs().max(1.0), "{lp_model} vs {lp_hand}");
+    assert!(
+        (lp_model - lp_hand).abs() < 1e-8 * lp_hand.abs().max(1.0),
+        "{lp_model} vs {lp_hand}"
+    );
     for (a, b) in model.iter().zip(hand) {
         assert!((a - b).abs() < 1e-8 * b.abs().max(1.0), "{a} vs {b}");
     }
@@ -192,34 +200,57 @@ fn benches(c: &mut Criterion) {
     let model = logistic_regression::model(&x, &y).expect("valid model");
     let u = point(model.dim(), 10);
     let (mut g1, mut g2) = (vec![0.0; u.len()], vec![0.0; u.len()]);
-    let (l1, l2) = (model.logp_grad(&u, &mut g1).unwrap(), logistic_hand(&x, &y, &u, &mut g2));
+    let (l1, l2) = (
+        model.logp_grad(&u, &mut g1).unwrap(),
+        logistic_hand(&x, &y, &u, &mut g2),
+    );
     same(&g1, &g2, l1, l2);
     let mut group = c.benchmark_group("logistic_regression_n1000_d10");
-    group.bench_function("tape", |b| b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap()));
-    group.bench_function("hand", |b| b.iter(|| logistic_hand(&x, &y, black_box(&u), &mut g2)));
+    group.bench_function("tape", |b| {
+        b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap())
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| logistic_hand(&x, &y, black_box(&u), &mut g2))
+    });
     group.finish();
 
     let (groups, y) = hierarchical_data();
     let model = hierarchical_normal::model(&groups, &y).expect("valid model");
     let u = point(model.dim(), 11);
     let (mut g1, mut g2) = (vec![0.0; u.len()], vec![0.0; u.len()]);
-    let (l1, l2) = (model.logp_grad(&u, &mut g1).unwrap(), hierarchical_hand(&groups, &y, &u, &mut g2));
+    let (l1, l2) = (
+        model.logp_grad(&u, &mut g1).unwrap(),
+        hierarchical_hand(&groups, &y, &u, &mut g2),
+    );
     same(&g1, &g2, l1, l2);
     let mut group = c.benchmark_group("hierarchical_normal_8_groups_n1000");
-    group.bench_function("tape", |b| b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap()));
-    group.bench_function("hand", |b| b.iter(|| hierarchical_hand(&groups, &y, black_box(&u), &mut g2)));
+    group.bench_function("tape", |b| {
+        b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap())
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| hierarchical_hand(&groups, &y, black_box(&u), &mut g2))
+    });
     let collect = hierarchical_normal_collect::model(&groups, &y).expect("valid model");
-    group.bench_function("tape_collect", |b| b.iter(|| collect.logp_grad(black_box(&u), &mut g1).unwrap()));
+    group.bench_function("tape_collect", |b| {
+        b.iter(|| collect.logp_grad(black_box(&u), &mut g1).unwrap())
+    });
     group.finish();
 
     let model = eight_schools::model(&Y8, &S8).expect("valid model");
     let u = point(model.dim(), 12);
     let (mut g1, mut g2) = (vec![0.0; u.len()], vec![0.0; u.len()]);
-    let (l1, l2) = (model.logp_grad(&u, &mut g1).unwrap(), eight_schools_hand(&Y8, &S8, &u, &mut g2));
+    let (l1, l2) = (
+        model.logp_grad(&u, &mut g1).unwrap(),
+        eight_schools_hand(&Y8, &S8, &u, &mut g2),
+    );
     same(&g1, &g2, l1, l2);
     let mut group = c.benchmark_group("eight_schools_noncentered");
-    group.bench_function("tape", |b| b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap()));
-    group.bench_function("hand", |b| b.iter(|| eight_schools_hand(&Y8, &S8, black_box(&u), &mut g2)));
+    group.bench_function("tape", |b| {
+        b.iter(|| model.logp_grad(black_box(&u), &mut g1).unwrap())
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| eight_schools_hand(&Y8, &S8, black_box(&u), &mut g2))
+    });
     group.finish();
 }
 

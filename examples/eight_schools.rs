@@ -24,8 +24,14 @@ fn main() -> Result<(), ppl::Error> {
     let sigma = [15., 10., 16., 11., 9., 11., 10., 18.];
     let model = eight_schools::model(&y, &sigma)?;
 
-    println!("eight schools (non-centred): {} unconstrained dimensions", model.dim());
-    println!("{:<10} {:<8} {:<12} {:<8}", "variable", "shape", "distribution", "transform");
+    println!(
+        "eight schools (non-centred): {} unconstrained dimensions",
+        model.dim()
+    );
+    println!(
+        "{:<10} {:<8} {:<12} {:<8}",
+        "variable", "shape", "distribution", "transform"
+    );
     for v in &model.layout().variables {
         println!(
             "{:<10} {:<8} {:<12} {:<8}",
@@ -57,7 +63,10 @@ fn main() -> Result<(), ppl::Error> {
         model.logp_grad(&u, &mut grad)?;
     }
     let per_eval = start.elapsed().as_secs_f64() / evals as f64;
-    println!("log-density + gradient: {:.2} µs per evaluation", per_eval * 1e6);
+    println!(
+        "log-density + gradient: {:.2} µs per evaluation",
+        per_eval * 1e6
+    );
 
     let draws = 4000;
     let mut tau = Vec::with_capacity(draws);
@@ -70,7 +79,17 @@ fn main() -> Result<(), ppl::Error> {
     tau.sort_by(f64::total_cmp);
     y0.sort_by(f64::total_cmp);
     let q = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
-    println!("\nprior (4000 draws): tau median {:.2}, 90% interval [{:.2}, {:.2}]", q(&tau, 0.5), q(&tau, 0.05), q(&tau, 0.95));
-    println!("prior predictive y[0]: median {:.2}, 90% interval [{:.2}, {:.2}]", q(&y0, 0.5), q(&y0, 0.05), q(&y0, 0.95));
+    println!(
+        "\nprior (4000 draws): tau median {:.2}, 90% interval [{:.2}, {:.2}]",
+        q(&tau, 0.5),
+        q(&tau, 0.05),
+        q(&tau, 0.95)
+    );
+    println!(
+        "prior predictive y[0]: median {:.2}, 90% interval [{:.2}, {:.2}]",
+        q(&y0, 0.5),
+        q(&y0, 0.05),
+        q(&y0, 0.95)
+    );
     Ok(())
 }

@@ -40,10 +40,10 @@ pub use ppl_macros::{model, real_fn};
 pub mod prelude {
     pub use ppl_core::dist::*;
     pub use ppl_core::glm::{dot, matvec, matvec_add, DataMatrix};
-    pub use ppl_core::linalg::{cholesky, Matrix};
-    pub use ppl_core::param::gather;
     pub use ppl_core::layout::Point;
+    pub use ppl_core::linalg::{cholesky, Matrix};
     pub use ppl_core::model::{LogDensity, Model};
+    pub use ppl_core::param::gather;
     pub use ppl_core::scalar::log_sum_exp;
     pub use ppl_core::transform::Transform;
     pub use ppl_core::{deterministic, observe, potential, sample};

@@ -62,7 +62,9 @@ pub enum Error {
         expected: usize,
     },
     /// Observed data contain NaN or an infinity.
-    #[error("variable `{variable}`: observed data are not finite at index {index} (value {value})")]
+    #[error(
+        "variable `{variable}`: observed data are not finite at index {index} (value {value})"
+    )]
     NonFiniteData {
         /// The observed variable.
         variable: String,

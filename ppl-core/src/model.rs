@@ -268,7 +268,12 @@ impl<T: ModelTemplate> Model<T> {
         self.check_dim(u)?;
         let mut point = Point::new();
         let mut ctx = CollectValues {
-            inner: InferenceContext::new(&self.layout, u, &self.conditioned, Accumulators::default()),
+            inner: InferenceContext::new(
+                &self.layout,
+                u,
+                &self.conditioned,
+                Accumulators::default(),
+            ),
             values: Vec::new(),
         };
         self.template.run::<f64, _>(&mut ctx);
@@ -492,7 +497,8 @@ impl Context<f64> for Unconstrain<'_> {
             return self.conditioned.get(name).cloned().unwrap_or_default();
         }
         let Some(array) = self.point.get(name) else {
-            self.error.get_or_insert(Error::Point(format!("missing variable `{name}`")));
+            self.error
+                .get_or_insert(Error::Point(format!("missing variable `{name}`")));
             return vec![f64::NAN; info.len];
         };
         if array.values.len() != info.len {

@@ -156,7 +156,9 @@ impl<'a, R: Real> Operand<'a, R> {
     /// The first non-finite element, if any, as `(index, value)`.
     pub fn first_non_finite(&self) -> Option<(usize, f64)> {
         let n = self.len().unwrap_or(1);
-        (0..n).map(|i| (i, self.value(i))).find(|(_, v)| !v.is_finite())
+        (0..n)
+            .map(|i| (i, self.value(i)))
+            .find(|(_, v)| !v.is_finite())
     }
 }
 

@@ -11,9 +11,7 @@ use crate::scalar::{EvalMode, Real};
 use crate::special::Derivs;
 use std::cell::RefCell;
 use std::fmt;
-use std::ops::{
-    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign,
-};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A scalar recorded on the thread's tape.
 #[derive(Clone, Copy, Debug, Default)]
@@ -259,7 +257,10 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
     assert_eq!(leaves.len(), grad.len(), "one gradient slot per leaf");
     with_tape(|t| {
         let n = t.nodes.len();
-        assert!((output.idx as usize) < n, "the output belongs to the current recording");
+        assert!(
+            (output.idx as usize) < n,
+            "the output belongs to the current recording"
+        );
         t.adjoints.clear();
         t.adjoints.resize(n, 0.0);
         if output.idx != 0 {

@@ -155,6 +155,8 @@ thread_local! {
 const SMALL: usize = 16;
 
 /// Sum of the kernel over `n` broadcast elements, as one tape node when taped.
+// Index loops walk several columns in step; iterator chains over K columns read worse.
+#[allow(clippy::needless_range_loop)]
 pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
     ops: &[Operand<'_, R>; K],

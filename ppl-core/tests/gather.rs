@@ -18,9 +18,19 @@ fn value_and_gradient(theta: &[f64], f: impl Fn(&[Var]) -> Var) -> (f64, Vec<f64
 }
 
 fn assert_same(a: (f64, Vec<f64>), b: (f64, Vec<f64>)) {
-    assert!((a.0 - b.0).abs() < 1e-10 * b.0.abs().max(1.0), "values {} vs {}", a.0, b.0);
+    assert!(
+        (a.0 - b.0).abs() < 1e-10 * b.0.abs().max(1.0),
+        "values {} vs {}",
+        a.0,
+        b.0
+    );
     for (x, y) in a.1.iter().zip(&b.1) {
-        assert!((x - y).abs() < 1e-10 * y.abs().max(1.0), "gradients {:?} vs {:?}", a.1, b.1);
+        assert!(
+            (x - y).abs() < 1e-10 * y.abs().max(1.0),
+            "gradients {:?} vs {:?}",
+            a.1,
+            b.1
+        );
     }
 }
 
@@ -46,7 +56,10 @@ fn gathered_means_match_materialised_slices() {
         let plain4 = value_and_gradient(&theta, |t| {
             let sigma = t[4].exp();
             let m: Vec<Var> = idx4.iter().map(|i| t[*i]).collect();
-            Normal::new(&m, sigma).unwrap().log_density(Param::<Var>::operand(&&y[..])).unwrap()
+            Normal::new(&m, sigma)
+                .unwrap()
+                .log_density(Param::<Var>::operand(&&y[..]))
+                .unwrap()
         });
         assert_same(with_gather4, plain4);
         // StudentT through the generic driver, with gathered locations.
@@ -58,17 +71,26 @@ fn gathered_means_match_materialised_slices() {
         });
         let p = value_and_gradient(&theta, |t| {
             let m: Vec<Var> = idx.iter().map(|i| t[*i]).collect();
-            StudentT::new(4.0, &m, 1.5).unwrap().log_density(Param::<Var>::operand(&&y[..])).unwrap()
+            StudentT::new(4.0, &m, 1.5)
+                .unwrap()
+                .log_density(Param::<Var>::operand(&&y[..]))
+                .unwrap()
         });
         assert_same(g, p);
         // Exponential with a gathered value (its scalar-rate fast path must not drop it).
         let pos: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
         let g = value_and_gradient(&pos, |t| {
-            Exponential::new(2.0).unwrap().log_density(Operand::Gather(t, &idx[..])).unwrap()
+            Exponential::new(2.0)
+                .unwrap()
+                .log_density(Operand::Gather(t, &idx[..]))
+                .unwrap()
         });
         let p = value_and_gradient(&pos, |t| {
             let v: Vec<Var> = idx.iter().map(|i| t[*i]).collect();
-            Exponential::new(2.0).unwrap().log_density(Operand::Slice(&v)).unwrap()
+            Exponential::new(2.0)
+                .unwrap()
+                .log_density(Operand::Slice(&v))
+                .unwrap()
         });
         assert_same(g, p);
     }
@@ -86,11 +108,17 @@ fn gathered_multivariate_mean() {
     ]);
     let x = [0.5, 0.1, -0.3, 0.9];
     let g = value_and_gradient(&theta, |t| {
-        MvNormal::new(gather(t, &idx[..]), &cov).unwrap().log_density(Param::<Var>::operand(&&x[..])).unwrap()
+        MvNormal::new(gather(t, &idx[..]), &cov)
+            .unwrap()
+            .log_density(Param::<Var>::operand(&&x[..]))
+            .unwrap()
     });
     let p = value_and_gradient(&theta, |t| {
         let m: Vec<Var> = idx.iter().map(|i| t[*i]).collect();
-        MvNormal::new(&m, &cov).unwrap().log_density(Param::<Var>::operand(&&x[..])).unwrap()
+        MvNormal::new(&m, &cov)
+            .unwrap()
+            .log_density(Param::<Var>::operand(&&x[..]))
+            .unwrap()
     });
     assert_same(g, p);
 }

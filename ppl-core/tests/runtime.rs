@@ -45,7 +45,10 @@ fn pymc_reference_numbers() {
         .unwrap();
     assert!((eval.log_prior - -2.65337645).abs() < 1e-8);
     assert!((eval.log_likelihood - -4.0439386).abs() < 5e-7);
-    assert_eq!(eval.pointwise, vec![("x".to_string(), vec![eval.log_likelihood])]);
+    assert_eq!(
+        eval.pointwise,
+        vec![("x".to_string(), vec![eval.log_likelihood])]
+    );
     assert_eq!(model.output(&u).unwrap(), 5.0);
 }
 
@@ -127,8 +130,18 @@ fn gradient_tape_forward_and_finite_differences_agree() {
     assert!((lp1 - lp3).abs() < 1e-12 && (lp2 - lp3).abs() < 1e-12);
     let g_fd = fd_gradient(|v| model.logp(v).unwrap(), &u);
     for i in 0..6 {
-        assert!((g_tape[i] - g_fwd[i]).abs() < 1e-10, "{i}: {} vs {}", g_tape[i], g_fwd[i]);
-        assert!((g_tape[i] - g_fd[i]).abs() < 1e-6, "{i}: {} vs {}", g_tape[i], g_fd[i]);
+        assert!(
+            (g_tape[i] - g_fwd[i]).abs() < 1e-10,
+            "{i}: {} vs {}",
+            g_tape[i],
+            g_fwd[i]
+        );
+        assert!(
+            (g_tape[i] - g_fd[i]).abs() < 1e-6,
+            "{i}: {} vs {}",
+            g_tape[i],
+            g_fd[i]
+        );
     }
     // Hessian by hyper-duals against finite differences of the tape gradient.
     let h = model.hessian(&u).unwrap();
@@ -142,7 +155,12 @@ fn gradient_tape_forward_and_finite_differences_agree() {
             &u,
         );
         for j in 0..6 {
-            assert!((h[i][j] - col[j]).abs() < 1e-5, "H[{i}][{j}] {} vs {}", h[i][j], col[j]);
+            assert!(
+                (h[i][j] - col[j]).abs() < 1e-5,
+                "H[{i}][{j}] {} vs {}",
+                h[i][j],
+                col[j]
+            );
         }
     }
 }
@@ -164,14 +182,23 @@ fn accumulators_and_jacobian() {
         .unwrap();
     // tau = exp(-0.2): the log-Jacobian of the lower-bound transform is u itself.
     assert!((e.log_jacobian - -0.2).abs() < 1e-15);
-    assert!((e.total - (e.log_prior + e.log_likelihood + e.log_jacobian + e.log_potential)).abs() < 1e-12);
+    assert!(
+        (e.total - (e.log_prior + e.log_likelihood + e.log_jacobian + e.log_potential)).abs()
+            < 1e-12
+    );
     let tau = (-0.2f64).exp();
     assert_eq!(e.deterministics[0].0, "theta");
-    assert!((e.deterministics[0].1[1] - (0.3 + tau * -1.0)).abs() < 1e-15);
+    assert!((e.deterministics[0].1[1] - (0.3 - tau)).abs() < 1e-15);
     let names: Vec<&str> = e.per_variable.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["mu", "tau", "raw", "soft", "y"]);
     let no_jac = model
-        .evaluate(&u, Accumulators { jacobian: false, ..Accumulators::default() })
+        .evaluate(
+            &u,
+            Accumulators {
+                jacobian: false,
+                ..Accumulators::default()
+            },
+        )
         .unwrap();
     assert!((e.total - no_jac.total - -0.2).abs() < 1e-12);
 }
@@ -191,7 +218,9 @@ fn constrain_unconstrain_round_trip_and_conditioning() {
     // Condition on tau: the unconstrained vector loses one dimension, and the density at
     // the remaining coordinates equals the full density without tau's Jacobian.
     let lp_full = model.logp(&u).unwrap();
-    let conditioned = model.condition(&Point::new().with("tau", (-0.2f64).exp())).unwrap();
+    let conditioned = model
+        .condition(&Point::new().with("tau", (-0.2f64).exp()))
+        .unwrap();
     assert_eq!(conditioned.dim(), 4);
     let lp_cond = conditioned.logp(&[0.3, 0.5, -1.0, 0.1]).unwrap();
     assert!((lp_full - (-0.2) - lp_cond).abs() < 1e-12);
@@ -200,10 +229,18 @@ fn constrain_unconstrain_round_trip_and_conditioning() {
 #[test]
 fn bad_input_dimension_and_point() {
     let model = Model::new(ZX).unwrap();
-    assert!(matches!(model.logp(&[1.0, 2.0]), Err(Error::Dimension { expected: 1, found: 2 })));
+    assert!(matches!(
+        model.logp(&[1.0, 2.0]),
+        Err(Error::Dimension {
+            expected: 1,
+            found: 2
+        })
+    ));
     let err = model.unconstrain(&Point::new()).unwrap_err();
     assert!(err.to_string().contains("missing variable `z`"), "{err}");
-    let err = model.condition(&Point::new().with("nope", 1.0)).unwrap_err();
+    let err = model
+        .condition(&Point::new().with("nope", 1.0))
+        .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
 
@@ -232,22 +269,72 @@ fn bad_data_and_parameters_are_named_errors() {
     let ok = [1.0, 2.0];
     let nan = [1.0, f64::NAN];
     let inf = [f64::INFINITY, 1.0];
-    let err = Model::new(Observe { sigma: 1.0, data: &nan, mu_len: 2 }).unwrap_err();
-    assert!(matches!(&err, Error::NonFiniteData { variable, index: 1, value } if variable == "y" && value.is_nan()), "{err}");
-    assert!(err.to_string().contains("`y`") && err.to_string().contains("index 1"), "{err}");
-    let err = Model::new(Observe { sigma: 1.0, data: &inf, mu_len: 2 }).unwrap_err();
-    assert!(err.to_string().contains("`y`") && err.to_string().contains("index 0"), "{err}");
-    let err = Model::new(Observe { sigma: 1.0, data: &ok, mu_len: 3 }).unwrap_err();
+    let err = Model::new(Observe {
+        sigma: 1.0,
+        data: &nan,
+        mu_len: 2,
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::NonFiniteData { variable, index: 1, value } if variable == "y" && value.is_nan()),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("`y`") && err.to_string().contains("index 1"),
+        "{err}"
+    );
+    let err = Model::new(Observe {
+        sigma: 1.0,
+        data: &inf,
+        mu_len: 2,
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("`y`") && err.to_string().contains("index 0"),
+        "{err}"
+    );
+    let err = Model::new(Observe {
+        sigma: 1.0,
+        data: &ok,
+        mu_len: 3,
+    })
+    .unwrap_err();
     assert!(
         matches!(&err, Error::Shape { variable, distribution: "Normal", argument: "mu", found: 3, expected: 2 } if variable == "y"),
         "{err}"
     );
-    let err = Model::new(Observe { sigma: -1.0, data: &ok, mu_len: 2 }).unwrap_err();
-    assert!(matches!(&err, Error::Param { variable, source } if variable == "y" && source.parameter == "sigma"), "{err}");
-    assert!(err.to_string().contains("`sigma` must be positive, got -1"), "{err}");
-    let err = Model::new(Observe { sigma: 1.0, data: &[], mu_len: 2 }).unwrap_err();
-    assert_eq!(err, Error::EmptyData { variable: "y".into() });
-    assert!(Model::new(Observe { sigma: 1.0, data: &ok, mu_len: 2 }).is_ok());
+    let err = Model::new(Observe {
+        sigma: -1.0,
+        data: &ok,
+        mu_len: 2,
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Param { variable, source } if variable == "y" && source.parameter == "sigma"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("`sigma` must be positive, got -1"),
+        "{err}"
+    );
+    let err = Model::new(Observe {
+        sigma: 1.0,
+        data: &[],
+        mu_len: 2,
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::EmptyData {
+            variable: "y".into()
+        }
+    );
+    assert!(Model::new(Observe {
+        sigma: 1.0,
+        data: &ok,
+        mu_len: 2
+    })
+    .is_ok());
 }
 
 /// A model whose variables change between passes (counts its runs).
@@ -278,11 +365,25 @@ impl ModelTemplate for Shifty {
 
 #[test]
 fn variables_changing_between_passes_are_errors_naming_the_variable() {
-    let err = Model::new(Shifty { runs: Cell::new(0), change_name: true }).unwrap_err();
-    assert!(matches!(&err, Error::Structure { variable, .. } if variable == "b"), "{err}");
+    let err = Model::new(Shifty {
+        runs: Cell::new(0),
+        change_name: true,
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Structure { variable, .. } if variable == "b"),
+        "{err}"
+    );
     assert!(err.to_string().contains("where `a` was expected"), "{err}");
-    let err = Model::new(Shifty { runs: Cell::new(0), change_name: false }).unwrap_err();
-    assert!(matches!(&err, Error::Structure { variable, detail } if variable == "a" && detail.contains("shape changed")), "{err}");
+    let err = Model::new(Shifty {
+        runs: Cell::new(0),
+        change_name: false,
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Structure { variable, detail } if variable == "a" && detail.contains("shape changed")),
+        "{err}"
+    );
 }
 
 /// A model with zero density everywhere: an impossible potential.
@@ -308,7 +409,10 @@ fn initial_point_failure_reports_a_per_variable_table() {
     let err = model.initial_point(&mut rng).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Init { attempts: 100, .. }));
-    assert!(msg.contains("alpha") && msg.contains("wall") && msg.contains("-inf"), "{msg}");
+    assert!(
+        msg.contains("alpha") && msg.contains("wall") && msg.contains("-inf"),
+        "{msg}"
+    );
     let ok = Model::new(ZX).unwrap();
     let u = ok.initial_point(&mut rng).unwrap();
     assert!(u[0] > -2.0 && u[0] < 2.0);
@@ -317,8 +421,12 @@ fn initial_point_failure_reports_a_per_variable_table() {
 #[test]
 fn prior_draws_are_reproducible_and_include_observed() {
     let model = Model::new(ZX).unwrap();
-    let a = model.prior_draw(&mut ppl_core::model::rng_for(7, 3)).unwrap();
-    let b = model.prior_draw(&mut ppl_core::model::rng_for(7, 3)).unwrap();
+    let a = model
+        .prior_draw(&mut ppl_core::model::rng_for(7, 3))
+        .unwrap();
+    let b = model
+        .prior_draw(&mut ppl_core::model::rng_for(7, 3))
+        .unwrap();
     assert_eq!(a, b);
     assert!(a.observed.get("x").is_some());
     // Prior predictive of x given z has sd 1 around z: a loose sanity bound.
@@ -328,7 +436,8 @@ fn prior_draws_are_reproducible_and_include_observed() {
     for _ in 0..n {
         let d = model.prior_draw(&mut rng).unwrap();
         sz += d.variables.get("z").unwrap().values[0].powi(2);
-        sx += (d.observed.get("x").unwrap().values[0] - d.variables.get("z").unwrap().values[0]).powi(2);
+        sx += (d.observed.get("x").unwrap().values[0] - d.variables.get("z").unwrap().values[0])
+            .powi(2);
     }
     // var(z) = 25, var(x − z) = 1; standard errors ≈ 25·√(2/n) and √(2/n).
     assert!((sz / n as f64 - 25.0).abs() < 5.0 * 25.0 * (2.0 / n as f64).sqrt());

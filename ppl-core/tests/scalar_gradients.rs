@@ -8,7 +8,6 @@ use ppl_core::tape::{self, Var};
 use ppl_core::Real;
 use proptest::prelude::*;
 
-
 fn apply<R: Real>(op: usize, a: R, b: R) -> R
 where
     f64: std::ops::Add<R, Output = R>
@@ -53,10 +52,36 @@ where
 
 const OPS: usize = 30;
 const NAMES: [&str; OPS] = [
-    "add", "sub", "mul", "div", "affine", "mixed_f64", "exp", "ln", "ln_1p", "exp_m1", "sqrt",
-    "powi", "powf", "pow", "sin_cos", "tanh_atan", "ln_gamma", "digamma", "erf_erfc",
-    "std_normal_cdf", "std_normal_log_cdf", "sigmoid_log1p_exp", "log_sigmoid", "log_sum_exp",
-    "ln_beta", "max_min", "square", "sum", "log_sum_exp_slice", "dot",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "affine",
+    "mixed_f64",
+    "exp",
+    "ln",
+    "ln_1p",
+    "exp_m1",
+    "sqrt",
+    "powi",
+    "powf",
+    "pow",
+    "sin_cos",
+    "tanh_atan",
+    "ln_gamma",
+    "digamma",
+    "erf_erfc",
+    "std_normal_cdf",
+    "std_normal_log_cdf",
+    "sigmoid_log1p_exp",
+    "log_sigmoid",
+    "log_sum_exp",
+    "ln_beta",
+    "max_min",
+    "square",
+    "sum",
+    "log_sum_exp_slice",
+    "dot",
 ];
 
 fn check(op: usize, a: f64, b: f64) {
@@ -69,7 +94,11 @@ fn check(op: usize, a: f64, b: f64) {
     let out = apply(op, va, vb);
     let mut g = [0.0; 2];
     tape::gradient(out, &[va, vb], &mut g);
-    assert!((out.value() - v).abs() <= 1e-12 * v.abs().max(1.0), "{}: tape value", NAMES[op]);
+    assert!(
+        (out.value() - v).abs() <= 1e-12 * v.abs().max(1.0),
+        "{}: tape value",
+        NAMES[op]
+    );
     for i in 0..2 {
         let (da, db) = if i == 0 { (1.0, 0.0) } else { (0.0, 1.0) };
         let fa = Fwd(Dual64::new(a, da));
@@ -80,17 +109,37 @@ fn check(op: usize, a: f64, b: f64) {
         let (am, bm) = if i == 0 { (a - h, b) } else { (a, b - h) };
         let fd = (apply::<f64>(op, ap, bp) - apply::<f64>(op, am, bm)) / (2.0 * h);
         let scale = fwd.abs().max(1.0);
-        assert!((g[i] - fwd).abs() <= 1e-9 * scale, "{} d/d{}: tape {} vs dual {fwd} at ({a}, {b})", NAMES[op], i, g[i]);
-        assert!((fwd - fd).abs() <= 1e-5 * scale, "{} d/d{}: dual {fwd} vs finite differences {fd} at ({a}, {b})", NAMES[op], i);
+        assert!(
+            (g[i] - fwd).abs() <= 1e-9 * scale,
+            "{} d/d{}: tape {} vs dual {fwd} at ({a}, {b})",
+            NAMES[op],
+            i,
+            g[i]
+        );
+        assert!(
+            (fwd - fd).abs() <= 1e-5 * scale,
+            "{} d/d{}: dual {fwd} vs finite differences {fd} at ({a}, {b})",
+            NAMES[op],
+            i
+        );
         // Second derivative (diagonal) by hyper-duals vs finite differences of the dual.
         let ha = Fwd(HyperDual64::new(a, da, da, 0.0));
         let hb = Fwd(HyperDual64::new(b, db, db, 0.0));
         let second = apply(op, ha, hb).0.eps1eps2;
-        let d_plus = apply(op, Fwd(Dual64::new(ap, da)), Fwd(Dual64::new(bp, db))).0.eps;
-        let d_minus = apply(op, Fwd(Dual64::new(am, da)), Fwd(Dual64::new(bm, db))).0.eps;
+        let d_plus = apply(op, Fwd(Dual64::new(ap, da)), Fwd(Dual64::new(bp, db)))
+            .0
+            .eps;
+        let d_minus = apply(op, Fwd(Dual64::new(am, da)), Fwd(Dual64::new(bm, db)))
+            .0
+            .eps;
         let fd2 = (d_plus - d_minus) / (2.0 * h);
         if op != 25 {
-            assert!((second - fd2).abs() <= 1e-4 * second.abs().max(1.0), "{} d²/d{}²: hyper-dual {second} vs fd {fd2} at ({a}, {b})", NAMES[op], i);
+            assert!(
+                (second - fd2).abs() <= 1e-4 * second.abs().max(1.0),
+                "{} d²/d{}²: hyper-dual {second} vs fd {fd2} at ({a}, {b})",
+                NAMES[op],
+                i
+            );
         }
     }
 }

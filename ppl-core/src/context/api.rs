@@ -23,14 +23,14 @@ pub trait ShapeSpec {
     /// The returned value.
     type Output<R: Real, D: ElementValue<R>>;
     /// The requested length, if any.
-    fn len(&self) -> Option<usize>;
+    fn requested_len(&self) -> Option<usize>;
     /// Builds the returned value from the constrained scalars.
     fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> Self::Output<R, D>;
 }
 
 impl ShapeSpec for NoShape {
     type Output<R: Real, D: ElementValue<R>> = D::Value;
-    fn len(&self) -> Option<usize> {
+    fn requested_len(&self) -> Option<usize> {
         None
     }
     fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> D::Value {
@@ -40,7 +40,7 @@ impl ShapeSpec for NoShape {
 
 impl ShapeSpec for Shape {
     type Output<R: Real, D: ElementValue<R>> = Vec<D::Element>;
-    fn len(&self) -> Option<usize> {
+    fn requested_len(&self) -> Option<usize> {
         Some(self.0)
     }
     fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> Vec<D::Element> {
@@ -57,7 +57,7 @@ pub fn sample<R: Real, C: Context<R>, D: ElementValue<R>, S: ShapeSpec>(
     shape: S,
     transform: Option<Transform<R>>,
 ) -> S::Output<R, D> {
-    let xs = ctx.variable(name, dist, shape.len(), transform);
+    let xs = ctx.variable(name, dist, shape.requested_len(), transform);
     S::build::<R, D>(xs)
 }
 
@@ -74,7 +74,11 @@ pub fn observe<R: Real, C: Context<R>, D: Distribution<R>, X: Param<R>>(
 
 /// `deterministic!`: records a derived quantity (a scalar or a slice).
 #[inline]
-pub fn deterministic<R: Real, C: Context<R>, X: Param<R>>(ctx: &mut C, name: &'static str, value: &X) {
+pub fn deterministic<R: Real, C: Context<R>, X: Param<R>>(
+    ctx: &mut C,
+    name: &'static str,
+    value: &X,
+) {
     ctx.deterministic(name, value.operand());
 }
 

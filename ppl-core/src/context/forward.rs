@@ -115,7 +115,11 @@ impl Context<f64> for ForwardContext<'_> {
         let Some(unconstrained_len) = transform.unconstrained_len(len) else {
             self.fail(Error::Structure {
                 variable: name.to_string(),
-                detail: format!("{} elements do not fit the {:?} transform", len, transform.kind()),
+                detail: format!(
+                    "{} elements do not fit the {:?} transform",
+                    len,
+                    transform.kind()
+                ),
             });
             return fallback;
         };
@@ -212,8 +216,13 @@ impl Context<f64> for ForwardContext<'_> {
         if self.draw_observed {
             let mut out = Vec::with_capacity(n);
             dist.draw(self.rng, n, &mut out);
-            let shape = if data.len().is_some() { vec![n] } else { vec![] };
-            self.observed_draws.insert(name, Array { shape, values: out });
+            let shape = if data.len().is_some() {
+                vec![n]
+            } else {
+                vec![]
+            };
+            self.observed_draws
+                .insert(name, Array { shape, values: out });
         }
     }
 
@@ -223,7 +232,9 @@ impl Context<f64> for ForwardContext<'_> {
         }
         let shape = values.len().map(|n| vec![n]).unwrap_or_default();
         let n = values.len().unwrap_or(1);
-        self.layout.deterministics.push((name.to_string(), shape.clone()));
+        self.layout
+            .deterministics
+            .push((name.to_string(), shape.clone()));
         self.deterministics.insert(
             name,
             Array {

@@ -167,7 +167,9 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             }
         };
         if len != entry.len {
-            let shape = resolve_shape(name, &dist, shape).map(|s| s.0).unwrap_or_default();
+            let shape = resolve_shape(name, &dist, shape)
+                .map(|s| s.0)
+                .unwrap_or_default();
             self.fail(Error::Structure {
                 variable: name.to_string(),
                 detail: format!(
@@ -198,7 +200,11 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         match dist.log_density(Operand::Slice(&xs)) {
             Ok(lp) => {
                 if self.options.per_variable {
-                    let j = if self.options.jacobian { log_jac.value() } else { 0.0 };
+                    let j = if self.options.jacobian {
+                        log_jac.value()
+                    } else {
+                        0.0
+                    };
                     self.per_variable.push((name.to_string(), lp.value() + j));
                 }
                 self.log_prior += lp;

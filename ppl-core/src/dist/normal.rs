@@ -65,7 +65,12 @@ impl<M, S> Normal<M, S> {
 
 /// Sum of normal log-densities with a scalar σ: ln σ and 1/σ are computed once, and the
 /// partials with respect to x and μ share one column (they differ in sign).
-fn normal_sum_scalar_sigma<R: Real>(x: Operand<'_, R>, mu: Operand<'_, R>, sigma: R, n: usize) -> R {
+fn normal_sum_scalar_sigma<R: Real>(
+    x: Operand<'_, R>,
+    mu: Operand<'_, R>,
+    sigma: R,
+    n: usize,
+) -> R {
     let s = sigma.value();
     let inv = 1.0 / s;
     let const_term = -(n as f64) * (s.ln() + HALF_LN_2PI);

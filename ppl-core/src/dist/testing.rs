@@ -80,8 +80,14 @@ pub fn check_moments(xs: &[f64], mean: f64, var: f64) {
     let m4 = xs.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n;
     let se_mean = (var / n).sqrt();
     let se_var = ((m4 - v * v) / n).sqrt();
-    assert!((m - mean).abs() < 5.0 * se_mean, "mean {m} vs {mean} (se {se_mean})");
-    assert!((v - var).abs() < 5.0 * se_var, "variance {v} vs {var} (se {se_var})");
+    assert!(
+        (m - mean).abs() < 5.0 * se_mean,
+        "mean {m} vs {mean} (se {se_mean})"
+    );
+    assert!(
+        (v - var).abs() < 5.0 * se_var,
+        "variance {v} vs {var} (se {se_var})"
+    );
 }
 
 /// Kolmogorov–Smirnov statistic of `xs` against a CDF; asserts it is below the 0.1 %
@@ -92,10 +98,15 @@ pub fn check_ks(xs: &mut [f64], cdf: impl Fn(f64) -> f64) {
     let mut d: f64 = 0.0;
     for (i, x) in xs.iter().enumerate() {
         let f = cdf(*x);
-        d = d.max((f - i as f64 / n).abs()).max(((i + 1) as f64 / n - f).abs());
+        d = d
+            .max((f - i as f64 / n).abs())
+            .max(((i + 1) as f64 / n - f).abs());
     }
     let critical = 1.95 / n.sqrt();
-    assert!(d < critical, "KS statistic {d} above critical value {critical}");
+    assert!(
+        d < critical,
+        "KS statistic {d} above critical value {critical}"
+    );
 }
 
 /// Log-density of a distribution at a scalar `x`, in plain `f64`.

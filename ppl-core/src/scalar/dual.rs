@@ -19,9 +19,7 @@ use crate::param::{Elem, Operand, Param};
 use crate::special::Derivs;
 use num_dual::DualNum;
 use std::fmt;
-use std::ops::{
-    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign,
-};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// The bound every wrapped dual type satisfies.
 pub trait DualScalar: DualNum<Primitive = f64> + Copy + Send + Sync {}

@@ -10,13 +10,11 @@ pub mod dual;
 mod float;
 
 use crate::param::{DataKind, Elem, Param, ParamValues, ScalarValue};
-use crate::tape::EdgeWriter;
 use crate::special::{derivs, Derivs};
+use crate::tape::EdgeWriter;
 use std::fmt::{Debug, Display};
 use std::iter::{Product, Sum};
-use std::ops::{
-    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign,
-};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// How a scalar type evaluates vectorised densities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,7 +283,10 @@ pub trait Real:
 
 /// `ln Σ e^{xᵢ}` of a slice of scalars, −∞ when empty.
 pub fn log_sum_exp<R: Real>(xs: &[R]) -> R {
-    let m = xs.iter().map(|x| x.value()).fold(f64::NEG_INFINITY, f64::max);
+    let m = xs
+        .iter()
+        .map(|x| x.value())
+        .fold(f64::NEG_INFINITY, f64::max);
     if !m.is_finite() {
         return R::constant(m);
     }
@@ -297,4 +298,3 @@ pub fn log_sum_exp<R: Real>(xs: &[R]) -> R {
 pub fn dot<R: Real, A: Elem<R>, B: Elem<R>>(a: &[A], b: &[B]) -> R {
     crate::glm::dot(a, b)
 }
-
