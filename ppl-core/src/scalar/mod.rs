@@ -33,9 +33,16 @@ pub enum EvalMode {
 /// `Real`. All arithmetic with `f64` works in both directions (the `f64 op Real` direction
 /// comes from the model's where-clause), and the functions densities need are methods.
 ///
+/// Outside a model, `f64 op R` needs the same where-clause `#[model]` and `#[real_fn]`
+/// add:
+///
 /// ```
 /// use ppl_core::Real;
-/// fn inv_logit<R: Real>(v: R) -> R {
+/// use std::ops::Div;
+/// fn inv_logit<R: Real>(v: R) -> R
+/// where
+///     f64: Div<R, Output = R>,
+/// {
 ///     1.0 / ((-v).exp() + 1.0)
 /// }
 /// assert!((inv_logit(0.0_f64) - 0.5).abs() < 1e-15);
