@@ -63,7 +63,43 @@ pub enum Operand<'a, R> {
     /// Model scalars picked by an index (`values[index[i]]`, Stan's multi-indexing):
     /// partials are accumulated per source element, so the tape gets one edge per
     /// distinct source instead of one per element.
-    Gather(&'a [R], &'a [usize]),
+    Gather(&'a [R], GatherIndex<'a>),
+}
+
+/// An index slice known to be in range for sources of at least `bound` elements.
+///
+/// Only [`gather`] builds one (after checking every index), so code that has checked
+/// `values.len() >= bound` may index `values` without further bounds checks.
+#[derive(Debug, Clone, Copy)]
+pub struct GatherIndex<'a> {
+    index: &'a [usize],
+    bound: usize,
+}
+
+impl<'a> GatherIndex<'a> {
+    /// The indices.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [usize] {
+        self.index
+    }
+
+    /// Number of indices.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when there are no indices.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Every index is below this.
+    #[inline]
+    pub fn bound(&self) -> usize {
+        self.bound
+    }
 }
 
 impl<'a, R: Real> Operand<'a, R> {
@@ -108,7 +144,7 @@ impl<'a, R: Real> Operand<'a, R> {
             Operand::Data(s) => s[i],
             Operand::IntData(s) => s[i] as f64,
             Operand::Slice(s) => s[i].value(),
-            Operand::Gather(v, index) => v[index[i]].value(),
+            Operand::Gather(v, index) => v[index.as_slice()[i]].value(),
         }
     }
 
@@ -121,7 +157,7 @@ impl<'a, R: Real> Operand<'a, R> {
             Operand::Data(s) => R::constant(s[i]),
             Operand::IntData(s) => R::constant(s[i] as f64),
             Operand::Slice(s) => s[i],
-            Operand::Gather(v, index) => v[index[i]],
+            Operand::Gather(v, index) => v[index.as_slice()[i]],
         }
     }
 
@@ -141,7 +177,7 @@ impl<'a, R: Real> Operand<'a, R> {
         match self {
             Operand::Gather(v, index) => {
                 buf.clear();
-                buf.extend(index.iter().map(|i| v[*i]));
+                buf.extend(index.as_slice().iter().map(|i| v[*i]));
                 Operand::Slice(buf)
             }
             other => other,
@@ -238,8 +274,9 @@ pub struct Gather<'a, R> {
 /// assert_eq!(op.value(2), 2.0);
 /// ```
 pub fn gather<'a, R>(values: &'a [R], index: &'a [usize]) -> Gather<'a, R> {
+    // An OR of comparisons vectorises; `max()` and short-circuiting `all()` do not.
     let n = values.len();
-    let in_range = index.iter().fold(true, |ok, &i| ok & (i < n));
+    let in_range = index.iter().fold(0u8, |bad, &i| bad | u8::from(i >= n)) == 0;
     Gather {
         values,
         index,
@@ -251,7 +288,13 @@ impl<R: Real> Param<R> for Gather<'_, R> {
     #[inline]
     fn operand(&self) -> Operand<'_, R> {
         if self.in_range {
-            Operand::Gather(self.values, self.index)
+            Operand::Gather(
+                self.values,
+                GatherIndex {
+                    index: self.index,
+                    bound: self.values.len(),
+                },
+            )
         } else {
             // Unreachable through constructors (they reject it); an empty operand keeps
             // any other use from indexing out of range.
@@ -372,11 +415,14 @@ impl<E: ScalarValue + DataKind, const N: usize> ParamValues for &[E; N] {
     }
 }
 
-/// Checks every element of a parameter: it must be finite (when data) and satisfy `ok`.
+/// Checks a parameter: constant data must be finite and satisfy `ok`; model scalars must
+/// satisfy `ok` (a NaN fails any comparison, so it fails too).
 ///
-/// Parameters that are model scalars are checked too: a constructor called with a value
-/// outside the parameter space fails, and the model runtime turns that failure into a
-/// log-density of −∞ during inference (the point is outside the support).
+/// Parameters that are model scalars are checked because a constructor called with a
+/// value outside the parameter space fails, and the model runtime turns that failure
+/// into a log-density of −∞ during inference (the point is outside the support). For a
+/// requirement that always holds (`|_| true`) the compiler removes the loop over model
+/// scalars entirely, so unconstrained parameters cost nothing to check.
 pub fn check_param(
     distribution: &'static str,
     parameter: &'static str,
@@ -393,23 +439,37 @@ pub fn check_param(
         ));
     }
     let n = p.param_len().unwrap_or(1);
-    for i in 0..n {
-        let v = p.param_value(i);
-        if !v.is_finite() {
-            return Err(crate::error::ParamError::new(
-                distribution,
-                parameter,
-                "must be finite",
-                v,
-            ));
+    if p.is_data() {
+        for i in 0..n {
+            let v = p.param_value(i);
+            if !v.is_finite() {
+                return Err(crate::error::ParamError::new(
+                    distribution,
+                    parameter,
+                    "must be finite",
+                    v,
+                ));
+            }
+            if !ok(v) {
+                return Err(crate::error::ParamError::new(
+                    distribution,
+                    parameter,
+                    requirement,
+                    v,
+                ));
+            }
         }
-        if !ok(v) {
-            return Err(crate::error::ParamError::new(
-                distribution,
-                parameter,
-                requirement,
-                v,
-            ));
+    } else {
+        for i in 0..n {
+            let v = p.param_value(i);
+            if !ok(v) {
+                return Err(crate::error::ParamError::new(
+                    distribution,
+                    parameter,
+                    requirement,
+                    v,
+                ));
+            }
         }
     }
     Ok(())

@@ -120,7 +120,7 @@ pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>)
         }
         Operand::Gather(v, index) => {
             buf.clear();
-            buf.extend(index.iter().map(|i| v[*i].value()));
+            buf.extend(index.as_slice().iter().map(|i| v[*i].value()));
             buf
         }
     }
@@ -138,7 +138,7 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
             let mut acc = acc.borrow_mut();
             acc.clear();
             acc.resize(v.len(), 0.0);
-            for (i, d) in index.iter().zip(partials) {
+            for (i, d) in index.as_slice().iter().zip(partials) {
                 acc[*i] += d;
             }
             w.extend(v, &acc);

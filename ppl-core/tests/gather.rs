@@ -82,7 +82,7 @@ fn gathered_means_match_materialised_slices() {
         let g = value_and_gradient(&pos, |t| {
             Exponential::new(2.0)
                 .unwrap()
-                .log_density(Operand::Gather(t, &idx[..]))
+                .log_density(Param::<Var>::operand(&gather(t, &idx[..])))
                 .unwrap()
         });
         let p = value_and_gradient(&pos, |t| {

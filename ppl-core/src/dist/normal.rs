@@ -1,7 +1,7 @@
 //! The normal distribution.
 
 use super::{Distribution, ElementValue, ParamError, Support};
-use crate::param::{check_param, Operand, Param, ParamValues};
+use crate::param::{check_param, GatherIndex, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::HALF_LN_2PI;
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
@@ -75,6 +75,12 @@ fn normal_sum_scalar_sigma<R: Real>(
     let inv = 1.0 / s;
     let const_term = -(n as f64) * (s.ln() + HALF_LN_2PI);
     let need_partials = R::MODE == EvalMode::Tape && !(x.is_constant() && mu.is_constant());
+    if let (Operand::Data(xs), Operand::Gather(theta, index)) = (x, mu) {
+        return normal_sum_gathered_mean(xs, theta, index, sigma, need_partials);
+    }
+    if n <= SMALL {
+        return normal_sum_scalar_sigma_short(x, mu, sigma, n, need_partials);
+    }
     vectorized::with_columns::<3, _>(|[xb, mb, db]| {
         let xs = vectorized::column(&x, n, xb);
         let ms = vectorized::column(&mu, n, mb);
@@ -109,6 +115,92 @@ fn normal_sum_scalar_sigma<R: Real>(
     })
 }
 
+/// Operands at most this long skip the pooled columns.
+const SMALL: usize = 16;
+
+/// [`normal_sum_scalar_sigma`] for short operands: values are read in place and edges
+/// pushed one by one, which beats borrowing scratch columns at this size.
+fn normal_sum_scalar_sigma_short<R: Real>(
+    x: Operand<'_, R>,
+    mu: Operand<'_, R>,
+    sigma: R,
+    n: usize,
+    need_partials: bool,
+) -> R {
+    let s = sigma.value();
+    let inv2 = 1.0 / (s * s);
+    let mut d = [0.0; SMALL];
+    let mut sum_r2 = 0.0;
+    for (i, di) in d.iter_mut().enumerate().take(n) {
+        let r = x.value(i) - mu.value(i);
+        sum_r2 += r * r;
+        *di = r * inv2;
+    }
+    let sum_z2 = sum_r2 * inv2;
+    let value = -(n as f64) * (s.ln() + HALF_LN_2PI) - 0.5 * sum_z2;
+    R::record_wide(|w| {
+        if need_partials {
+            let d = &d[..n];
+            match x {
+                Operand::Slice(v) => w.extend_scaled(v, d, -1.0),
+                Operand::Scalar(v) => w.push(v.tape_index(), -d.iter().sum::<f64>()),
+                _ => {}
+            }
+            vectorized::push_partials(w, &mu, d);
+        }
+        w.push(sigma.tape_index(), (sum_z2 - n as f64) / s);
+        value
+    })
+}
+
+/// `Σ ln N(yᵢ | θ[gᵢ], σ)` in one pass (the hierarchical-model pattern `y ~ normal(theta[g],
+/// sigma)`): residuals are summed per group as they are computed, so the tape gets one
+/// edge per group and σ.
+fn normal_sum_gathered_mean<R: Real>(
+    y: &[f64],
+    theta: &[R],
+    index: GatherIndex<'_>,
+    sigma: R,
+    need_partials: bool,
+) -> R {
+    assert!(
+        theta.len() >= index.bound(),
+        "a gathered index pairs with its own source"
+    );
+    let index = index.as_slice();
+    let s = sigma.value();
+    let inv = 1.0 / s;
+    let n = y.len();
+    vectorized::with_columns::<1, _>(|[per_group]| {
+        let mut sum_r2 = 0.0;
+        if need_partials {
+            per_group.resize(theta.len(), 0.0);
+            for (yi, g) in y.iter().zip(index) {
+                // SAFETY: every index is below `index.bound()` (checked by `gather`), and
+                // `theta.len() >= bound` was asserted above; `per_group` has theta's length.
+                let r = yi - unsafe { theta.get_unchecked(*g) }.value();
+                sum_r2 += r * r;
+                unsafe { *per_group.get_unchecked_mut(*g) += r };
+            }
+        } else {
+            for (yi, g) in y.iter().zip(index) {
+                // SAFETY: as above.
+                let r = yi - unsafe { theta.get_unchecked(*g) }.value();
+                sum_r2 += r * r;
+            }
+        }
+        let sum_z2 = sum_r2 * inv * inv;
+        let value = -(n as f64) * (s.ln() + HALF_LN_2PI) - 0.5 * sum_z2;
+        R::record_wide(|w| {
+            if need_partials {
+                w.extend_scaled(theta, per_group, inv * inv);
+            }
+            w.push(sigma.tape_index(), (sum_z2 - n as f64) * inv);
+            value
+        })
+    })
+}
+
 impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
     type Value = R;
 
@@ -131,7 +223,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        if R::MODE != EvalMode::Dual && n > 16 {
+        if R::MODE != EvalMode::Dual {
             let sigma = match ops[2] {
                 Operand::Const(c) => Some(R::constant(c)),
                 Operand::Scalar(s) => Some(s),
