@@ -195,7 +195,7 @@ impl<T: ModelTemplate> Model<T> {
                 }
             };
             leaves.clear();
-            leaves.extend(u.iter().map(|x| Var::leaf(*x)));
+            Var::leaves(u, leaves);
             let (total, _) = self.run_inference::<Var>(leaves, Accumulators::default())?;
             tape::gradient(total, leaves, grad);
             Ok(total.value())
@@ -435,9 +435,9 @@ impl Context<f64> for CollectValues<'_> {
         dist: std::result::Result<D, crate::dist::ParamError>,
         shape: Option<usize>,
         transform: Option<crate::transform::Transform<f64>>,
-    ) -> Vec<f64> {
+    ) -> crate::dist::Values<f64> {
         let xs = self.inner.variable(name, dist, shape, transform);
-        self.values.push((name.to_string(), xs.clone()));
+        self.values.push((name.to_string(), xs.to_vec()));
         xs
     }
     fn observe<D: crate::dist::Distribution<f64>>(
@@ -474,13 +474,13 @@ impl Context<f64> for Unconstrain<'_> {
         dist: std::result::Result<D, crate::dist::ParamError>,
         _shape: Option<usize>,
         transform: Option<crate::transform::Transform<f64>>,
-    ) -> Vec<f64> {
+    ) -> crate::dist::Values<f64> {
         let Some(info) = self.layout.variables.get(self.next) else {
             self.error.get_or_insert(Error::Structure {
                 variable: name.to_string(),
                 detail: "was not in the model's first pass".into(),
             });
-            return vec![f64::NAN];
+            return smallvec::smallvec![f64::NAN];
         };
         self.next += 1;
         if info.name != name {
@@ -491,15 +491,19 @@ impl Context<f64> for Unconstrain<'_> {
                     info.name
                 ),
             });
-            return vec![f64::NAN; info.len];
+            return smallvec::smallvec![f64::NAN; info.len];
         }
         if info.fixed {
-            return self.conditioned.get(name).cloned().unwrap_or_default();
+            return self
+                .conditioned
+                .get(name)
+                .map(|v| crate::dist::Values::from_slice(v))
+                .unwrap_or_default();
         }
         let Some(array) = self.point.get(name) else {
             self.error
                 .get_or_insert(Error::Point(format!("missing variable `{name}`")));
-            return vec![f64::NAN; info.len];
+            return smallvec::smallvec![f64::NAN; info.len];
         };
         if array.values.len() != info.len {
             self.error.get_or_insert(Error::Point(format!(
@@ -507,7 +511,7 @@ impl Context<f64> for Unconstrain<'_> {
                 array.values.len(),
                 info.len
             )));
-            return vec![f64::NAN; info.len];
+            return smallvec::smallvec![f64::NAN; info.len];
         }
         let transform = match (transform, &dist) {
             (Some(t), _) => t,
@@ -516,7 +520,7 @@ impl Context<f64> for Unconstrain<'_> {
         };
         let u = transform.unconstrain(&array.values);
         self.out[info.offset..info.offset + info.unconstrained_len].copy_from_slice(&u);
-        array.values.clone()
+        crate::dist::Values::from_slice(&array.values)
     }
     fn observe<D: crate::dist::Distribution<f64>>(
         &mut self,

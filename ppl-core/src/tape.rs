@@ -110,6 +110,22 @@ impl Var {
         Var { val, idx }
     }
 
+    /// Appends one new leaf per value to `out`, in one access to the tape.
+    pub fn leaves(values: &[f64], out: &mut Vec<Var>) {
+        with_tape(|t| {
+            out.reserve(values.len());
+            for v in values {
+                let idx = t.push(Node {
+                    lhs: 0,
+                    rhs: 0,
+                    d_lhs: 0.0,
+                    d_rhs: 0.0,
+                });
+                out.push(Var { val: *v, idx });
+            }
+        });
+    }
+
     /// The tape index (0 for constants).
     #[inline]
     pub fn index(&self) -> u32 {

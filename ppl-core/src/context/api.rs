@@ -5,7 +5,7 @@
 //! `observe(__ctx, "y", DIST, y)`, and so on. Keeping the logic here keeps the macro thin.
 
 use super::Context;
-use crate::dist::{Distribution, ElementValue, ParamError};
+use crate::dist::{Distribution, ElementValue, ParamError, Values};
 use crate::param::Param;
 use crate::scalar::Real;
 use crate::transform::Transform;
@@ -25,7 +25,7 @@ pub trait ShapeSpec {
     /// The requested length, if any.
     fn requested_len(&self) -> Option<usize>;
     /// Builds the returned value from the constrained scalars.
-    fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> Self::Output<R, D>;
+    fn build<R: Real, D: ElementValue<R>>(xs: Values<R>) -> Self::Output<R, D>;
 }
 
 impl ShapeSpec for NoShape {
@@ -33,7 +33,7 @@ impl ShapeSpec for NoShape {
     fn requested_len(&self) -> Option<usize> {
         None
     }
-    fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> D::Value {
+    fn build<R: Real, D: ElementValue<R>>(xs: Values<R>) -> D::Value {
         D::value_from(xs)
     }
 }
@@ -43,7 +43,7 @@ impl ShapeSpec for Shape {
     fn requested_len(&self) -> Option<usize> {
         Some(self.0)
     }
-    fn build<R: Real, D: ElementValue<R>>(xs: Vec<R>) -> Vec<D::Element> {
+    fn build<R: Real, D: ElementValue<R>>(xs: Values<R>) -> Vec<D::Element> {
         xs.into_iter().map(D::element_from).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The forward context: draws every variable from its prior and records the layout.
 
 use super::{resolve_shape, shape_error, Context};
-use crate::dist::{Distribution, ParamError};
+use crate::dist::{Distribution, ParamError, Values};
 use crate::error::Error;
 use crate::layout::{Array, Layout, ObservedInfo, Point, VariableInfo};
 use crate::param::Operand;
@@ -75,8 +75,8 @@ impl Context<f64> for ForwardContext<'_> {
         dist: Result<D, ParamError>,
         shape: Option<usize>,
         transform: Option<Transform<f64>>,
-    ) -> Vec<f64> {
-        let fallback = vec![f64::NAN; shape.unwrap_or(1).max(1)];
+    ) -> Values<f64> {
+        let fallback = smallvec::smallvec![f64::NAN; shape.unwrap_or(1).max(1)];
         if !self.register_name(name) {
             return fallback;
         }
@@ -102,7 +102,7 @@ impl Context<f64> for ForwardContext<'_> {
                 "variable `{name}`: {} is discrete; discrete latent variables are not supported yet (observe! works)",
                 dist.name()
             )));
-            return vec![0.0; len.max(1)];
+            return smallvec::smallvec![0.0; len.max(1)];
         }
         if len == 0 {
             self.fail(Error::Structure {
@@ -161,7 +161,7 @@ impl Context<f64> for ForwardContext<'_> {
                 values: values.clone(),
             },
         );
-        values
+        Values::from_vec(values)
     }
 
     fn observe<D: Distribution<f64>>(

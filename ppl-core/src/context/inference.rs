@@ -1,11 +1,11 @@
 //! The inference context: reads an unconstrained vector, transforms, accumulates.
 
 use super::{resolve_len, resolve_shape, shape_error, Context};
-use crate::dist::{Distribution, ParamError};
+use crate::dist::{Distribution, ParamError, Values};
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::param::Operand;
-use crate::scalar::Real;
+use crate::scalar::{EvalMode, Real};
 use crate::transform::Transform;
 use std::collections::BTreeMap;
 
@@ -41,14 +41,16 @@ pub struct InferenceContext<'a, R: Real> {
     options: Accumulators,
     next_variable: usize,
     next_observed: usize,
+    /// Every term of the log-density, summed into one tape node at the end.
+    terms: smallvec::SmallVec<[R; 16]>,
     /// Sum of the free (and conditioned) variables' log-densities.
-    pub log_prior: R,
+    pub log_prior: f64,
     /// Sum of the observations' log-likelihoods.
-    pub log_likelihood: R,
+    pub log_likelihood: f64,
     /// Sum of the transforms' log-Jacobians.
-    pub log_jacobian: R,
+    pub log_jacobian: f64,
     /// Sum of potentials.
-    pub log_potential: R,
+    pub log_potential: f64,
     /// A parameter left its valid range: the density is zero here.
     pub out_of_support: bool,
     /// Pointwise log-likelihoods, per observation (when requested).
@@ -69,7 +71,6 @@ impl<'a, R: Real> InferenceContext<'a, R> {
         conditioned: &'a BTreeMap<String, Vec<f64>>,
         options: Accumulators,
     ) -> Self {
-        let zero = R::constant(0.0);
         InferenceContext {
             layout,
             input,
@@ -77,10 +78,11 @@ impl<'a, R: Real> InferenceContext<'a, R> {
             options,
             next_variable: 0,
             next_observed: 0,
-            log_prior: zero,
-            log_likelihood: zero,
-            log_jacobian: zero,
-            log_potential: zero,
+            terms: smallvec::SmallVec::new(),
+            log_prior: 0.0,
+            log_likelihood: 0.0,
+            log_jacobian: 0.0,
+            log_potential: 0.0,
             out_of_support: false,
             pointwise: Vec::new(),
             deterministics: Vec::new(),
@@ -94,7 +96,17 @@ impl<'a, R: Real> InferenceContext<'a, R> {
         if self.out_of_support {
             return R::constant(f64::NEG_INFINITY);
         }
-        self.log_prior + self.log_likelihood + self.log_jacobian + self.log_potential
+        match R::MODE {
+            EvalMode::Dual => self.terms.iter().fold(R::constant(0.0), |a, b| a + *b),
+            _ => R::record_wide(|w| {
+                let mut total = 0.0;
+                for t in &self.terms {
+                    total += t.value();
+                    w.push(t.tape_index(), 1.0);
+                }
+                total
+            }),
+        }
     }
 
     /// Checks that the pass visited every variable of the layout.
@@ -131,16 +143,16 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         dist: Result<D, ParamError>,
         shape: Option<usize>,
         transform: Option<Transform<R>>,
-    ) -> Vec<R> {
+    ) -> Values<R> {
         let Some(entry) = self.layout.variables.get(self.next_variable) else {
             self.fail(Error::Structure {
                 variable: name.to_string(),
                 detail: "was not in the model's first pass: a model's variables must be the same in every pass".into(),
             });
-            return vec![R::constant(f64::NAN); shape.unwrap_or(1).max(1)];
+            return smallvec::smallvec![R::constant(f64::NAN); shape.unwrap_or(1).max(1)];
         };
         self.next_variable += 1;
-        let nan = || vec![R::constant(f64::NAN); entry.len.max(1)];
+        let nan = || smallvec::smallvec![R::constant(f64::NAN); entry.len.max(1)];
         if entry.name != name {
             self.fail(Error::Structure {
                 variable: name.to_string(),
@@ -179,7 +191,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             });
             return nan();
         }
-        let mut xs = Vec::with_capacity(entry.len);
+        let mut xs = Values::with_capacity(entry.len);
         let mut log_jac = R::constant(0.0);
         if entry.fixed {
             match self.conditioned.get(name) {
@@ -194,7 +206,8 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             let u = &self.input[entry.offset..entry.offset + entry.unconstrained_len];
             log_jac = transform.constrain(u, &mut xs);
             if self.options.jacobian {
-                self.log_jacobian += log_jac;
+                self.log_jacobian += log_jac.value();
+                self.terms.push(log_jac);
             }
         }
         match dist.log_density(Operand::Slice(&xs)) {
@@ -207,7 +220,8 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                     };
                     self.per_variable.push((name.to_string(), lp.value() + j));
                 }
-                self.log_prior += lp;
+                self.log_prior += lp.value();
+                self.terms.push(lp);
             }
             Err(m) => self.fail(shape_error(name, &dist, m)),
         }
@@ -241,7 +255,8 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                 if self.options.per_variable {
                     self.per_variable.push((name.to_string(), lp.value()));
                 }
-                self.log_likelihood += lp;
+                self.log_likelihood += lp.value();
+                self.terms.push(lp);
             }
             Err(m) => return self.fail(shape_error(name, &dist, m)),
         }
@@ -266,6 +281,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         if self.options.per_variable {
             self.per_variable.push((name.to_string(), value.value()));
         }
-        self.log_potential += value;
+        self.log_potential += value.value();
+        self.terms.push(value);
     }
 }

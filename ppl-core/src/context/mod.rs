@@ -9,7 +9,7 @@ pub mod api;
 pub mod forward;
 pub mod inference;
 
-use crate::dist::{Distribution, ParamError};
+use crate::dist::{Distribution, ParamError, Values};
 use crate::error::Error;
 use crate::param::Operand;
 use crate::scalar::Real;
@@ -24,7 +24,7 @@ pub trait Context<R: Real> {
         dist: Result<D, ParamError>,
         shape: Option<usize>,
         transform: Option<Transform<R>>,
-    ) -> Vec<R>;
+    ) -> Values<R>;
 
     /// Adds the log-likelihood of observed `data`.
     fn observe<D: Distribution<R>>(

@@ -144,7 +144,7 @@ impl<R: Real, P: Param<R>> Distribution<R> for Bernoulli<P> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -286,7 +286,7 @@ impl<R: Real, A: Param<R>> Distribution<R> for BernoulliLogit<A> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -494,7 +494,7 @@ mod tests {
     #[test]
     fn values_are_integers() {
         assert_eq!(
-            <Bernoulli<f64> as Distribution<f64>>::value_from(vec![1.0]),
+            <Bernoulli<f64> as Distribution<f64>>::value_from(smallvec::smallvec![1.0]),
             1
         );
         assert_eq!(

@@ -135,7 +135,7 @@ impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> Distribution<R> for BetaBin
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }

@@ -211,7 +211,7 @@ impl<R: Real, N: Param<R>, P: Param<R>> Distribution<R> for Binomial<N, P> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -351,7 +351,7 @@ impl<R: Real, N: Param<R>, A: Param<R>> Distribution<R> for BinomialLogit<N, A> 
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -586,7 +586,7 @@ mod tests {
     #[test]
     fn values_are_integers() {
         assert_eq!(
-            <Binomial<i64, f64> as Distribution<f64>>::value_from(vec![4.0]),
+            <Binomial<i64, f64> as Distribution<f64>>::value_from(smallvec::smallvec![4.0]),
             4
         );
     }

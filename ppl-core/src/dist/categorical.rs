@@ -191,7 +191,7 @@ impl<R: Real, P: Param<R>> Distribution<R> for Categorical<P> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }

@@ -115,7 +115,7 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Cauchy<A, B> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

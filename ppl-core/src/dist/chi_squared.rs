@@ -108,7 +108,7 @@ impl<R: Real, N: Param<R>> Distribution<R> for ChiSquared<N> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

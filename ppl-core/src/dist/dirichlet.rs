@@ -262,8 +262,8 @@ impl<R: Real, A: Param<R>> Distribution<R> for Dirichlet<A> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> Vec<R> {
-        xs
+    fn value_from(xs: crate::dist::Values<R>) -> Vec<R> {
+        xs.into_vec()
     }
 }
 

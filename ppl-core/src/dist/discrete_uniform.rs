@@ -103,7 +103,7 @@ impl<R: Real> Distribution<R> for DiscreteUniform {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         <Self as ElementValue<R>>::element_from(xs[0])
     }
 }

@@ -148,7 +148,7 @@ impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

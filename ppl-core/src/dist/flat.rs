@@ -69,7 +69,7 @@ impl<R: Real> Distribution<R> for Flat {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }
@@ -163,7 +163,7 @@ impl<R: Real> Distribution<R> for HalfFlat {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

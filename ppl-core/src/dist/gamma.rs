@@ -175,7 +175,7 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Gamma<A, B> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

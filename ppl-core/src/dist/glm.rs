@@ -374,7 +374,7 @@ impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> Distribution<R> for NormalI
         });
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }
@@ -499,7 +499,7 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for BernoulliLogitGlm<'_
         });
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -624,7 +624,7 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for PoissonLogGlm<'_, A,
         lin.draw(rng, n, out, |rng, eta| sample_poisson(rng, eta.exp()));
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }

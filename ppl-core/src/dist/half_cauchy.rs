@@ -124,7 +124,7 @@ impl<R: Real, B: Param<R>> Distribution<R> for HalfCauchy<B> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

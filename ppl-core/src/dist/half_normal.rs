@@ -124,7 +124,7 @@ impl<R: Real, S: Param<R>> Distribution<R> for HalfNormal<S> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

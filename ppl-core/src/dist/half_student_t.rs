@@ -186,7 +186,7 @@ impl<R: Real, N: Param<R>, S: Param<R>> Distribution<R> for HalfStudentT<N, S> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

@@ -119,7 +119,7 @@ impl<R: Real, M: Param<R>, B: Param<R>> Distribution<R> for Laplace<M, B> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

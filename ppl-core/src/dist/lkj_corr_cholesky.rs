@@ -205,8 +205,8 @@ impl<R: Real, E: Param<R>> Distribution<R> for LKJCorrCholesky<E> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> Vec<R> {
-        xs
+    fn value_from(xs: crate::dist::Values<R>) -> Vec<R> {
+        xs.into_vec()
     }
 }
 

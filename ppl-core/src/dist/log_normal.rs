@@ -131,7 +131,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for LogNormal<M, S> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

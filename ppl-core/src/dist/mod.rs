@@ -83,6 +83,10 @@ use crate::scalar::Real;
 use crate::vectorized::LengthMismatch;
 use rand::RngCore;
 
+/// The constrained scalars of one variable, stored inline when there are few of them
+/// (a scalar variable costs no allocation per evaluation).
+pub type Values<R> = smallvec::SmallVec<[R; 4]>;
+
 /// A distribution over one variable (scalar, vector by broadcasting, or an event).
 pub trait Distribution<R: Real> {
     /// What `sample!` returns for one variable without `shape`: `Real` for univariate
@@ -129,7 +133,7 @@ pub trait Distribution<R: Real> {
 
     /// Builds the value `sample!` returns from the constrained scalars of one variable
     /// (never empty: one event's worth).
-    fn value_from(xs: Vec<R>) -> Self::Value;
+    fn value_from(xs: crate::dist::Values<R>) -> Self::Value;
 }
 
 /// The per-element value type of `sample!(.., shape = n)` (`Real` or `i64`).

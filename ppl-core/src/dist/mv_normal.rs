@@ -443,8 +443,8 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> Vec<R> {
-        xs
+    fn value_from(xs: crate::dist::Values<R>) -> Vec<R> {
+        xs.into_vec()
     }
 }
 
@@ -557,7 +557,7 @@ mod tests {
         let n = Normal::new(1.0, 2.0).unwrap();
         assert!((v - crate::dist::testing::lpdf(&n, 2.0)).abs() < 1e-14);
         assert_eq!(
-            <MvNormal<f64, f64> as Distribution<f64>>::value_from(vec![1.0, 2.0]),
+            <MvNormal<f64, f64> as Distribution<f64>>::value_from(smallvec::smallvec![1.0, 2.0]),
             vec![1.0, 2.0]
         );
         assert_eq!(

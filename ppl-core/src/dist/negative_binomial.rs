@@ -166,7 +166,7 @@ impl<R: Real, M: Param<R>, P: Param<R>> Distribution<R> for NegativeBinomial<M, 
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn values_are_integers() {
         assert_eq!(
-            <NegativeBinomial<f64, f64> as Distribution<f64>>::value_from(vec![7.0]),
+            <NegativeBinomial<f64, f64> as Distribution<f64>>::value_from(smallvec::smallvec![7.0]),
             7
         );
     }

@@ -132,7 +132,7 @@ impl<R: Real, Y: Param<R>, A: Param<R>> Distribution<R> for Pareto<Y, A> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

@@ -214,7 +214,7 @@ impl<R: Real, L: Param<R>> Distribution<R> for Poisson<L> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -346,7 +346,7 @@ impl<R: Real, E: Param<R>> Distribution<R> for PoissonLog<E> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> i64 {
+    fn value_from(xs: crate::dist::Values<R>) -> i64 {
         Self::element_from(xs[0])
     }
 }
@@ -563,7 +563,7 @@ mod tests {
     #[test]
     fn element_values_are_integers() {
         assert_eq!(
-            <Poisson<f64> as Distribution<f64>>::value_from(vec![3.0]),
+            <Poisson<f64> as Distribution<f64>>::value_from(smallvec::smallvec![3.0]),
             3
         );
         assert_eq!(

@@ -130,7 +130,7 @@ impl<R: Real, X: Param<R>, O: Param<R>, A: Param<R>> Distribution<R> for SkewNor
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

@@ -177,7 +177,7 @@ impl<R: Real, N: Param<R>, M: Param<R>, S: Param<R>> Distribution<R> for Student
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

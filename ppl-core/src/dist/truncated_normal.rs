@@ -296,7 +296,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for TruncatedNormal<M, S
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

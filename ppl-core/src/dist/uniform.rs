@@ -150,7 +150,7 @@ impl<R: Real, L: Param<R>, U: Param<R>> Distribution<R> for Uniform<L, U> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

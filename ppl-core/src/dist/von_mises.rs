@@ -265,7 +265,7 @@ impl<R: Real, M: Param<R>, K: Param<R>> Distribution<R> for VonMises<M, K> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

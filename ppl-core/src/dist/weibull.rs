@@ -119,7 +119,7 @@ impl<R: Real, A: Param<R>, S: Param<R>> Distribution<R> for Weibull<A, S> {
         }
     }
 
-    fn value_from(xs: Vec<R>) -> R {
+    fn value_from(xs: crate::dist::Values<R>) -> R {
         xs[0]
     }
 }

@@ -1,9 +1,10 @@
 //! Bound transforms: lower (`lo + eᵘ`), upper (`hi − eᵘ`), interval (`lo + (hi−lo)σ(u)`).
 
 use crate::scalar::Real;
+use crate::transform::ValueSink;
 
 /// `x = lo + eᵘ`, `ln |J| = Σ u`.
-pub fn lower_constrain<R: Real>(lo: R, u: &[R], out: &mut Vec<R>) -> R {
+pub fn lower_constrain<R: Real>(lo: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     for &ui in u {
         out.push(lo + ui.exp());
@@ -13,7 +14,7 @@ pub fn lower_constrain<R: Real>(lo: R, u: &[R], out: &mut Vec<R>) -> R {
 }
 
 /// `x = hi − eᵘ`, `ln |J| = Σ u`.
-pub fn upper_constrain<R: Real>(hi: R, u: &[R], out: &mut Vec<R>) -> R {
+pub fn upper_constrain<R: Real>(hi: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     for &ui in u {
         out.push(hi - ui.exp());
@@ -23,7 +24,7 @@ pub fn upper_constrain<R: Real>(hi: R, u: &[R], out: &mut Vec<R>) -> R {
 }
 
 /// `x = lo + (hi − lo) σ(u)`, `ln |J| = Σ ln(hi − lo) + ln σ(u) + ln σ(−u)`.
-pub fn interval_constrain<R: Real>(lo: R, hi: R, u: &[R], out: &mut Vec<R>) -> R {
+pub fn interval_constrain<R: Real>(lo: R, hi: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let width = hi - lo;
     let ln_width = width.ln();
     let mut log_jac = R::constant(0.0);

@@ -26,6 +26,7 @@
 //! ```
 
 use crate::scalar::Real;
+use crate::transform::ValueSink;
 use std::f64::consts::LN_2;
 
 /// Unconstrained length for an n×n factor given n² constrained values.
@@ -50,7 +51,7 @@ fn log1m_tanh_sq<R: Real>(y: R) -> R {
 /// unit-norm rows (appended to `out`); returns `ln |J|` of the map onto the strictly
 /// lower entries. An empty `u` gives the 1×1 factor `[1]`; a length that is not
 /// n(n−1)/2 for any n gives NaNs.
-pub fn constrain<R: Real>(u: &[R], out: &mut Vec<R>) -> R {
+pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let Some(n) = dim_from_unconstrained(u.len()) else {
         out.extend(u.iter().map(|_| R::constant(f64::NAN)));
         return R::constant(f64::NAN);

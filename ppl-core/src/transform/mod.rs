@@ -13,6 +13,50 @@ pub mod simplex;
 
 use crate::scalar::Real;
 
+/// Where transforms write constrained values: a `Vec` or the inline [`Values`] buffer.
+///
+/// [`Values`]: crate::dist::Values
+pub trait ValueSink<R: Copy>: std::ops::DerefMut<Target = [R]> + Extend<R> {
+    /// Appends one value.
+    fn push(&mut self, x: R);
+    /// Reserves room for `n` more values.
+    fn reserve(&mut self, n: usize);
+    /// Resizes to `n` values, filling with `x`.
+    fn resize(&mut self, n: usize, x: R);
+    /// Appends a slice.
+    fn extend_from_slice(&mut self, xs: &[R]);
+}
+
+impl<R: Copy> ValueSink<R> for Vec<R> {
+    fn push(&mut self, x: R) {
+        Vec::push(self, x)
+    }
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n)
+    }
+    fn resize(&mut self, n: usize, x: R) {
+        Vec::resize(self, n, x)
+    }
+    fn extend_from_slice(&mut self, xs: &[R]) {
+        Vec::extend_from_slice(self, xs)
+    }
+}
+
+impl<R: Copy> ValueSink<R> for crate::dist::Values<R> {
+    fn push(&mut self, x: R) {
+        smallvec::SmallVec::push(self, x)
+    }
+    fn reserve(&mut self, n: usize) {
+        smallvec::SmallVec::reserve(self, n)
+    }
+    fn resize(&mut self, n: usize, x: R) {
+        smallvec::SmallVec::resize(self, n, x)
+    }
+    fn extend_from_slice(&mut self, xs: &[R]) {
+        smallvec::SmallVec::extend_from_slice(self, xs)
+    }
+}
+
 /// A transform from unconstrained space onto a support.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform<R> {
@@ -89,7 +133,7 @@ impl<R: Real> Transform<R> {
     }
 
     /// Maps `u` to the constrained values (appended to `out`); returns `ln |J|`.
-    pub fn constrain(&self, u: &[R], out: &mut Vec<R>) -> R {
+    pub fn constrain(&self, u: &[R], out: &mut impl ValueSink<R>) -> R {
         match *self {
             Transform::Identity => {
                 out.extend_from_slice(u);

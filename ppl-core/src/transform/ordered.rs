@@ -11,10 +11,11 @@
 //! ```
 
 use crate::scalar::Real;
+use crate::transform::ValueSink;
 
 /// Maps unconstrained values to a strictly increasing vector (appended to `out`);
 /// returns `ln |J| = Σ_{i≥1} uᵢ`.
-pub fn constrain<R: Real>(u: &[R], out: &mut Vec<R>) -> R {
+pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     let Some((&first, rest)) = u.split_first() else {
         return log_jac;

@@ -20,10 +20,11 @@
 //! ```
 
 use crate::scalar::Real;
+use crate::transform::ValueSink;
 
 /// Maps K−1 unconstrained values to a K-simplex (appended to `out`); returns `ln |J|` of
 /// the map onto the first K−1 coordinates. An empty `u` gives `[1]`.
-pub fn constrain<R: Real>(u: &[R], out: &mut Vec<R>) -> R {
+pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let km1 = u.len();
     out.reserve(km1 + 1);
     // ln of the stick still to be broken.
