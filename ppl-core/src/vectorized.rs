@@ -258,3 +258,40 @@ pub fn pointwise<R: Real, F: Kernel<K>, const K: usize>(
         out.push(kernel.eval::<f64>(a));
     }
 }
+
+/// The usual log-density of an element-wise distribution: broadcasts the operands
+/// (argument names for errors, value first), returns −∞ when any value lies outside the
+/// support, and otherwise sums the kernel as one tape node.
+pub fn sum_in_support<R: Real, F: Kernel<K>, const K: usize>(
+    kernel: &F,
+    names: &[&'static str; K],
+    ops: &[Operand<'_, R>; K],
+    in_support: impl Fn(f64) -> bool,
+) -> Result<R, LengthMismatch> {
+    let n = broadcast_len(names, ops)?;
+    if (0..n).any(|i| !in_support(ops[0].value(i))) {
+        return Ok(R::constant(f64::NEG_INFINITY));
+    }
+    Ok(sum(kernel, ops, n))
+}
+
+/// The pointwise twin of [`sum_in_support`]: appends each element's log-density to `out`,
+/// −∞ for values outside the support.
+pub fn pointwise_in_support<R: Real, F: Kernel<K>, const K: usize>(
+    kernel: &F,
+    names: &[&'static str; K],
+    ops: &[Operand<'_, R>; K],
+    in_support: impl Fn(f64) -> bool,
+    out: &mut Vec<f64>,
+) -> Result<(), LengthMismatch> {
+    let n = broadcast_len(names, ops)?;
+    for i in 0..n {
+        let x = ops[0].value(i);
+        out.push(if in_support(x) {
+            kernel.eval::<f64>(std::array::from_fn(|k| ops[k].value(i)))
+        } else {
+            f64::NEG_INFINITY
+        });
+    }
+    Ok(())
+}
