@@ -274,9 +274,9 @@ pub struct Gather<'a, R> {
 /// assert_eq!(op.value(2), 2.0);
 /// ```
 pub fn gather<'a, R>(values: &'a [R], index: &'a [usize]) -> Gather<'a, R> {
-    // An OR of comparisons vectorises; `max()` and short-circuiting `all()` do not.
+    // A count of comparisons vectorises; `max()` and short-circuiting `all()` do not.
     let n = values.len();
-    let in_range = index.iter().fold(0u8, |bad, &i| bad | u8::from(i >= n)) == 0;
+    let in_range = index.iter().map(|&i| usize::from(i >= n)).sum::<usize>() == 0;
     Gather {
         values,
         index,

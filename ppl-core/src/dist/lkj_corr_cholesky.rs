@@ -2,9 +2,11 @@
 
 use super::{Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
-use crate::scalar::Real;
+use crate::scalar::dual::Fwd;
+use crate::scalar::{EvalMode, Real};
 use crate::transform::cholesky_corr;
 use crate::vectorized::LengthMismatch;
+use num_dual::Dual64;
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::LN_2;
@@ -144,17 +146,47 @@ impl<R: Real, E: Param<R>> Distribution<R> for LKJCorrCholesky<E> {
             return Ok(R::constant(f64::NEG_INFINITY));
         }
         let n = self.n;
-        let eta = self.eta.operand().lift(0);
-        let mut total = R::constant(0.0);
-        for i in 1..n {
-            // Σ over events of ln L_ii.
-            let mut s = R::constant(0.0);
-            for e in 0..events {
-                s += x.lift(e * n * n + i * n + i).ln();
+        let eta_op = self.eta.operand();
+        if R::MODE == EvalMode::Dual {
+            let eta = eta_op.lift(0);
+            let mut total = R::constant(0.0);
+            for i in 1..n {
+                // Σ over events of ln L_ii.
+                let mut s = R::constant(0.0);
+                for e in 0..events {
+                    s += x.lift(e * n * n + i * n + i).ln();
+                }
+                total += (eta * 2.0 + (n as f64 - i as f64 - 3.0)) * s;
             }
-            total += (eta * 2.0 + (n as f64 - i as f64 - 3.0)) * s;
+            return Ok(total - lkj_log_normalizer(eta, n) * events as f64);
         }
-        Ok(total - lkj_log_normalizer(eta, n) * events as f64)
+        // Value and partials in plain f64, recorded as one tape node:
+        // ∂/∂L_ii = c_i / L_ii with c_i = 2η + n − i − 3, and
+        // ∂/∂η = 2 Σ ln L_ii − events · d ln C/dη (the normaliser's derivative by a dual).
+        let mut x_buf = Vec::new();
+        let x = x.materialize(&mut x_buf);
+        let eta = eta_op.value(0);
+        let log_c = lkj_log_normalizer(Fwd(Dual64::from(eta).derivative()), n).0;
+        Ok(R::record_wide(|w| {
+            let mut total = -log_c.re * events as f64;
+            let mut d_eta = -log_c.eps * events as f64;
+            for i in 1..n {
+                let c = 2.0 * eta + (n as f64 - i as f64 - 3.0);
+                for e in 0..events {
+                    let k = e * n * n + i * n + i;
+                    let l = x.value(k);
+                    total += c * l.ln();
+                    d_eta += 2.0 * l.ln();
+                    if let Operand::Slice(v) = x {
+                        w.push(v[k].tape_index(), c / l);
+                    }
+                }
+            }
+            if let Operand::Scalar(v) = eta_op {
+                w.push(v.tape_index(), d_eta);
+            }
+            total
+        }))
     }
 
     fn log_density_pointwise(
