@@ -1,13 +1,10 @@
-//! Eight schools, non-centred: the README's main job.
+//! Eight schools (non-centred) sampled with NUTS: summary, timings, efficiency, and the
+//! posterior means next to the posteriordb reference.
 //!
-//! Until the sampler lands this evaluates the model: its layout, the log-density and
-//! gradient at a point (tape, checked against forward-mode dual numbers), and 4000 draws
-//! from the prior and prior predictive, summarised.
-//!
-//! Run with `cargo run --release --example eight_schools`.
+//! Run with `cargo run --release --example eight_schools` (the README's main job).
 
 use ppl::prelude::*;
-use std::time::Instant;
+
 
 #[model]
 fn eight_schools(y: &[f64], sigma: &[f64]) {
@@ -19,77 +16,99 @@ fn eight_schools(y: &[f64], sigma: &[f64]) {
     observe!(Normal::new(&theta, sigma), y);
 }
 
-fn main() -> Result<(), ppl::Error> {
+/// posteriordb `eight_schools-eight_schools_noncentered` reference (10 chains × 1000
+/// thinned draws of Stan): name, mean, MCSE of the mean.
+const REFERENCE: [(&str, f64, f64); 10] = [
+    ("mu", 4.4105183369549295, 0.0330374705950917),
+    ("tau", 3.602059523640593, 0.0318615135640706),
+    ("theta[0]", 6.150502293344254, 0.0557375282295219),
+    ("theta[1]", 4.939581140742195, 0.0462293788624847),
+    ("theta[2]", 3.9059060900158236, 0.0542313705632124),
+    ("theta[3]", 4.79601675138494, 0.0474935816762281),
+    ("theta[4]", 3.6144363246798967, 0.0461450610244603),
+    ("theta[5]", 4.051147578967499, 0.0485195392528031),
+    ("theta[6]", 6.317169758868928, 0.0498766794075794),
+    ("theta[7]", 4.8839969435328845, 0.0542511606560972),
+];
+
+/// Minimum bulk ESS over the posteriordb parameter set (mu, tau, theta), as ANCHORS.md
+/// measures it.
+fn min_bulk_ess(trace: &Trace) -> f64 {
+    let summary = trace.summary();
+    REFERENCE
+        .iter()
+        .map(|(name, _, _)| summary.row(name).map_or(f64::NAN, |r| r.ess_bulk))
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let y = [28., 8., -3., 7., -1., 1., 18., 12.];
     let sigma = [15., 10., 16., 11., 9., 11., 10., 18.];
     let model = eight_schools::model(&y, &sigma)?;
 
+    let trace = model.sample(Nuts::default().chains(4).seed(1))?;
+    let summary = trace.summary();
+    println!("{summary}");
+
     println!(
-        "eight schools (non-centred): {} unconstrained dimensions",
-        model.dim()
+        "posterior means against the posteriordb reference (tolerance 4·√(mcse_ref² + mcse²)):"
     );
     println!(
-        "{:<10} {:<8} {:<12} {:<8}",
-        "variable", "shape", "distribution", "transform"
+        "{:<10} {:>9} {:>9} {:>9}  ok",
+        "", "ours", "reference", "tolerance"
     );
-    for v in &model.layout().variables {
+    let mut all_ok = true;
+    for (name, mean, mcse_ref) in REFERENCE {
+        let row = summary.row(name).ok_or("missing row")?;
+        let tolerance = 4.0 * (mcse_ref * mcse_ref + row.mcse_mean * row.mcse_mean).sqrt();
+        let ok = (row.mean - mean).abs() < tolerance;
+        all_ok &= ok;
         println!(
-            "{:<10} {:<8} {:<12} {:<8}",
-            v.name,
-            format!("{:?}", v.shape),
-            v.distribution,
-            format!("{:?}", v.transform)
+            "{name:<10} {:>9.3} {mean:>9.3} {tolerance:>9.3}  {}",
+            row.mean,
+            if ok { "yes" } else { "NO" }
         );
     }
+    println!("all means match: {all_ok}\n");
 
-    let mut rng = ppl::model::rng_for(1, 0);
-    let u = model.initial_point(&mut rng)?;
-    let mut grad = vec![0.0; model.dim()];
-    let lp = model.logp_grad(&u, &mut grad)?;
-    let mut grad_fwd = vec![0.0; model.dim()];
-    model.logp_grad_forward(&u, &mut grad_fwd)?;
-    let max_diff = grad
-        .iter()
-        .zip(&grad_fwd)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    println!("\nat the initial point: log-density {lp:.6}");
-    println!("gradient (tape):   {grad:.4?}");
-    println!("max |tape − dual|: {max_diff:.2e}");
-
-    let evals = 100_000;
-    let start = Instant::now();
-    for _ in 0..evals {
-        model.logp_grad(&u, &mut grad)?;
+    println!(
+        "{:<5} {:>9} {:>10} {:>10} {:>9} {:>9} {:>10} {:>5} {:>9}",
+        "seed",
+        "wall (s)",
+        "leapfrogs",
+        "grad evals",
+        "min ESS",
+        "ESS/s",
+        "ESS/1k lf",
+        "div",
+        "max R-hat"
+    );
+    for seed in 1..=3 {
+        let trace = if seed == 1 {
+            trace.clone()
+        } else {
+            model.sample(Nuts::default().chains(4).seed(seed))?
+        };
+        let wall = trace.wall_time().as_secs_f64();
+        let ess = min_bulk_ess(&trace);
+        let leapfrogs = trace.leapfrog_steps();
+        println!(
+            "{seed:<5} {wall:>9.4} {leapfrogs:>10} {:>10} {ess:>9.0} {:>9.0} {:>10.1} {:>5} {:>9.4}",
+            trace.gradient_evaluations(),
+            ess / wall,
+            1000.0 * ess / leapfrogs as f64,
+            trace.divergences(),
+            trace.summary().max_r_hat()
+        );
     }
-    let per_eval = start.elapsed().as_secs_f64() / evals as f64;
-    println!(
-        "log-density + gradient: {:.2} µs per evaluation",
-        per_eval * 1e6
-    );
-
-    let draws = 4000;
-    let mut tau = Vec::with_capacity(draws);
-    let mut y0 = Vec::with_capacity(draws);
-    for _ in 0..draws {
-        let d = model.prior_draw(&mut rng)?;
-        tau.push(d.variables.get("tau").map_or(f64::NAN, |a| a.values[0]));
-        y0.push(d.observed.get("y").map_or(f64::NAN, |a| a.values[0]));
+    for chain in trace.chains() {
+        println!(
+            "chain {}: step size {:.3}, warm-up {:.1} ms, sampling {:.1} ms",
+            chain.chain,
+            chain.step_size,
+            chain.timing.warmup.as_secs_f64() * 1e3,
+            chain.timing.sampling.as_secs_f64() * 1e3
+        );
     }
-    tau.sort_by(f64::total_cmp);
-    y0.sort_by(f64::total_cmp);
-    let q = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
-    println!(
-        "\nprior (4000 draws): tau median {:.2}, 90% interval [{:.2}, {:.2}]",
-        q(&tau, 0.5),
-        q(&tau, 0.05),
-        q(&tau, 0.95)
-    );
-    println!(
-        "prior predictive y[0]: median {:.2}, 90% interval [{:.2}, {:.2}]",
-        q(&y0, 0.5),
-        q(&y0, 0.05),
-        q(&y0, 0.95)
-    );
     Ok(())
 }

@@ -48,8 +48,12 @@ pub mod prelude {
     pub use ppl_core::transform::Transform;
     pub use ppl_core::{deterministic, observe, potential, sample};
     pub use ppl_core::{Error, Real};
+    pub use ppl_infer::{Nuts, Sample, SampleError, Summary, Trace};
     pub use ppl_macros::{model, real_fn};
 }
+
+/// Samplers, traces and diagnostics (the `ppl-infer` crate).
+pub use ppl_infer as infer;
 
 #[doc(hidden)]
 pub mod __private {

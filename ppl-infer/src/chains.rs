@@ -1,0 +1,274 @@
+//! Runs NUTS chains in parallel threads and collects them into a trace.
+//!
+//! Chain `c` draws all its randomness from the stream `(seed, c)`, so a run is
+//! bit-identical whatever the number of threads. Initial positions are found and checked
+//! for every chain before any chain starts. Each chain runs on its own thread (named
+//! `ppl-chain-{c}`) with fresh thread-local state; a panic or model error there fails
+//! that chain only, and the others' results are returned inside the error.
+
+use crate::adapt::{find_reasonable_step_size, DiagonalAdaptation, DualAveraging};
+use crate::error::{panic_message, ChainFailure, ChainFailureReason, InitFailure, SampleError};
+use crate::hamiltonian::{DiagonalMetric, GradientCounter, PhasePoint};
+use crate::nuts::NutsWorkspace;
+use crate::sampler::Nuts;
+use crate::target::SampleTarget;
+use crate::trace::{ChainTiming, ChainTrace, Trace};
+use ppl_core::model::rng_for;
+use rand_chacha::ChaCha8Rng;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Stack size of a chain's thread (that of a main thread on Linux).
+const CHAIN_STACK_SIZE: usize = 8 << 20;
+
+/// What one chain starts from.
+struct ChainJob {
+    chain: usize,
+    rng: ChaCha8Rng,
+    position: Vec<f64>,
+}
+
+/// Finds and checks every chain's initial position, then runs the chains.
+pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
+    target: &T,
+    mut nuts: Nuts,
+) -> Result<Trace, SampleError> {
+    let start = Instant::now();
+    let seed = nuts.seed.unwrap_or_else(rand::random);
+    nuts.seed = Some(seed);
+
+    let mut jobs = Vec::with_capacity(nuts.chains);
+    for chain in 0..nuts.chains {
+        let mut rng = rng_for(seed, chain as u64);
+        let given = match nuts.initial_positions.len() {
+            0 => None,
+            1 => Some(&nuts.initial_positions[0]),
+            _ => Some(&nuts.initial_positions[chain]),
+        };
+        let found = catch_unwind(AssertUnwindSafe(|| match given {
+            Some(u) => target.check_position(u).map(|()| u.clone()),
+            None => target.initial_position(&mut rng),
+        }));
+        let position = match found {
+            Ok(Ok(u)) => u,
+            Ok(Err(e)) => {
+                return Err(SampleError::Init {
+                    chain,
+                    source: InitFailure::Model(e),
+                })
+            }
+            Err(payload) => {
+                return Err(SampleError::Init {
+                    chain,
+                    source: InitFailure::Panic(panic_message(&*payload)),
+                })
+            }
+        };
+        jobs.push(Mutex::new(Some(ChainJob {
+            chain,
+            rng,
+            position,
+        })));
+    }
+
+    let threads = nuts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, nuts.chains);
+    let variables = target.variables();
+    let width = variables.iter().map(|v| v.len()).sum();
+    let next = AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<Result<ChainTrace, ChainFailure>>> =
+        (0..nuts.chains).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = jobs.get(i) else { break };
+                        let job = slot.lock().ok().and_then(|mut job| job.take());
+                        if let Some(job) = job {
+                            done.push((i, run_isolated(target, job, &nuts, width)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A worker only moves chains in and out; its chains' own panics are caught.
+            if let Ok(done) = worker.join() {
+                for (i, outcome) in done {
+                    outcomes[i] = Some(outcome);
+                }
+            }
+        }
+    });
+
+    let mut chains = Vec::with_capacity(nuts.chains);
+    let mut failures = Vec::new();
+    for (chain, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Some(Ok(trace)) => chains.push(trace),
+            Some(Err(failure)) => failures.push(failure),
+            None => failures.push(ChainFailure {
+                chain,
+                reason: ChainFailureReason::Panic("the chain's worker thread stopped".into()),
+            }),
+        }
+    }
+    let trace = Trace::new(variables, chains, nuts, seed, start.elapsed());
+    if failures.is_empty() {
+        Ok(trace)
+    } else {
+        Err(SampleError::ChainsFailed {
+            failures,
+            partial: Box::new(trace),
+        })
+    }
+}
+
+/// Runs one chain on a fresh named thread and turns a panic into a failure.
+fn run_isolated<T: SampleTarget + ?Sized>(
+    target: &T,
+    job: ChainJob,
+    nuts: &Nuts,
+    width: usize,
+) -> Result<ChainTrace, ChainFailure> {
+    let chain = job.chain;
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("ppl-chain-{chain}"))
+            .stack_size(CHAIN_STACK_SIZE)
+            .spawn_scoped(scope, move || run_chain(target, job, nuts, width))
+            .map(|handle| handle.join())
+    });
+    let reason = match outcome {
+        Ok(Ok(Ok(trace))) => return Ok(trace),
+        Ok(Ok(Err(reason))) => reason,
+        Ok(Err(payload)) => ChainFailureReason::Panic(panic_message(&*payload)),
+        Err(e) => ChainFailureReason::Panic(format!("could not start the chain's thread: {e}")),
+    };
+    Err(ChainFailure { chain, reason })
+}
+
+/// Appends one recorded draw to per-scalar columns.
+fn push_columns(columns: &mut [Vec<f64>], values: &[f64]) {
+    for (column, v) in columns.iter_mut().zip(values) {
+        column.push(*v);
+    }
+}
+
+/// Warm-up with Stan's adaptation, then sampling; everything from the chain's own stream.
+fn run_chain<T: SampleTarget + ?Sized>(
+    target: &T,
+    job: ChainJob,
+    nuts: &Nuts,
+    width: usize,
+) -> Result<ChainTrace, ChainFailureReason> {
+    let ChainJob {
+        chain,
+        mut rng,
+        position,
+    } = job;
+    let dim = target.dim();
+    let warmup_start = Instant::now();
+    let mut counter = GradientCounter::new(target);
+    let mut z = PhasePoint::new(dim);
+    z.q.copy_from_slice(&position);
+    counter.update(&mut z)?;
+    if !z.logp.is_finite() {
+        return Err(ChainFailureReason::Model(ppl_core::Error::Point(
+            "the checked initial position no longer has a finite log-density and gradient".into(),
+        )));
+    }
+
+    let mut metric = DiagonalMetric::unit(dim);
+    let mut workspace = NutsWorkspace::new(dim, nuts.max_depth);
+    let mut scratch = PhasePoint::new(dim);
+    let mut step_size = find_reasonable_step_size(
+        &z,
+        nuts.initial_step_size,
+        &metric,
+        &mut counter,
+        &mut rng,
+        &mut scratch,
+    )?;
+    let mut dual = DualAveraging::new(nuts.target_accept, step_size);
+    let mut adaptation = DiagonalAdaptation::new(u32::try_from(nuts.tune).unwrap_or(u32::MAX), dim);
+    let mut record = vec![0.0; width];
+
+    let mut warmup_stats = Vec::with_capacity(nuts.tune);
+    let mut warmup_columns = if nuts.keep_warmup {
+        vec![Vec::with_capacity(nuts.tune); width]
+    } else {
+        Vec::new()
+    };
+    for _ in 0..nuts.tune {
+        let stats = workspace.transition(
+            &mut z,
+            &mut counter,
+            &metric,
+            step_size,
+            nuts.max_depth,
+            &mut rng,
+        )?;
+        step_size = dual.learn(stats.accept_stat);
+        if adaptation.learn(&mut metric.inv_mass, &z.q)? {
+            step_size = find_reasonable_step_size(
+                &z,
+                step_size,
+                &metric,
+                &mut counter,
+                &mut rng,
+                &mut scratch,
+            )?;
+            dual.restart(step_size);
+        }
+        warmup_stats.push(stats);
+        if nuts.keep_warmup {
+            target.record(&z.q, &mut record)?;
+            push_columns(&mut warmup_columns, &record);
+        }
+    }
+    if nuts.tune > 0 {
+        step_size = dual.final_step_size();
+    }
+    let warmup = warmup_start.elapsed();
+
+    let sampling_start = Instant::now();
+    let mut stats = Vec::with_capacity(nuts.draws);
+    let mut columns = vec![Vec::with_capacity(nuts.draws); width];
+    for _ in 0..nuts.draws {
+        let s = workspace.transition(
+            &mut z,
+            &mut counter,
+            &metric,
+            step_size,
+            nuts.max_depth,
+            &mut rng,
+        )?;
+        stats.push(s);
+        target.record(&z.q, &mut record)?;
+        push_columns(&mut columns, &record);
+    }
+
+    Ok(ChainTrace {
+        chain,
+        columns,
+        warmup_columns,
+        stats,
+        warmup_stats,
+        step_size,
+        inv_mass: metric.inv_mass,
+        timing: ChainTiming {
+            warmup,
+            sampling: sampling_start.elapsed(),
+        },
+        gradient_evaluations: counter.evaluations,
+    })
+}

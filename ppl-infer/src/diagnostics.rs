@@ -1,0 +1,403 @@
+//! Convergence diagnostics of Vehtari et al. (2021), computed as ArviZ 0.x computes them:
+//! rank-normalised split R-hat, bulk and tail effective sample size, and the Monte-Carlo
+//! standard errors of the mean and the standard deviation.
+//!
+//! Every function takes the draws of one scalar as one slice per chain (chains of unequal
+//! length are cut to the shortest). Autocovariances come from an FFT; the effective sample
+//! size uses Geyer's initial monotone sequence. Non-finite draws or fewer than 4 draws per
+//! chain give NaN; R-hat needs at least 2 chains (NaN otherwise, as in ArviZ).
+//!
+//! ```
+//! use ppl_infer::diagnostics::{ess_bulk, rhat};
+//! // Two chains stuck in different places: R-hat far above 1.
+//! let a: Vec<f64> = (0..100).map(|i| (i as f64 * 0.37).sin()).collect();
+//! let b: Vec<f64> = a.iter().map(|x| x + 5.0).collect();
+//! assert!(rhat(&[&a, &b]) > 1.5);
+//! assert!(ess_bulk(&[&a, &b]) < 50.0);
+//! ```
+
+pub use crate::autocovariance::autocovariance;
+pub use crate::rank_normalize::{normal_quantile, z_scale};
+
+/// All diagnostics of one scalar, as a row of `arviz.summary` has them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Diagnostics {
+    /// Monte-Carlo standard error of the mean.
+    pub mcse_mean: f64,
+    /// Monte-Carlo standard error of the standard deviation.
+    pub mcse_sd: f64,
+    /// Bulk effective sample size (rank-normalised split chains).
+    pub ess_bulk: f64,
+    /// Tail effective sample size (minimum over the 5% and 95% quantile indicators).
+    pub ess_tail: f64,
+    /// Rank-normalised split R-hat (maximum of bulk and folded).
+    pub r_hat: f64,
+}
+
+/// Chains cut to a common length, or `None` when they are unusable (no chain, fewer than
+/// 4 draws, a non-finite value).
+fn valid_chains<'a>(chains: &[&'a [f64]]) -> Option<Vec<&'a [f64]>> {
+    valid_chains_with(chains, 4)
+}
+
+fn valid_chains_with<'a>(chains: &[&'a [f64]], min_draws: usize) -> Option<Vec<&'a [f64]>> {
+    let n = chains.iter().map(|c| c.len()).min()?;
+    if n < min_draws {
+        return None;
+    }
+    let cut: Vec<&[f64]> = chains.iter().map(|c| &c[..n]).collect();
+    cut.iter()
+        .all(|c| c.iter().all(|x| x.is_finite()))
+        .then_some(cut)
+}
+
+/// Splits every chain in two halves (the middle draw of an odd chain is dropped).
+pub fn split_chains(chains: &[&[f64]]) -> Vec<Vec<f64>> {
+    let mut out = Vec::with_capacity(2 * chains.len());
+    for half in 0..2 {
+        for c in chains {
+            let h = c.len() / 2;
+            out.push(if half == 0 {
+                c[..h].to_vec()
+            } else {
+                c[c.len() - h..].to_vec()
+            });
+        }
+    }
+    out
+}
+
+fn as_slices(chains: &[Vec<f64>]) -> Vec<&[f64]> {
+    chains.iter().map(Vec::as_slice).collect()
+}
+
+/// Effective sample size of the chains as given (no splitting or ranking): ArviZ's `_ess`.
+pub fn ess(chains: &[&[f64]]) -> f64 {
+    let Some(chains) = valid_chains_with(chains, 2) else {
+        return f64::NAN;
+    };
+    let m = chains.len();
+    let n = chains[0].len();
+    let total = (m * n) as f64;
+    let (lo, hi) = chains
+        .iter()
+        .flat_map(|c| c.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
+    if hi - lo < 1e-15 {
+        return total;
+    }
+    let acov: Vec<Vec<f64>> = chains.iter().map(|c| autocovariance(c)).collect();
+    let mean_acov = |t: usize| acov.iter().map(|a| a[t]).sum::<f64>() / m as f64;
+    let nf = n as f64;
+    let chain_means: Vec<f64> = chains.iter().map(|c| c.iter().sum::<f64>() / nf).collect();
+    let mean_var = mean_acov(0) * nf / (nf - 1.0);
+    let mut var_plus = mean_var * (nf - 1.0) / nf;
+    if m > 1 {
+        var_plus += variance(&chain_means);
+    }
+    let rho_at = |t: usize| 1.0 - (mean_var - mean_acov(t)) / var_plus;
+
+    let mut rho = vec![0.0; n];
+    let mut rho_even = 1.0;
+    let mut rho_odd = rho_at(1);
+    rho[0] = rho_even;
+    rho[1] = rho_odd;
+    // Geyer's initial positive sequence.
+    let mut t = 1;
+    while t + 3 < n && rho_even + rho_odd > 0.0 {
+        rho_even = rho_at(t + 1);
+        rho_odd = rho_at(t + 2);
+        if rho_even + rho_odd >= 0.0 {
+            rho[t + 1] = rho_even;
+            rho[t + 2] = rho_odd;
+        }
+        t += 2;
+    }
+    // `max_t = t − 2` may be −1; index with `max_t + 1 = t − 1`.
+    let max_t_plus_1 = t - 1;
+    if rho_even > 0.0 {
+        rho[max_t_plus_1] = rho_even;
+    }
+    // Geyer's initial monotone sequence.
+    let mut t = 1;
+    while t + 3 <= max_t_plus_1 {
+        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t] {
+            rho[t + 1] = (rho[t - 1] + rho[t]) / 2.0;
+            rho[t + 2] = rho[t + 1];
+        }
+        t += 2;
+    }
+    let mut tau = -1.0 + 2.0 * rho[..max_t_plus_1].iter().sum::<f64>();
+    if max_t_plus_1 < n {
+        tau += rho[max_t_plus_1];
+    }
+    tau = tau.max(1.0 / total.log10());
+    if rho.iter().any(|r| r.is_nan()) {
+        return f64::NAN;
+    }
+    total / tau
+}
+
+/// Sample variance with `n − 1` in the denominator.
+fn variance(xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+}
+
+/// ESS of the mean: split chains, no ranking.
+pub fn ess_mean(chains: &[&[f64]]) -> f64 {
+    match valid_chains(chains) {
+        Some(c) => ess(&as_slices(&split_chains(&c))),
+        None => f64::NAN,
+    }
+}
+
+/// Bulk ESS: rank-normalised split chains.
+pub fn ess_bulk(chains: &[&[f64]]) -> f64 {
+    match valid_chains(chains) {
+        Some(c) => ess(&as_slices(&z_scale(&as_slices(&split_chains(&c))))),
+        None => f64::NAN,
+    }
+}
+
+/// ESS of the indicator `x ≤ q(prob)` on split chains.
+pub fn ess_quantile(chains: &[&[f64]], prob: f64) -> f64 {
+    let Some(c) = valid_chains(chains) else {
+        return f64::NAN;
+    };
+    let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
+    pooled.sort_by(f64::total_cmp);
+    let q = quantile_sorted(&pooled, prob);
+    let indicator: Vec<Vec<f64>> = c
+        .iter()
+        .map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect())
+        .collect();
+    ess(&as_slices(&split_chains(&as_slices(&indicator))))
+}
+
+/// Tail ESS: the smaller of the 5% and 95% quantile ESS.
+pub fn ess_tail(chains: &[&[f64]]) -> f64 {
+    ess_quantile(chains, 0.05).min(ess_quantile(chains, 0.95))
+}
+
+/// The potential scale reduction of chains as given (ArviZ's `_rhat`).
+fn rhat_basic(chains: &[&[f64]]) -> f64 {
+    let n = chains[0].len() as f64;
+    let means: Vec<f64> = chains.iter().map(|c| c.iter().sum::<f64>() / n).collect();
+    let within = chains.iter().map(|c| variance(c)).sum::<f64>() / chains.len() as f64;
+    let between = n * variance(&means);
+    ((between / within + n - 1.0) / n).sqrt()
+}
+
+/// Rank-normalised split R-hat: the larger of the bulk R-hat (ranks of the draws) and
+/// the tail R-hat (ranks of the draws folded around their median).
+pub fn rhat(chains: &[&[f64]]) -> f64 {
+    let Some(c) = valid_chains(chains) else {
+        return f64::NAN;
+    };
+    if c.len() < 2 {
+        return f64::NAN;
+    }
+    let bulk = rhat_basic(&as_slices(&z_scale(&as_slices(&split_chains(&c)))));
+    let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
+    pooled.sort_by(f64::total_cmp);
+    let median = quantile_sorted(&pooled, 0.5);
+    let folded: Vec<Vec<f64>> = c
+        .iter()
+        .map(|c| c.iter().map(|x| (x - median).abs()).collect())
+        .collect();
+    let tail = rhat_basic(&as_slices(&z_scale(&as_slices(&split_chains(&as_slices(
+        &folded,
+    ))))));
+    bulk.max(tail)
+}
+
+/// Monte-Carlo standard error of the mean: `sd / √ess_mean`.
+pub fn mcse_mean(chains: &[&[f64]]) -> f64 {
+    let Some(c) = valid_chains(chains) else {
+        return f64::NAN;
+    };
+    let pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
+    (variance(&pooled) / ess_mean(&c)).sqrt()
+}
+
+/// Monte-Carlo standard error of the standard deviation, from the ESS of the squared
+/// deviations (ArviZ ≥ 0.18, the posterior package).
+pub fn mcse_sd(chains: &[&[f64]]) -> f64 {
+    let Some(c) = valid_chains(chains) else {
+        return f64::NAN;
+    };
+    let total = (c.len() * c[0].len()) as f64;
+    let mean = c.iter().flat_map(|c| c.iter()).sum::<f64>() / total;
+    let sq: Vec<Vec<f64>> = c
+        .iter()
+        .map(|c| c.iter().map(|x| (x - mean).powi(2)).collect())
+        .collect();
+    let evar = sq.iter().flat_map(|c| c.iter()).sum::<f64>() / total;
+    let ess = ess_mean(&as_slices(&sq));
+    let fourth = sq.iter().flat_map(|c| c.iter()).map(|s| s * s).sum::<f64>() / total;
+    let varvar = (fourth - evar * evar) / ess;
+    (varvar / evar / 4.0).sqrt()
+}
+
+/// Every diagnostic of one scalar.
+pub fn diagnostics(chains: &[&[f64]]) -> Diagnostics {
+    Diagnostics {
+        mcse_mean: mcse_mean(chains),
+        mcse_sd: mcse_sd(chains),
+        ess_bulk: ess_bulk(chains),
+        ess_tail: ess_tail(chains),
+        r_hat: rhat(chains),
+    }
+}
+
+/// The `prob` quantile of sorted values with linear interpolation (R's type 7, NumPy's
+/// default).
+pub fn quantile_sorted(sorted: &[f64], prob: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * prob;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// The narrowest interval holding `prob` of the sorted values (ArviZ's unimodal HDI).
+pub fn hdi_sorted(sorted: &[f64], prob: f64) -> (f64, f64) {
+    let n = sorted.len();
+    let width = (prob * n as f64).floor() as usize;
+    if n == 0 || width >= n {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut best = 0;
+    for i in 1..n - width {
+        if sorted[i + width] - sorted[i] < sorted[best + width] - sorted[best] {
+            best = i;
+        }
+    }
+    (sorted[best], sorted[best + width])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ppl_core::model::rng_for;
+    use rand_distr::{Distribution, StandardNormal};
+
+    fn normal_chains(seed: u64, chains: usize, n: usize) -> Vec<Vec<f64>> {
+        (0..chains)
+            .map(|c| {
+                let mut rng = rng_for(seed, c as u64);
+                (0..n).map(|_| StandardNormal.sample(&mut rng)).collect()
+            })
+            .collect()
+    }
+
+    fn ar1_chains(seed: u64, chains: usize, n: usize, phi: f64) -> Vec<Vec<f64>> {
+        (0..chains)
+            .map(|c| {
+                let mut rng = rng_for(seed, c as u64);
+                let sd = (1.0 - phi * phi).sqrt();
+                let mut x: f64 = StandardNormal.sample(&mut rng);
+                (0..n)
+                    .map(|_| {
+                        let e: f64 = StandardNormal.sample(&mut rng);
+                        x = phi * x + sd * e;
+                        x
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn iid_draws_have_ess_near_n_and_rhat_near_one() {
+        let chains = normal_chains(11, 4, 1000);
+        let c = as_slices(&chains);
+        let n = 4000.0;
+        // For iid draws the ESS estimate has a relative sd of a few percent.
+        for (name, e) in [
+            ("bulk", ess_bulk(&c)),
+            ("mean", ess_mean(&c)),
+            ("tail", ess_tail(&c)),
+        ] {
+            assert!((e / n - 1.0).abs() < 0.15, "{name}: {e}");
+        }
+        let r = rhat(&c);
+        assert!((r - 1.0).abs() < 0.01, "{r}");
+    }
+
+    #[test]
+    fn ar1_chain_ess_matches_theory() {
+        // ESS = n (1 − φ) / (1 + φ) for an AR(1) process.
+        for phi in [0.5, 0.9] {
+            let chains = ar1_chains(3, 4, 5000, phi);
+            let c = as_slices(&chains);
+            let expect = 20_000.0 * (1.0 - phi) / (1.0 + phi);
+            let e = ess_mean(&c);
+            assert!(
+                (e / expect - 1.0).abs() < 0.15,
+                "φ = {phi}: {e} vs {expect}"
+            );
+            let b = ess_bulk(&c);
+            assert!(
+                (b / expect - 1.0).abs() < 0.15,
+                "φ = {phi}: bulk {b} vs {expect}"
+            );
+        }
+    }
+
+    #[test]
+    fn shifted_chains_have_large_rhat() {
+        let mut chains = normal_chains(2, 4, 500);
+        for x in chains[3].iter_mut() {
+            *x += 1.0;
+        }
+        assert!(rhat(&as_slices(&chains)) > 1.1);
+        // A scale difference shows in the folded (tail) R-hat.
+        let mut chains = normal_chains(2, 4, 500);
+        for x in chains[0].iter_mut() {
+            *x *= 4.0;
+        }
+        assert!(rhat(&as_slices(&chains)) > 1.05);
+    }
+
+    #[test]
+    fn mcse_mean_of_iid_draws_is_sd_over_root_n() {
+        let chains = normal_chains(8, 4, 1000);
+        let c = as_slices(&chains);
+        let m = mcse_mean(&c);
+        assert!((m / (1.0 / 4000f64.sqrt()) - 1.0).abs() < 0.1, "{m}");
+        // sd of the sample sd of n normal draws ≈ 1/√(2n).
+        let s = mcse_sd(&c);
+        assert!((s / (1.0 / 8000f64.sqrt()) - 1.0).abs() < 0.15, "{s}");
+    }
+
+    #[test]
+    fn degenerate_input() {
+        let constant = vec![2.0; 10];
+        assert_eq!(ess(&[&constant, &constant]), 20.0);
+        assert!(rhat(&[&constant, &constant]).is_nan());
+        let short = [1.0, 2.0, 3.0];
+        assert!(ess_bulk(&[&short]).is_nan());
+        let with_nan = [1.0, f64::NAN, 3.0, 4.0, 5.0];
+        assert!(ess_bulk(&[&with_nan]).is_nan());
+        let one = normal_chains(1, 1, 100);
+        assert!(rhat(&as_slices(&one)).is_nan());
+        assert!(ess_bulk(&as_slices(&one)) > 0.0);
+    }
+
+    #[test]
+    fn quantile_and_hdi() {
+        let xs: Vec<f64> = (0..11).map(f64::from).collect();
+        assert_eq!(quantile_sorted(&xs, 0.5), 5.0);
+        assert!((quantile_sorted(&xs, 0.05) - 0.5).abs() < 1e-12);
+        let skewed = [0.0, 0.1, 0.2, 0.3, 0.4, 5.0, 9.0];
+        // floor(0.5 · 7) = 3: the narrowest span of 4 points.
+        assert_eq!(hdi_sorted(&skewed, 0.5), (0.0, 0.3));
+    }
+}

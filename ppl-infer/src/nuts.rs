@@ -1,0 +1,541 @@
+//! The No-U-Turn transition: Stan's multinomial NUTS tree with biased progressive sampling.
+//!
+//! One transition draws a momentum, then doubles a trajectory in random directions until
+//! the generalised U-turn criterion fails (checked across the whole trajectory and, as
+//! Stan does, across the two halves extended by one point each), the maximum depth is
+//! reached, or a divergence (energy error above [`MAX_ENERGY_ERROR`]) occurs. Within a
+//! subtree the proposal is drawn multinomially; at the top level new subtrees are
+//! preferred (biased progressive sampling). The code follows Stan's `base_nuts`
+//! (Betancourt 2017, "A Conceptual Introduction to Hamiltonian Monte Carlo", appendix A).
+
+use crate::hamiltonian::{DiagonalMetric, GradientCounter, PhasePoint};
+use ppl_core::model::LogDensity;
+use ppl_core::special::log_sum_exp2;
+use rand::Rng;
+
+/// A leapfrog step whose energy exceeds the initial energy by more than this diverges.
+pub const MAX_ENERGY_ERROR: f64 = 1000.0;
+
+/// Statistics of one NUTS transition (one draw), as Stan reports them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleStats {
+    /// Log-density (with Jacobians) at the draw.
+    pub lp: f64,
+    /// Mean Metropolis acceptance probability over the trajectory's leapfrog steps.
+    pub accept_stat: f64,
+    /// Step size used.
+    pub step_size: f64,
+    /// Number of trajectory doublings that were kept.
+    pub tree_depth: u32,
+    /// Number of leapfrog steps (gradient evaluations) of the transition.
+    pub n_leapfrog: u32,
+    /// True when the trajectory ended in a divergence.
+    pub diverging: bool,
+    /// Hamiltonian (total energy) at the draw.
+    pub energy: f64,
+}
+
+/// Momenta and velocities at the two ends of a subtree, its summed momentum, its log
+/// sum of weights and its multinomial proposal: what a subtree reports to its parent.
+struct SubtreeOut<'a> {
+    propose: &'a mut PhasePoint,
+    p_sharp_beg: &'a mut [f64],
+    p_sharp_end: &'a mut [f64],
+    rho: &'a mut [f64],
+    p_beg: &'a mut [f64],
+    p_end: &'a mut [f64],
+    log_sum_weight: &'a mut f64,
+}
+
+/// Scratch vectors for one level of the recursion (a subtree of depth ≥ 1).
+#[derive(Debug, Clone)]
+struct Level {
+    p_init_end: Vec<f64>,
+    p_sharp_init_end: Vec<f64>,
+    rho_init: Vec<f64>,
+    propose_final: PhasePoint,
+    p_final_beg: Vec<f64>,
+    p_sharp_final_beg: Vec<f64>,
+    rho_final: Vec<f64>,
+}
+
+impl Level {
+    fn new(dim: usize) -> Self {
+        Level {
+            p_init_end: vec![0.0; dim],
+            p_sharp_init_end: vec![0.0; dim],
+            rho_init: vec![0.0; dim],
+            propose_final: PhasePoint::new(dim),
+            p_final_beg: vec![0.0; dim],
+            p_sharp_final_beg: vec![0.0; dim],
+            rho_final: vec![0.0; dim],
+        }
+    }
+}
+
+/// The quantities shared by every node of one trajectory.
+struct Trajectory<'a, 'd, D: LogDensity + ?Sized, G: Rng + ?Sized> {
+    counter: &'a mut GradientCounter<'d, D>,
+    metric: &'a DiagonalMetric,
+    rng: &'a mut G,
+    /// Signed step size of the current subtree.
+    eps: f64,
+    h0: f64,
+    n_leapfrog: u32,
+    sum_metro_prob: f64,
+    divergent: bool,
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The generalised no-U-turn criterion: both end velocities point along `rho`.
+fn no_u_turn(p_sharp_minus: &[f64], p_sharp_plus: &[f64], rho: &[f64]) -> bool {
+    dot(p_sharp_plus, rho) > 0.0 && dot(p_sharp_minus, rho) > 0.0
+}
+
+/// The criterion for `rho_a + rho_b` without forming the sum.
+fn no_u_turn_sum(
+    p_sharp_minus: &[f64],
+    p_sharp_plus: &[f64],
+    rho_a: &[f64],
+    rho_b: &[f64],
+) -> bool {
+    dot(p_sharp_plus, rho_a) + dot(p_sharp_plus, rho_b) > 0.0
+        && dot(p_sharp_minus, rho_a) + dot(p_sharp_minus, rho_b) > 0.0
+}
+
+fn add_into(acc: &mut [f64], x: &[f64]) {
+    for (a, x) in acc.iter_mut().zip(x) {
+        *a += x;
+    }
+}
+
+impl<D: LogDensity + ?Sized, G: Rng + ?Sized> Trajectory<'_, '_, D, G> {
+    /// Builds a subtree of `2^depth` leapfrog steps from `z`, which ends at the subtree's
+    /// far end. Returns `Ok(false)` when the subtree diverged or turned back on itself.
+    fn build_tree(
+        &mut self,
+        depth: usize,
+        levels: &mut [Level],
+        z: &mut PhasePoint,
+        out: SubtreeOut<'_>,
+    ) -> Result<bool, ppl_core::Error> {
+        if depth == 0 {
+            self.counter.leapfrog(z, self.metric, self.eps)?;
+            self.n_leapfrog += 1;
+            let h = self.metric.energy(z);
+            if h - self.h0 > MAX_ENERGY_ERROR {
+                self.divergent = true;
+            }
+            *out.log_sum_weight = log_sum_exp2(*out.log_sum_weight, self.h0 - h);
+            self.sum_metro_prob += if self.h0 - h > 0.0 {
+                1.0
+            } else {
+                (self.h0 - h).exp()
+            };
+            out.propose.copy_from(z);
+            self.metric.velocity(&z.p, out.p_sharp_beg);
+            out.p_sharp_end.copy_from_slice(out.p_sharp_beg);
+            add_into(out.rho, &z.p);
+            out.p_beg.copy_from_slice(&z.p);
+            out.p_end.copy_from_slice(&z.p);
+            return Ok(!self.divergent);
+        }
+
+        let (lower, rest) = levels.split_at_mut(depth - 1);
+        let level = &mut rest[0];
+
+        // The initial half, starting next to the existing trajectory.
+        let mut log_sum_weight_init = f64::NEG_INFINITY;
+        level.rho_init.fill(0.0);
+        let valid_init = self.build_tree(
+            depth - 1,
+            lower,
+            z,
+            SubtreeOut {
+                propose: &mut *out.propose,
+                p_sharp_beg: &mut *out.p_sharp_beg,
+                p_sharp_end: &mut level.p_sharp_init_end,
+                rho: &mut level.rho_init,
+                p_beg: &mut *out.p_beg,
+                p_end: &mut level.p_init_end,
+                log_sum_weight: &mut log_sum_weight_init,
+            },
+        )?;
+        if !valid_init {
+            return Ok(false);
+        }
+
+        // The final half, continuing from where the initial half ended.
+        let mut log_sum_weight_final = f64::NEG_INFINITY;
+        level.rho_final.fill(0.0);
+        let valid_final = self.build_tree(
+            depth - 1,
+            lower,
+            z,
+            SubtreeOut {
+                propose: &mut level.propose_final,
+                p_sharp_beg: &mut level.p_sharp_final_beg,
+                p_sharp_end: &mut *out.p_sharp_end,
+                rho: &mut level.rho_final,
+                p_beg: &mut level.p_final_beg,
+                p_end: &mut *out.p_end,
+                log_sum_weight: &mut log_sum_weight_final,
+            },
+        )?;
+        if !valid_final {
+            return Ok(false);
+        }
+
+        // Multinomial sample from the two halves.
+        let log_sum_weight_subtree = log_sum_exp2(log_sum_weight_init, log_sum_weight_final);
+        *out.log_sum_weight = log_sum_exp2(*out.log_sum_weight, log_sum_weight_subtree);
+        if log_sum_weight_final > log_sum_weight_subtree {
+            out.propose.copy_from(&level.propose_final);
+        } else {
+            let accept_prob = (log_sum_weight_final - log_sum_weight_subtree).exp();
+            if self.rng.gen::<f64>() < accept_prob {
+                out.propose.copy_from(&level.propose_final);
+            }
+        }
+
+        // U-turn across the merged subtree, then across each half extended by one point
+        // of the other (Stan's extra checks, which catch turns missed between halves).
+        let mut persist = no_u_turn_sum(
+            out.p_sharp_beg,
+            out.p_sharp_end,
+            &level.rho_init,
+            &level.rho_final,
+        );
+        persist &= no_u_turn_sum(
+            out.p_sharp_beg,
+            &level.p_sharp_final_beg,
+            &level.rho_init,
+            &level.p_final_beg,
+        );
+        persist &= no_u_turn_sum(
+            &level.p_sharp_init_end,
+            out.p_sharp_end,
+            &level.rho_final,
+            &level.p_init_end,
+        );
+        add_into(out.rho, &level.rho_init);
+        add_into(out.rho, &level.rho_final);
+        Ok(persist)
+    }
+}
+
+/// Reusable storage for NUTS transitions in one chain: no allocation per transition.
+#[derive(Debug, Clone)]
+pub(crate) struct NutsWorkspace {
+    levels: Vec<Level>,
+    z_fwd: PhasePoint,
+    z_bck: PhasePoint,
+    z_sample: PhasePoint,
+    z_propose: PhasePoint,
+    p_fwd_fwd: Vec<f64>,
+    p_sharp_fwd_fwd: Vec<f64>,
+    p_fwd_bck: Vec<f64>,
+    p_sharp_fwd_bck: Vec<f64>,
+    p_bck_fwd: Vec<f64>,
+    p_sharp_bck_fwd: Vec<f64>,
+    p_bck_bck: Vec<f64>,
+    p_sharp_bck_bck: Vec<f64>,
+    rho: Vec<f64>,
+    rho_fwd: Vec<f64>,
+    rho_bck: Vec<f64>,
+}
+
+impl NutsWorkspace {
+    /// Storage for trajectories of up to `max_depth` doublings in `dim` dimensions.
+    pub fn new(dim: usize, max_depth: u32) -> Self {
+        let v = || vec![0.0; dim];
+        NutsWorkspace {
+            levels: (0..max_depth).map(|_| Level::new(dim)).collect(),
+            z_fwd: PhasePoint::new(dim),
+            z_bck: PhasePoint::new(dim),
+            z_sample: PhasePoint::new(dim),
+            z_propose: PhasePoint::new(dim),
+            p_fwd_fwd: v(),
+            p_sharp_fwd_fwd: v(),
+            p_fwd_bck: v(),
+            p_sharp_fwd_bck: v(),
+            p_bck_fwd: v(),
+            p_sharp_bck_fwd: v(),
+            p_bck_bck: v(),
+            p_sharp_bck_bck: v(),
+            rho: v(),
+            rho_fwd: v(),
+            rho_bck: v(),
+        }
+    }
+
+    /// One NUTS transition from `current` (its position, log-density and gradient must be
+    /// valid; its momentum is redrawn). On return `current` holds the new draw.
+    ///
+    /// `max_depth` must not exceed the depth this workspace was built for.
+    pub fn transition<D: LogDensity + ?Sized, G: Rng + ?Sized>(
+        &mut self,
+        current: &mut PhasePoint,
+        counter: &mut GradientCounter<'_, D>,
+        metric: &DiagonalMetric,
+        step_size: f64,
+        max_depth: u32,
+        rng: &mut G,
+    ) -> Result<SampleStats, ppl_core::Error> {
+        metric.sample_momentum(rng, &mut current.p);
+        self.z_fwd.copy_from(current);
+        self.z_bck.copy_from(current);
+        self.z_sample.copy_from(current);
+
+        self.p_fwd_fwd.copy_from_slice(&current.p);
+        metric.velocity(&current.p, &mut self.p_sharp_fwd_fwd);
+        self.p_fwd_bck.copy_from_slice(&current.p);
+        self.p_sharp_fwd_bck.copy_from_slice(&self.p_sharp_fwd_fwd);
+        self.p_bck_fwd.copy_from_slice(&current.p);
+        self.p_sharp_bck_fwd.copy_from_slice(&self.p_sharp_fwd_fwd);
+        self.p_bck_bck.copy_from_slice(&current.p);
+        self.p_sharp_bck_bck.copy_from_slice(&self.p_sharp_fwd_fwd);
+        self.rho.copy_from_slice(&current.p);
+
+        let h0 = metric.energy(current);
+        let mut log_sum_weight = 0.0; // log(exp(H0 − H0))
+        let mut depth = 0u32;
+        let mut traj = Trajectory {
+            counter,
+            metric,
+            rng,
+            eps: step_size,
+            h0,
+            n_leapfrog: 0,
+            sum_metro_prob: 0.0,
+            divergent: false,
+        };
+
+        while depth < max_depth {
+            self.rho_fwd.fill(0.0);
+            self.rho_bck.fill(0.0);
+            let mut log_sum_weight_subtree = f64::NEG_INFINITY;
+            let levels = &mut self.levels[..];
+            let valid = if traj.rng.gen::<f64>() > 0.5 {
+                // Extend forward: the existing trajectory becomes the backward part.
+                self.rho_bck.copy_from_slice(&self.rho);
+                self.p_bck_fwd.copy_from_slice(&self.p_fwd_fwd);
+                self.p_sharp_bck_fwd.copy_from_slice(&self.p_sharp_fwd_fwd);
+                traj.eps = step_size.abs();
+                traj.build_tree(
+                    depth as usize,
+                    levels,
+                    &mut self.z_fwd,
+                    SubtreeOut {
+                        propose: &mut self.z_propose,
+                        p_sharp_beg: &mut self.p_sharp_fwd_bck,
+                        p_sharp_end: &mut self.p_sharp_fwd_fwd,
+                        rho: &mut self.rho_fwd,
+                        p_beg: &mut self.p_fwd_bck,
+                        p_end: &mut self.p_fwd_fwd,
+                        log_sum_weight: &mut log_sum_weight_subtree,
+                    },
+                )?
+            } else {
+                // Extend backward: the existing trajectory becomes the forward part.
+                self.rho_fwd.copy_from_slice(&self.rho);
+                self.p_fwd_bck.copy_from_slice(&self.p_bck_bck);
+                self.p_sharp_fwd_bck.copy_from_slice(&self.p_sharp_bck_bck);
+                traj.eps = -step_size.abs();
+                traj.build_tree(
+                    depth as usize,
+                    levels,
+                    &mut self.z_bck,
+                    SubtreeOut {
+                        propose: &mut self.z_propose,
+                        p_sharp_beg: &mut self.p_sharp_bck_fwd,
+                        p_sharp_end: &mut self.p_sharp_bck_bck,
+                        rho: &mut self.rho_bck,
+                        p_beg: &mut self.p_bck_fwd,
+                        p_end: &mut self.p_bck_bck,
+                        log_sum_weight: &mut log_sum_weight_subtree,
+                    },
+                )?
+            };
+            if !valid {
+                break;
+            }
+            depth += 1;
+
+            // Biased progressive sampling: prefer the new subtree.
+            if log_sum_weight_subtree > log_sum_weight {
+                self.z_sample.copy_from(&self.z_propose);
+            } else {
+                let accept_prob = (log_sum_weight_subtree - log_sum_weight).exp();
+                if traj.rng.gen::<f64>() < accept_prob {
+                    self.z_sample.copy_from(&self.z_propose);
+                }
+            }
+            log_sum_weight = log_sum_exp2(log_sum_weight, log_sum_weight_subtree);
+
+            for ((r, b), f) in self.rho.iter_mut().zip(&self.rho_bck).zip(&self.rho_fwd) {
+                *r = b + f;
+            }
+            let persist = no_u_turn(&self.p_sharp_bck_bck, &self.p_sharp_fwd_fwd, &self.rho)
+                && no_u_turn_sum(
+                    &self.p_sharp_bck_bck,
+                    &self.p_sharp_fwd_bck,
+                    &self.rho_bck,
+                    &self.p_fwd_bck,
+                )
+                && no_u_turn_sum(
+                    &self.p_sharp_bck_fwd,
+                    &self.p_sharp_fwd_fwd,
+                    &self.rho_fwd,
+                    &self.p_bck_fwd,
+                );
+            if !persist {
+                break;
+            }
+        }
+
+        let n_leapfrog = traj.n_leapfrog;
+        let accept_stat = traj.sum_metro_prob / f64::from(n_leapfrog);
+        let diverging = traj.divergent;
+        current.copy_from(&self.z_sample);
+        Ok(SampleStats {
+            lp: current.logp,
+            accept_stat,
+            step_size,
+            tree_depth: depth,
+            n_leapfrog,
+            diverging,
+            energy: metric.energy(current),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ppl_core::model::rng_for;
+
+    struct StdNormal(usize);
+    impl LogDensity for StdNormal {
+        fn dim(&self) -> usize {
+            self.0
+        }
+        fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+            Ok(-0.5 * x.iter().map(|x| x * x).sum::<f64>())
+        }
+        fn logp_grad(&self, x: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+            for (g, x) in g.iter_mut().zip(x) {
+                *g = -x;
+            }
+            self.logp(x)
+        }
+    }
+
+    fn start(density: &StdNormal, q: &[f64]) -> PhasePoint {
+        let mut z = PhasePoint::new(density.0);
+        z.q.copy_from_slice(q);
+        GradientCounter::new(density).update(&mut z).unwrap();
+        z
+    }
+
+    #[test]
+    fn leapfrog_count_matches_depth_and_stats_are_consistent() {
+        let density = StdNormal(3);
+        let metric = DiagonalMetric::unit(3);
+        let mut ws = NutsWorkspace::new(3, 10);
+        let mut z = start(&density, &[0.5, -0.5, 1.0]);
+        let mut rng = rng_for(7, 0);
+        let mut counter = GradientCounter::new(&density);
+        for _ in 0..200 {
+            let stats = ws
+                .transition(&mut z, &mut counter, &metric, 0.9, 10, &mut rng)
+                .unwrap();
+            assert!(!stats.diverging);
+            // A full tree of depth d has 2^d − 1 steps; a rejected last subtree adds at
+            // most 2^d more.
+            let full = (1u32 << stats.tree_depth) - 1;
+            assert!(stats.n_leapfrog >= full && stats.n_leapfrog <= 2 * full + 1);
+            assert!((0.0..=1.0).contains(&stats.accept_stat));
+            assert_eq!(stats.lp, z.logp);
+            assert!(
+                (stats.energy - (-z.logp + 0.5 * z.p.iter().map(|p| p * p).sum::<f64>())).abs()
+                    < 1e-12
+            );
+        }
+        let total: u64 = counter.evaluations;
+        assert!(total > 200);
+    }
+
+    #[test]
+    fn max_depth_caps_the_tree() {
+        let density = StdNormal(2);
+        let metric = DiagonalMetric::unit(2);
+        let mut ws = NutsWorkspace::new(2, 3);
+        let mut z = start(&density, &[0.1, 0.2]);
+        let mut rng = rng_for(1, 0);
+        let mut counter = GradientCounter::new(&density);
+        // A tiny step size never turns around within 2^3 steps.
+        let stats = ws
+            .transition(&mut z, &mut counter, &metric, 1e-3, 3, &mut rng)
+            .unwrap();
+        assert_eq!(stats.tree_depth, 3);
+        assert_eq!(stats.n_leapfrog, 7);
+    }
+
+    #[test]
+    fn huge_step_size_diverges_without_moving() {
+        let density = StdNormal(2);
+        let metric = DiagonalMetric::unit(2);
+        let mut ws = NutsWorkspace::new(2, 10);
+        let mut z = start(&density, &[0.1, 0.2]);
+        let before = z.q.clone();
+        let mut rng = rng_for(1, 0);
+        let mut counter = GradientCounter::new(&density);
+        let stats = ws
+            .transition(&mut z, &mut counter, &metric, 1e4, 10, &mut rng)
+            .unwrap();
+        assert!(stats.diverging);
+        assert_eq!(stats.tree_depth, 0);
+        assert_eq!(stats.n_leapfrog, 1);
+        assert_eq!(z.q, before);
+    }
+
+    #[test]
+    fn nan_log_density_is_a_divergence() {
+        struct NanOutside;
+        impl LogDensity for NanOutside {
+            fn dim(&self) -> usize {
+                1
+            }
+            fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+                Ok(if x[0].abs() > 0.5 {
+                    f64::NAN
+                } else {
+                    -0.5 * x[0] * x[0]
+                })
+            }
+            fn logp_grad(&self, x: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+                g[0] = -x[0];
+                self.logp(x)
+            }
+        }
+        let metric = DiagonalMetric::unit(1);
+        let mut ws = NutsWorkspace::new(1, 10);
+        let mut z = PhasePoint::new(1);
+        let mut counter = GradientCounter::new(&NanOutside);
+        counter.update(&mut z).unwrap();
+        let mut rng = rng_for(3, 0);
+        let mut divergences = 0;
+        for _ in 0..100 {
+            let stats = ws
+                .transition(&mut z, &mut counter, &metric, 0.4, 10, &mut rng)
+                .unwrap();
+            divergences += usize::from(stats.diverging);
+            assert!(z.logp.is_finite() && z.q[0].abs() <= 0.5);
+        }
+        assert!(divergences > 0);
+    }
+}

@@ -1,0 +1,264 @@
+//! NUTS settings (a builder) and the entry points that run the sampler.
+
+use crate::chains::run_chains;
+use crate::error::{SampleError, SettingsError};
+use crate::target::{RawDensity, SampleTarget};
+use crate::trace::Trace;
+use ppl_core::model::{LogDensity, Model, ModelTemplate};
+
+/// Settings of the No-U-Turn sampler, built with chained methods.
+///
+/// Defaults follow Stan: 4 chains, 1000 warm-up (tuning) iterations and 1000 draws per
+/// chain, target acceptance 0.8, maximum tree depth 10, initial step size 1, diagonal
+/// metric adapted in windows. Without [`seed`](Self::seed) a random seed is drawn and
+/// recorded in the trace. Settings are checked when sampling starts
+/// ([`validate`](Self::validate)).
+///
+/// ```
+/// use ppl_infer::Nuts;
+/// let nuts = Nuts::default().chains(2).draws(500).tune(500).seed(42).target_accept(0.9);
+/// assert!(nuts.validate().is_ok());
+/// assert!(Nuts::default().chains(0).validate().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nuts {
+    pub(crate) chains: usize,
+    pub(crate) draws: usize,
+    pub(crate) tune: usize,
+    pub(crate) seed: Option<u64>,
+    pub(crate) target_accept: f64,
+    pub(crate) max_depth: u32,
+    pub(crate) keep_warmup: bool,
+    pub(crate) threads: Option<usize>,
+    pub(crate) initial_step_size: f64,
+    pub(crate) initial_positions: Vec<Vec<f64>>,
+}
+
+impl Default for Nuts {
+    fn default() -> Self {
+        Nuts {
+            chains: 4,
+            draws: 1000,
+            tune: 1000,
+            seed: None,
+            target_accept: 0.8,
+            max_depth: 10,
+            keep_warmup: false,
+            threads: None,
+            initial_step_size: 1.0,
+            initial_positions: Vec::new(),
+        }
+    }
+}
+
+impl Nuts {
+    /// Number of chains (default 4).
+    pub fn chains(mut self, chains: usize) -> Self {
+        self.chains = chains;
+        self
+    }
+
+    /// Draws kept per chain after warm-up (default 1000).
+    pub fn draws(mut self, draws: usize) -> Self {
+        self.draws = draws;
+        self
+    }
+
+    /// Warm-up (tuning) iterations per chain (default 1000). Below 20 only the step size
+    /// is adapted.
+    pub fn tune(mut self, tune: usize) -> Self {
+        self.tune = tune;
+        self
+    }
+
+    /// Seed of every chain's random stream (chain `c` uses stream `c`).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Target mean acceptance statistic for step-size adaptation, in (0, 1) (default 0.8).
+    pub fn target_accept(mut self, target_accept: f64) -> Self {
+        self.target_accept = target_accept;
+        self
+    }
+
+    /// Maximum number of trajectory doublings, 1 to 30 (default 10).
+    pub fn max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// Also record warm-up draws (default false; warm-up statistics are always kept).
+    pub fn keep_warmup(mut self, keep_warmup: bool) -> Self {
+        self.keep_warmup = keep_warmup;
+        self
+    }
+
+    /// Number of threads running chains (default: the available parallelism, at most one
+    /// per chain). Results do not depend on it.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Step size the warm-up heuristic starts from (default 1).
+    pub fn initial_step_size(mut self, step_size: f64) -> Self {
+        self.initial_step_size = step_size;
+        self
+    }
+
+    /// Initial positions on the unconstrained scale: one shared by all chains, or one
+    /// per chain (default: Stan's uniform(−2, 2), retried).
+    pub fn initial_positions(mut self, positions: Vec<Vec<f64>>) -> Self {
+        self.initial_positions = positions;
+        self
+    }
+
+    /// The seed, if one was set.
+    pub fn seed_value(&self) -> Option<u64> {
+        self.seed
+    }
+
+    /// Number of chains.
+    pub fn num_chains(&self) -> usize {
+        self.chains
+    }
+
+    /// Draws per chain.
+    pub fn num_draws(&self) -> usize {
+        self.draws
+    }
+
+    /// Warm-up iterations per chain.
+    pub fn num_tune(&self) -> usize {
+        self.tune
+    }
+
+    /// Maximum tree depth.
+    pub fn max_tree_depth(&self) -> u32 {
+        self.max_depth
+    }
+
+    /// Target acceptance.
+    pub fn target_acceptance(&self) -> f64 {
+        self.target_accept
+    }
+
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.chains == 0 {
+            return Err(SettingsError::NoChains);
+        }
+        if self.draws == 0 {
+            return Err(SettingsError::NoDraws);
+        }
+        if self.threads == Some(0) {
+            return Err(SettingsError::NoThreads);
+        }
+        if !(self.target_accept > 0.0 && self.target_accept < 1.0) {
+            return Err(SettingsError::TargetAccept(self.target_accept));
+        }
+        if !(1..=30).contains(&self.max_depth) {
+            return Err(SettingsError::MaxDepth(self.max_depth));
+        }
+        if !(self.initial_step_size > 0.0 && self.initial_step_size.is_finite()) {
+            return Err(SettingsError::StepSize(self.initial_step_size));
+        }
+        let n = self.initial_positions.len();
+        if n > 1 && n != self.chains {
+            return Err(SettingsError::InitialPositionCount {
+                chains: self.chains,
+                found: n,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `model.sample(nuts)`: runs NUTS on a model.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::Normal;
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use ppl_infer::{Nuts, Sample};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 1)`, one observation `y = 1 ~ Normal(mu, 1)`: posterior N(0.5, ½).
+/// struct Conjugate;
+/// impl ModelTemplate for Conjugate {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "conjugate" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+///         api::observe(ctx, "y", Normal::new(mu, 1.0), 1.0);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let model = Model::new(Conjugate)?;
+/// let trace = model.sample(Nuts::default().chains(2).draws(500).tune(300).seed(3))?;
+/// let mean = trace.mean("mu").unwrap()[0];
+/// assert!((mean - 0.5).abs() < 0.15);
+/// # Ok(()) }
+/// ```
+pub trait Sample {
+    /// Samples with NUTS under `nuts`.
+    fn sample(&self, nuts: Nuts) -> Result<Trace, SampleError>;
+}
+
+impl<T: ModelTemplate + Sync> Sample for Model<T> {
+    fn sample(&self, nuts: Nuts) -> Result<Trace, SampleError> {
+        sample_target(self, nuts)
+    }
+}
+
+/// Runs NUTS on any [`LogDensity`]; the trace records the unconstrained vector as `x`.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+///
+/// /// A standard normal in 2 dimensions.
+/// struct StdNormal;
+/// impl LogDensity for StdNormal {
+///     fn dim(&self) -> usize { 2 }
+///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+///         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+///     }
+///     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+///         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+///         self.logp(x)
+///     }
+/// }
+///
+/// let trace = sample_log_density(&StdNormal, Nuts::default().chains(2).draws(400).seed(1)).unwrap();
+/// assert_eq!(trace.chains().len(), 2);
+/// let summary = trace.summary();
+/// assert!(summary.row("x[1]").unwrap().r_hat < 1.05);
+/// ```
+pub fn sample_log_density<D: LogDensity + Sync + ?Sized>(
+    density: &D,
+    nuts: Nuts,
+) -> Result<Trace, SampleError> {
+    sample_target(&RawDensity(density), nuts)
+}
+
+/// Runs NUTS on any [`SampleTarget`].
+pub fn sample_target<T: SampleTarget + ?Sized>(
+    target: &T,
+    nuts: Nuts,
+) -> Result<Trace, SampleError> {
+    nuts.validate()?;
+    let discrete = target.discrete_variables();
+    if !discrete.is_empty() {
+        return Err(SampleError::DiscreteVariables(discrete));
+    }
+    if target.dim() == 0 {
+        return Err(SampleError::NothingToSample);
+    }
+    run_chains(target, nuts)
+}

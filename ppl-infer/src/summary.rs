@@ -1,0 +1,242 @@
+//! A posterior summary table like `arviz.summary`, with warnings about the run.
+
+use crate::diagnostics::{diagnostics, hdi_sorted};
+use crate::trace::Trace;
+use std::fmt;
+
+/// Bulk or tail ESS below this many per chain draws a warning.
+pub const LOW_ESS_PER_CHAIN: f64 = 100.0;
+
+/// R-hat above this draws a warning.
+pub const RHAT_THRESHOLD: f64 = 1.01;
+
+/// One scalar's row of the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// `mu`, `theta[0]`, ….
+    pub name: String,
+    /// Posterior mean.
+    pub mean: f64,
+    /// Posterior standard deviation (`n − 1` denominator).
+    pub sd: f64,
+    /// Lower end of the 94% highest-density interval.
+    pub hdi_3: f64,
+    /// Upper end of the 94% highest-density interval.
+    pub hdi_97: f64,
+    /// Monte-Carlo standard error of the mean.
+    pub mcse_mean: f64,
+    /// Monte-Carlo standard error of the standard deviation.
+    pub mcse_sd: f64,
+    /// Bulk effective sample size.
+    pub ess_bulk: f64,
+    /// Tail effective sample size.
+    pub ess_tail: f64,
+    /// Rank-normalised split R-hat (NaN with one chain).
+    pub r_hat: f64,
+}
+
+/// The summary of a trace: a row per recorded scalar and warnings.
+///
+/// Its `Display` prints the table as `arviz.summary` does, then the run's size and time,
+/// then one line per warning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    rows: Vec<SummaryRow>,
+    warnings: Vec<String>,
+    footer: String,
+}
+
+impl Summary {
+    /// All rows, in trace order.
+    pub fn rows(&self) -> &[SummaryRow] {
+        &self.rows
+    }
+
+    /// The row called `name` (e.g. `"theta[2]"`).
+    pub fn row(&self, name: &str) -> Option<&SummaryRow> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+
+    /// Warnings about divergences, tree depth, R-hat and ESS.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The smallest bulk ESS over all rows.
+    pub fn min_ess_bulk(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.ess_bulk)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The largest R-hat over all rows.
+    pub fn max_r_hat(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.r_hat)
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+fn names_list(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    s
+}
+
+impl Trace {
+    /// Posterior summary and diagnostics of every recorded scalar.
+    pub fn summary(&self) -> Summary {
+        let mut rows = Vec::with_capacity(self.num_columns());
+        for (column, name) in self.column_names().into_iter().enumerate() {
+            let chains: Vec<&[f64]> = self.chains.iter().map(|c| c.column(column)).collect();
+            let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+            let n = pooled.len() as f64;
+            let mean = pooled.iter().sum::<f64>() / n;
+            let sd = (pooled.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            pooled.sort_by(f64::total_cmp);
+            let (hdi_3, hdi_97) = hdi_sorted(&pooled, 0.94);
+            let d = diagnostics(&chains);
+            rows.push(SummaryRow {
+                name,
+                mean,
+                sd,
+                hdi_3,
+                hdi_97,
+                mcse_mean: d.mcse_mean,
+                mcse_sd: d.mcse_sd,
+                ess_bulk: d.ess_bulk,
+                ess_tail: d.ess_tail,
+                r_hat: d.r_hat,
+            });
+        }
+
+        let mut warnings = Vec::new();
+        let draws: usize = self.chains.iter().map(|c| c.num_draws()).sum();
+        let divergences = self.divergences();
+        if divergences > 0 {
+            warnings.push(format!(
+                "{divergences} of {draws} draws after warm-up diverged: the posterior may be biased; raise target_accept or reparameterise the model"
+            ));
+        }
+        let max_depth = self.settings.max_depth;
+        let saturated: usize = self
+            .chains
+            .iter()
+            .flat_map(|c| &c.stats)
+            .filter(|s| s.tree_depth >= max_depth)
+            .count();
+        if saturated > 0 {
+            warnings.push(format!(
+                "{saturated} of {draws} draws hit the maximum tree depth {max_depth}: sampling is inefficient; raise max_depth or reparameterise"
+            ));
+        }
+        let high_rhat: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.r_hat > RHAT_THRESHOLD)
+            .map(|r| r.name.as_str())
+            .collect();
+        if !high_rhat.is_empty() {
+            warnings.push(format!(
+                "R-hat above {RHAT_THRESHOLD} for {}: the chains have not mixed",
+                names_list(&high_rhat)
+            ));
+        }
+        if self.chains.len() < 2 {
+            warnings.push("R-hat needs at least 2 chains".to_string());
+        }
+        let low = LOW_ESS_PER_CHAIN * self.chains.len() as f64;
+        let low_ess: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.ess_bulk < low || r.ess_tail < low)
+            .map(|r| r.name.as_str())
+            .collect();
+        if !low_ess.is_empty() {
+            warnings.push(format!(
+                "bulk or tail ESS below {low:.0} ({LOW_ESS_PER_CHAIN:.0} per chain) for {}: estimates are unreliable; draw more",
+                names_list(&low_ess)
+            ));
+        }
+
+        let footer = format!(
+            "{} chains × {} draws after {} warm-up; wall time {:.3} s; {} leapfrog steps; {} divergences",
+            self.chains.len(),
+            self.num_draws(),
+            self.settings.tune,
+            self.wall_time.as_secs_f64(),
+            self.leapfrog_steps(),
+            divergences
+        );
+        Summary {
+            rows,
+            warnings,
+            footer,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name_width = self
+            .rows
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let headers = [
+            ("mean", 9),
+            ("sd", 8),
+            ("hdi_3%", 9),
+            ("hdi_97%", 9),
+            ("mcse_mean", 10),
+            ("mcse_sd", 8),
+            ("ess_bulk", 9),
+            ("ess_tail", 9),
+            ("r_hat", 6),
+        ];
+        write!(f, "{:name_width$}", "")?;
+        for (h, w) in headers {
+            write!(f, " {h:>w$}")?;
+        }
+        writeln!(f)?;
+        for r in &self.rows {
+            write!(f, "{:<name_width$}", r.name)?;
+            for (i, (v, (_, w))) in [
+                r.mean,
+                r.sd,
+                r.hdi_3,
+                r.hdi_97,
+                r.mcse_mean,
+                r.mcse_sd,
+                r.ess_bulk,
+                r.ess_tail,
+                r.r_hat,
+            ]
+            .iter()
+            .zip(headers)
+            .enumerate()
+            {
+                match i {
+                    6 | 7 => write!(f, " {:>w$.0}", v)?,
+                    8 => write!(f, " {:>w$.2}", v)?,
+                    _ => write!(f, " {:>w$.3}", v)?,
+                }
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "\n{}", self.footer)?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}

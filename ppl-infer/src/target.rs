@@ -1,0 +1,280 @@
+//! What a chain samples: a log-density plus initial points and the values a trace records.
+//!
+//! [`SampleTarget`] is implemented for `ppl_core::Model` (draws recorded in the
+//! constrained space with their shapes, deterministics included) and, through
+//! [`RawDensity`], for any [`LogDensity`] (the unconstrained vector recorded as `x`).
+
+use ppl_core::context::inference::Accumulators;
+use ppl_core::model::{LogDensity, Model, ModelTemplate, INIT_ATTEMPTS};
+use rand::{Rng, RngCore};
+
+/// Whether a recorded variable is sampled or computed from the sampled ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableKind {
+    /// A random variable of the model.
+    Parameter,
+    /// A deterministic quantity (`deterministic!`).
+    Deterministic,
+}
+
+/// One named, shaped quantity recorded for every draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceVariable {
+    /// Its name.
+    pub name: String,
+    /// Its shape (empty for a scalar); values are stored row-major.
+    pub shape: Vec<usize>,
+    /// Parameter or deterministic.
+    pub kind: VariableKind,
+}
+
+impl TraceVariable {
+    /// Number of scalars (the product of the shape).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True for an empty array.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The display name of element `flat` (row-major): `mu`, `theta[3]`, `L[1, 0]`.
+    pub fn element_name(&self, flat: usize) -> String {
+        if self.shape.is_empty() {
+            return self.name.clone();
+        }
+        let mut index = vec![0; self.shape.len()];
+        let mut rest = flat;
+        for (i, n) in index.iter_mut().zip(&self.shape).rev() {
+            *i = rest % n;
+            rest /= n;
+        }
+        let index: Vec<String> = index.iter().map(|i| i.to_string()).collect();
+        format!("{}[{}]", self.name, index.join(", "))
+    }
+}
+
+/// Everything a chain needs from what it samples.
+///
+/// Implemented for `ppl_core::Model<T>` and for [`RawDensity`]; implement it to sample
+/// another kind of model with [`sample_target`](crate::sample_target).
+pub trait SampleTarget: LogDensity + Sync {
+    /// A random initial position with finite log-density and gradient, or an error that
+    /// explains why none was found.
+    fn initial_position(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>, ppl_core::Error>;
+
+    /// Checks a user-given initial position.
+    fn check_position(&self, position: &[f64]) -> Result<(), ppl_core::Error>;
+
+    /// The quantities recorded for each draw, in order.
+    fn variables(&self) -> Vec<TraceVariable>;
+
+    /// Writes the recorded values at `position` into `out`, in the order and with the
+    /// lengths of [`variables`](Self::variables).
+    fn record(&self, position: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error>;
+
+    /// Names of discrete variables, which NUTS cannot sample.
+    fn discrete_variables(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+fn position_is_valid<D: LogDensity + ?Sized>(density: &D, position: &[f64]) -> bool {
+    let mut grad = vec![0.0; density.dim()];
+    matches!(density.logp_grad(position, &mut grad), Ok(lp) if lp.is_finite() && grad.iter().all(|g| g.is_finite()))
+}
+
+/// Any [`LogDensity`] as a [`SampleTarget`]: draws are the unconstrained vector itself,
+/// recorded as one variable `x` of shape `[dim]`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawDensity<'a, D: ?Sized>(pub &'a D);
+
+impl<D: LogDensity + ?Sized> LogDensity for RawDensity<'_, D> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn logp(&self, position: &[f64]) -> ppl_core::Result<f64> {
+        self.0.logp(position)
+    }
+    fn logp_grad(&self, position: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+        self.0.logp_grad(position, grad)
+    }
+}
+
+impl<D: LogDensity + Sync + ?Sized> SampleTarget for RawDensity<'_, D> {
+    /// Stan's initialisation: uniform(−2, 2) in every coordinate, retried.
+    fn initial_position(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>, ppl_core::Error> {
+        let mut u = vec![0.0; self.dim()];
+        for _ in 0..INIT_ATTEMPTS {
+            for x in u.iter_mut() {
+                *x = rng.gen_range(-2.0..2.0);
+            }
+            if position_is_valid(self.0, &u) {
+                return Ok(u);
+            }
+        }
+        Err(ppl_core::Error::Init {
+            attempts: INIT_ATTEMPTS,
+            table: format!(
+                "  log-density at the last attempt {u:?}: {:?}\n",
+                self.0.logp(&u)
+            ),
+        })
+    }
+
+    fn check_position(&self, position: &[f64]) -> Result<(), ppl_core::Error> {
+        if position.len() != self.dim() {
+            return Err(ppl_core::Error::Dimension {
+                expected: self.dim(),
+                found: position.len(),
+            });
+        }
+        if position_is_valid(self.0, position) {
+            return Ok(());
+        }
+        Err(ppl_core::Error::Init {
+            attempts: 1,
+            table: format!(
+                "  log-density at {position:?}: {:?}\n",
+                self.0.logp(position)
+            ),
+        })
+    }
+
+    fn variables(&self) -> Vec<TraceVariable> {
+        vec![TraceVariable {
+            name: "x".into(),
+            shape: vec![self.dim()],
+            kind: VariableKind::Parameter,
+        }]
+    }
+
+    fn record(&self, position: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
+        out.copy_from_slice(position);
+        Ok(())
+    }
+}
+
+impl<T: ModelTemplate + Sync> SampleTarget for Model<T> {
+    fn initial_position(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>, ppl_core::Error> {
+        self.initial_point(rng)
+    }
+
+    fn check_position(&self, position: &[f64]) -> Result<(), ppl_core::Error> {
+        if position.len() != self.dim() {
+            return Err(ppl_core::Error::Dimension {
+                expected: self.dim(),
+                found: position.len(),
+            });
+        }
+        self.check_initial_point(position)
+    }
+
+    fn variables(&self) -> Vec<TraceVariable> {
+        let layout = self.layout();
+        let parameters = layout
+            .variables
+            .iter()
+            .filter(|v| !v.fixed)
+            .map(|v| TraceVariable {
+                name: v.name.clone(),
+                shape: v.shape.clone(),
+                kind: VariableKind::Parameter,
+            });
+        let deterministics = layout
+            .deterministics
+            .iter()
+            .map(|(name, shape)| TraceVariable {
+                name: name.clone(),
+                shape: shape.clone(),
+                kind: VariableKind::Deterministic,
+            });
+        parameters.chain(deterministics).collect()
+    }
+
+    fn record(&self, position: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
+        let layout = self.layout();
+        let point = self.constrain(position)?;
+        let mut offset = 0;
+        for v in layout.variables.iter().filter(|v| !v.fixed) {
+            let array = point.get(&v.name).ok_or_else(|| {
+                ppl_core::Error::Point(format!("constrained point lacks `{}`", v.name))
+            })?;
+            copy_checked(&v.name, &array.values, &mut out[offset..offset + v.len])?;
+            offset += v.len;
+        }
+        if layout.deterministics.is_empty() {
+            return Ok(());
+        }
+        let eval = self.evaluate(
+            position,
+            Accumulators {
+                deterministics: true,
+                ..Accumulators::default()
+            },
+        )?;
+        for (name, shape) in &layout.deterministics {
+            let len: usize = shape.iter().product();
+            let values = eval
+                .deterministics
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, values)| values)
+                .ok_or_else(|| {
+                    ppl_core::Error::Point(format!("deterministic `{name}` was not computed"))
+                })?;
+            copy_checked(name, values, &mut out[offset..offset + len])?;
+            offset += len;
+        }
+        Ok(())
+    }
+
+    fn discrete_variables(&self) -> Vec<String> {
+        self.layout()
+            .variables
+            .iter()
+            .filter(|v| v.discrete && !v.fixed)
+            .map(|v| v.name.clone())
+            .collect()
+    }
+}
+
+fn copy_checked(name: &str, values: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
+    if values.len() != out.len() {
+        return Err(ppl_core::Error::Structure {
+            variable: name.to_string(),
+            detail: format!(
+                "has {} values, the layout says {}: its shape changed between evaluations",
+                values.len(),
+                out.len()
+            ),
+        });
+    }
+    out.copy_from_slice(values);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_names_are_row_major_and_zero_based() {
+        let v = TraceVariable {
+            name: "L".into(),
+            shape: vec![2, 3],
+            kind: VariableKind::Parameter,
+        };
+        assert_eq!(v.element_name(0), "L[0, 0]");
+        assert_eq!(v.element_name(4), "L[1, 1]");
+        assert_eq!(v.len(), 6);
+        let s = TraceVariable {
+            name: "mu".into(),
+            shape: vec![],
+            kind: VariableKind::Parameter,
+        };
+        assert_eq!(s.element_name(0), "mu");
+        assert_eq!(s.len(), 1);
+    }
+}

@@ -1,0 +1,226 @@
+//! The result of sampling: per chain, the recorded draws (constrained, with shapes),
+//! sampler statistics, warm-up draws on request, timings and gradient counts.
+
+use crate::nuts::SampleStats;
+use crate::sampler::Nuts;
+use crate::target::TraceVariable;
+use ppl_core::{Array, Point};
+use std::time::Duration;
+
+/// Wall-clock time a chain spent in each phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainTiming {
+    /// Warm-up (including the step-size heuristic).
+    pub warmup: Duration,
+    /// Sampling after warm-up.
+    pub sampling: Duration,
+}
+
+/// Everything one chain produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainTrace {
+    /// The chain's id (its random stream).
+    pub chain: usize,
+    /// One column per recorded scalar, one entry per draw.
+    pub(crate) columns: Vec<Vec<f64>>,
+    /// Warm-up columns; empty unless warm-up draws were kept.
+    pub(crate) warmup_columns: Vec<Vec<f64>>,
+    /// Statistics of each draw after warm-up.
+    pub stats: Vec<SampleStats>,
+    /// Statistics of each warm-up iteration (always kept).
+    pub warmup_stats: Vec<SampleStats>,
+    /// The adapted step size used after warm-up.
+    pub step_size: f64,
+    /// The adapted diagonal inverse mass matrix (unconstrained scale).
+    pub inv_mass: Vec<f64>,
+    /// Time spent.
+    pub timing: ChainTiming,
+    /// Gradient evaluations, warm-up included (leapfrog steps plus the step-size
+    /// heuristic's and the initial point's).
+    pub gradient_evaluations: u64,
+}
+
+impl ChainTrace {
+    /// Number of draws after warm-up.
+    pub fn num_draws(&self) -> usize {
+        self.stats.len()
+    }
+
+    /// The draws of recorded scalar `column` (see [`Trace::column_index`]).
+    pub fn column(&self, column: usize) -> &[f64] {
+        &self.columns[column]
+    }
+
+    /// The warm-up draws of scalar `column`, if they were kept.
+    pub fn warmup_column(&self, column: usize) -> Option<&[f64]> {
+        self.warmup_columns.get(column).map(Vec::as_slice)
+    }
+
+    /// Divergent transitions after warm-up.
+    pub fn divergences(&self) -> usize {
+        self.stats.iter().filter(|s| s.diverging).count()
+    }
+
+    /// Leapfrog steps over warm-up and sampling (ANCHORS.md's "grads").
+    pub fn leapfrog_steps(&self) -> u64 {
+        self.stats
+            .iter()
+            .chain(&self.warmup_stats)
+            .map(|s| u64::from(s.n_leapfrog))
+            .sum()
+    }
+}
+
+/// Draws from every chain, with the settings that produced them.
+///
+/// Values are in the constrained space (`tau > 0` stays positive), one named, shaped
+/// variable at a time; deterministics come after the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub(crate) variables: Vec<TraceVariable>,
+    pub(crate) offsets: Vec<usize>,
+    pub(crate) chains: Vec<ChainTrace>,
+    pub(crate) settings: Nuts,
+    pub(crate) seed: u64,
+    pub(crate) wall_time: Duration,
+}
+
+impl Trace {
+    pub(crate) fn new(
+        variables: Vec<TraceVariable>,
+        chains: Vec<ChainTrace>,
+        settings: Nuts,
+        seed: u64,
+        wall_time: Duration,
+    ) -> Self {
+        let mut offsets = Vec::with_capacity(variables.len());
+        let mut offset = 0;
+        for v in &variables {
+            offsets.push(offset);
+            offset += v.len();
+        }
+        Trace {
+            variables,
+            offsets,
+            chains,
+            settings,
+            seed,
+            wall_time,
+        }
+    }
+
+    /// The recorded variables, in order.
+    pub fn variables(&self) -> &[TraceVariable] {
+        &self.variables
+    }
+
+    /// The chains that finished, in chain order.
+    pub fn chains(&self) -> &[ChainTrace] {
+        &self.chains
+    }
+
+    /// The settings used (with the seed filled in).
+    pub fn settings(&self) -> &Nuts {
+        &self.settings
+    }
+
+    /// The seed used.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Wall-clock time of the whole run (initialisation, warm-up and sampling, all chains).
+    pub fn wall_time(&self) -> Duration {
+        self.wall_time
+    }
+
+    /// Draws per chain after warm-up.
+    pub fn num_draws(&self) -> usize {
+        self.chains.first().map_or(0, ChainTrace::num_draws)
+    }
+
+    /// Total number of recorded scalars per draw.
+    pub fn num_columns(&self) -> usize {
+        self.variables.iter().map(TraceVariable::len).sum()
+    }
+
+    /// The names of all recorded scalars: `mu`, `theta[0]`, ….
+    pub fn column_names(&self) -> Vec<String> {
+        self.variables
+            .iter()
+            .flat_map(|v| (0..v.len()).map(move |i| v.element_name(i)))
+            .collect()
+    }
+
+    /// The column of element `element` (row-major) of variable `name`.
+    pub fn column_index(&self, name: &str, element: usize) -> Option<usize> {
+        let i = self.variables.iter().position(|v| v.name == name)?;
+        (element < self.variables[i].len()).then(|| self.offsets[i] + element)
+    }
+
+    /// Per chain, the draws after warm-up of element `element` of `name`.
+    pub fn samples(&self, name: &str, element: usize) -> Option<Vec<&[f64]>> {
+        let column = self.column_index(name, element)?;
+        Some(self.chains.iter().map(|c| c.column(column)).collect())
+    }
+
+    /// Per chain, the warm-up draws of element `element` of `name` (if kept).
+    pub fn warmup_samples(&self, name: &str, element: usize) -> Option<Vec<&[f64]>> {
+        let column = self.column_index(name, element)?;
+        self.chains
+            .iter()
+            .map(|c| c.warmup_column(column))
+            .collect()
+    }
+
+    /// The posterior mean of each element of `name`, over all chains.
+    pub fn mean(&self, name: &str) -> Option<Vec<f64>> {
+        let i = self.variables.iter().position(|v| v.name == name)?;
+        let n: usize = self.chains.iter().map(ChainTrace::num_draws).sum();
+        Some(
+            (0..self.variables[i].len())
+                .map(|e| {
+                    let column = self.offsets[i] + e;
+                    let sum: f64 = self.chains.iter().flat_map(|c| c.column(column)).sum();
+                    sum / n as f64
+                })
+                .collect(),
+        )
+    }
+
+    /// Draw `draw` of the chain at position `chain` in [`chains`](Self::chains), as a
+    /// named point with shapes.
+    pub fn point(&self, chain: usize, draw: usize) -> Option<Point> {
+        let c = self.chains.get(chain)?;
+        if draw >= c.num_draws() {
+            return None;
+        }
+        let mut point = Point::new();
+        for (v, offset) in self.variables.iter().zip(&self.offsets) {
+            let values = (0..v.len()).map(|e| c.columns[offset + e][draw]).collect();
+            point.insert(
+                &v.name,
+                Array {
+                    shape: v.shape.clone(),
+                    values,
+                },
+            );
+        }
+        Some(point)
+    }
+
+    /// Divergent transitions after warm-up, over all chains.
+    pub fn divergences(&self) -> usize {
+        self.chains.iter().map(ChainTrace::divergences).sum()
+    }
+
+    /// Gradient evaluations over all chains, warm-up included.
+    pub fn gradient_evaluations(&self) -> u64 {
+        self.chains.iter().map(|c| c.gradient_evaluations).sum()
+    }
+
+    /// Leapfrog steps over all chains, warm-up included (ANCHORS.md's "grads").
+    pub fn leapfrog_steps(&self) -> u64 {
+        self.chains.iter().map(ChainTrace::leapfrog_steps).sum()
+    }
+}
