@@ -12,6 +12,8 @@ pub type Derivs = [f64; 4];
 
 /// `ln(2π)/2`.
 pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+/// `ln π`.
+pub const LN_PI: f64 = 1.144_729_885_849_400_2;
 /// `1/sqrt(2π)`.
 pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 const FRAC_2_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;

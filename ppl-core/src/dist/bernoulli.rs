@@ -9,7 +9,7 @@ use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
 use rand::{Rng, RngCore};
 
 /// `{0, 1}`.
-fn support01<R>() -> Support<R> {
+pub(super) fn support01<R>() -> Support<R> {
     Support::Integers {
         lower: Some(0),
         upper: Some(1),

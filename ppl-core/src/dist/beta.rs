@@ -1,10 +1,10 @@
 //! The beta distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{digamma, ln_beta};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -130,6 +130,8 @@ impl<A, B> Beta<A, B> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "alpha", "beta"];
+
 impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Beta<A, B> {
     type Value = R;
 
@@ -138,11 +140,10 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Beta<A, B> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
-        if alpha.len().is_none() && beta.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["alpha", "beta"], &[alpha, beta]).map(Some)
+        param_batch_len(
+            &["alpha", "beta"],
+            &[self.alpha.operand(), self.beta.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {
@@ -151,11 +152,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Beta<A, B> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&BetaKernel::new(ops[1], ops[2]), &ops, n))
+        let kernel = BetaKernel::new(ops[1], ops[2]);
+        sum_in_support(&kernel, &NAMES, &ops, in_support)
     }
 
     fn log_density_pointwise(
@@ -164,15 +162,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Beta<A, B> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&BetaKernel::new(ops[1], ops[2]), &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        let kernel = BetaKernel::new(ops[1], ops[2]);
+        pointwise_in_support(&kernel, &NAMES, &ops, in_support, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -2,7 +2,7 @@
 
 use super::binomial::{check_trials, trials_support};
 use super::poisson::{is_count, ln_choose};
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::{digamma, ln_beta};
@@ -81,11 +81,10 @@ impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> Distribution<R> for BetaBin
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.n.operand(), self.alpha.operand(), self.beta.operand()];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["n", "alpha", "beta"], &ops).map(Some)
+        param_batch_len(
+            &["n", "alpha", "beta"],
+            &[self.n.operand(), self.alpha.operand(), self.beta.operand()],
+        )
     }
 
     fn is_discrete(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The binomial distribution, with the success probability or its log-odds as parameter.
 
 use super::poisson::{is_count, ln_choose, scalar_of};
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{log1p_exp, sigmoid};
@@ -167,11 +167,7 @@ impl<R: Real, N: Param<R>, P: Param<R>> Distribution<R> for Binomial<N, P> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.n.operand(), self.p.operand()];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["n", "p"], &ops).map(Some)
+        param_batch_len(&["n", "p"], &[self.n.operand(), self.p.operand()])
     }
 
     fn is_discrete(&self) -> bool {
@@ -307,11 +303,7 @@ impl<R: Real, N: Param<R>, A: Param<R>> Distribution<R> for BinomialLogit<N, A> 
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.n.operand(), self.alpha.operand()];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["n", "alpha"], &ops).map(Some)
+        param_batch_len(&["n", "alpha"], &[self.n.operand(), self.alpha.operand()])
     }
 
     fn is_discrete(&self) -> bool {

@@ -1,14 +1,12 @@
 //! The Cauchy distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
+use crate::special::LN_PI;
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
-
-/// `ln π`.
-const LN_PI: f64 = 1.144_729_885_849_400_2;
 
 /// Cauchy distribution with location `alpha` and scale `beta` (Stan's
 /// `cauchy(alpha, beta)`), with `z = (x−α)/β`: `ln p(x) = −ln π − ln β − ln(1 + z²)`.
@@ -78,11 +76,10 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Cauchy<A, B> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
-        if alpha.len().is_none() && beta.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["alpha", "beta"], &[alpha, beta]).map(Some)
+        param_batch_len(
+            &["alpha", "beta"],
+            &[self.alpha.operand(), self.beta.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {

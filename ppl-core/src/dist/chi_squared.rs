@@ -1,9 +1,9 @@
 //! The chi-squared distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::LN_2;
@@ -44,12 +44,6 @@ impl Kernel<2> for ChiSquaredKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 impl<N> ChiSquared<N> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 2]
     where
@@ -58,6 +52,8 @@ impl<N> ChiSquared<N> {
         [x, self.nu.operand()]
     }
 }
+
+const NAMES: [&str; 2] = ["x", "nu"];
 
 impl<R: Real, N: Param<R>> Distribution<R> for ChiSquared<N> {
     type Value = R;
@@ -76,11 +72,7 @@ impl<R: Real, N: Param<R>> Distribution<R> for ChiSquared<N> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "nu"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&ChiSquaredKernel, &ops, n))
+        sum_in_support(&ChiSquaredKernel, &NAMES, &ops, support::positive)
     }
 
     fn log_density_pointwise(
@@ -89,15 +81,7 @@ impl<R: Real, N: Param<R>> Distribution<R> for ChiSquared<N> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "nu"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&ChiSquaredKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&ChiSquaredKernel, &NAMES, &ops, support::positive, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,9 +1,10 @@
 //! The exponential distribution (rate parameterisation).
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::poisson::scalar_of;
+use super::{support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{self, broadcast_len, pointwise_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -47,12 +48,6 @@ impl Kernel<2> for ExponentialKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&x)
-}
-
 impl<L> Exponential<L> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 2]
     where
@@ -89,6 +84,8 @@ fn exponential_sum_scalar_rate<R: Real>(x: Operand<'_, R>, lambda: R, n: usize) 
     })
 }
 
+const NAMES: [&str; 2] = ["x", "lambda"];
+
 impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
     type Value = R;
 
@@ -106,17 +103,12 @@ impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "lambda"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
+        let n = broadcast_len(&NAMES, &ops)?;
+        if (0..n).any(|i| !support::non_negative(ops[0].value(i))) {
             return Ok(R::constant(f64::NEG_INFINITY));
         }
         if R::MODE != EvalMode::Dual && !ops[0].is_gather() {
-            let lambda = match ops[1] {
-                Operand::Const(c) => Some(R::constant(c)),
-                Operand::Scalar(s) => Some(s),
-                _ => None,
-            };
-            if let Some(lambda) = lambda {
+            if let Some(lambda) = scalar_of(ops[1]) {
                 return Ok(exponential_sum_scalar_rate(ops[0], lambda, n));
             }
         }
@@ -129,15 +121,7 @@ impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "lambda"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&ExponentialKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&ExponentialKernel, &NAMES, &ops, support::non_negative, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,6 +1,6 @@
 //! Improper flat priors: [`Flat`] on the real line and [`HalfFlat`] on the positive reals.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{support, Distribution, ElementValue, ParamError, Support};
 use crate::param::Operand;
 use crate::scalar::Real;
 use crate::vectorized::LengthMismatch;
@@ -109,12 +109,6 @@ impl HalfFlat {
     }
 }
 
-/// Whether `x` lies in the support of [`HalfFlat`].
-#[inline]
-fn half_flat_in_support(x: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&x)
-}
-
 impl<R: Real> Distribution<R> for HalfFlat {
     type Value = R;
 
@@ -132,7 +126,7 @@ impl<R: Real> Distribution<R> for HalfFlat {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let n = x.len().unwrap_or(1);
-        if x.values(n).all(half_flat_in_support) {
+        if x.values(n).all(support::non_negative) {
             Ok(R::constant(0.0))
         } else {
             Ok(R::constant(f64::NEG_INFINITY))
@@ -146,7 +140,7 @@ impl<R: Real> Distribution<R> for HalfFlat {
     ) -> Result<(), LengthMismatch> {
         let n = x.len().unwrap_or(1);
         out.extend(x.values(n).map(|v| {
-            if half_flat_in_support(v) {
+            if support::non_negative(v) {
                 0.0
             } else {
                 f64::NEG_INFINITY

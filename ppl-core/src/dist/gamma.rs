@@ -1,10 +1,10 @@
 //! The gamma distribution (shape and rate).
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{digamma, ln_gamma};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -39,10 +39,10 @@ impl<A: ParamValues, B: ParamValues> Gamma<A, B> {
 
 /// `−ln Γ(α)` and its derivative `−ψ(α)` at one shape value.
 #[derive(Debug, Clone, Copy)]
-struct ShapeTerm {
+pub(super) struct ShapeTerm {
     alpha: f64,
-    value: f64,
-    deriv: f64,
+    pub(super) value: f64,
+    pub(super) deriv: f64,
 }
 
 impl ShapeTerm {
@@ -55,43 +55,54 @@ impl ShapeTerm {
     }
 }
 
-/// The element kernel; when the shape is a scalar, `ln Γ(α)` and `ψ(α)` are computed
-/// once per call instead of once per element.
-struct GammaKernel {
+/// The shape term of a kernel (shared with the inverse gamma): when the shape is a
+/// scalar, `ln Γ(α)` and `ψ(α)` are computed once per call instead of once per element.
+pub(super) struct ShapeCache {
     cached: Option<ShapeTerm>,
 }
 
-impl GammaKernel {
-    fn new<R: Real>(alpha: Operand<'_, R>) -> Self {
+impl ShapeCache {
+    /// The cache for the shape operand `alpha`.
+    pub(super) fn new<R: Real>(alpha: Operand<'_, R>) -> Self {
         let cached = match alpha {
             Operand::Const(a) => Some(ShapeTerm::new(a)),
             Operand::Scalar(a) => Some(ShapeTerm::new(a.value())),
             _ => None,
         };
-        GammaKernel { cached }
+        ShapeCache { cached }
     }
 
+    /// The term and its derivative at `alpha`.
     #[inline]
-    fn shape_term(&self, alpha: f64) -> ShapeTerm {
+    pub(super) fn term(&self, alpha: f64) -> ShapeTerm {
         match self.cached {
             Some(t) if t.alpha == alpha => t,
             _ => ShapeTerm::new(alpha),
         }
     }
+
+    /// `−ln Γ(α)` in the kernel's scalar type (the cached value for plain values).
+    #[inline]
+    pub(super) fn neg_ln_gamma<R: Real>(&self, alpha: R) -> R {
+        match (R::MODE, self.cached) {
+            (EvalMode::Value, Some(t)) if t.alpha == alpha.value() => R::constant(t.value),
+            _ => -alpha.ln_gamma(),
+        }
+    }
 }
+
+/// The element kernel; when the shape is a scalar, `ln Γ(α)` and `ψ(α)` are computed
+/// once per call instead of once per element.
+struct GammaKernel(ShapeCache);
 
 impl Kernel<3> for GammaKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, alpha, beta]: [R; 3]) -> R {
-        let neg_ln_gamma = match (R::MODE, self.cached) {
-            (EvalMode::Value, Some(t)) if t.alpha == alpha.value() => R::constant(t.value),
-            _ => -alpha.ln_gamma(),
-        };
-        alpha * beta.ln() + neg_ln_gamma + (alpha - 1.0) * x.ln() - beta * x
+        alpha * beta.ln() + self.0.neg_ln_gamma(alpha) + (alpha - 1.0) * x.ln() - beta * x
     }
     #[inline]
     fn eval_partials(&self, [x, alpha, beta]: [f64; 3]) -> (f64, [f64; 3]) {
-        let t = self.shape_term(alpha);
+        let t = self.0.term(alpha);
         let (ln_x, ln_b) = (x.ln(), beta.ln());
         (
             alpha * ln_b + t.value + (alpha - 1.0) * ln_x - beta * x,
@@ -104,12 +115,6 @@ impl Kernel<3> for GammaKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 impl<A, B> Gamma<A, B> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
     where
@@ -120,6 +125,8 @@ impl<A, B> Gamma<A, B> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "alpha", "beta"];
+
 impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Gamma<A, B> {
     type Value = R;
 
@@ -128,11 +135,10 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Gamma<A, B> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
-        if alpha.len().is_none() && beta.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["alpha", "beta"], &[alpha, beta]).map(Some)
+        param_batch_len(
+            &["alpha", "beta"],
+            &[self.alpha.operand(), self.beta.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {
@@ -141,11 +147,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Gamma<A, B> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&GammaKernel::new(ops[1]), &ops, n))
+        let kernel = GammaKernel(ShapeCache::new(ops[1]));
+        sum_in_support(&kernel, &NAMES, &ops, support::positive)
     }
 
     fn log_density_pointwise(
@@ -154,15 +157,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for Gamma<A, B> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&GammaKernel::new(ops[1]), &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        let kernel = GammaKernel(ShapeCache::new(ops[1]));
+        pointwise_in_support(&kernel, &NAMES, &ops, support::positive, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -7,6 +7,7 @@
 //! `sigma` (Stan's `normal_id_glm`, `bernoulli_logit_glm`, `poisson_log_glm`). With
 //! forward-mode duals they evaluate the generic formula.
 
+use super::bernoulli::support01;
 use super::poisson::{is_count, ln_factorial, sample_poisson, scalar_of};
 use super::{Distribution, ElementValue, ParamError, Support};
 use crate::glm::DataMatrix;
@@ -464,10 +465,7 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for BernoulliLogitGlm<'_
     }
 
     fn support(&self) -> Support<R> {
-        Support::Integers {
-            lower: Some(0),
-            upper: Some(1),
-        }
+        support01()
     }
 
     fn log_density(&self, y: Operand<'_, R>) -> Result<R, LengthMismatch> {

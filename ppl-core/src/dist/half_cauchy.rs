@@ -1,15 +1,16 @@
 //! The half-Cauchy distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
-use crate::vectorized::{self, Kernel, LengthMismatch};
+use crate::special::LN_PI;
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::{FRAC_PI_2, LN_2};
 
 /// `ln(2/π)`.
-const LN_2_OVER_PI: f64 = LN_2 - 1.144_729_885_849_400_2;
+const LN_2_OVER_PI: f64 = LN_2 - LN_PI;
 
 /// Half-Cauchy distribution with scale `beta` (a zero-location Cauchy folded onto
 /// `x ≥ 0`, PyMC's `HalfCauchy(beta)`), with `z = x/β`:
@@ -59,12 +60,6 @@ impl Kernel<2> for HalfCauchyKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&x)
-}
-
 impl<B> HalfCauchy<B> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 2]
     where
@@ -73,6 +68,8 @@ impl<B> HalfCauchy<B> {
         [x, self.beta.operand()]
     }
 }
+
+const NAMES: [&str; 2] = ["x", "beta"];
 
 impl<R: Real, B: Param<R>> Distribution<R> for HalfCauchy<B> {
     type Value = R;
@@ -91,11 +88,7 @@ impl<R: Real, B: Param<R>> Distribution<R> for HalfCauchy<B> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = vectorized::broadcast_len(&["x", "beta"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&HalfCauchyKernel, &ops, n))
+        sum_in_support(&HalfCauchyKernel, &NAMES, &ops, support::non_negative)
     }
 
     fn log_density_pointwise(
@@ -104,15 +97,7 @@ impl<R: Real, B: Param<R>> Distribution<R> for HalfCauchy<B> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = vectorized::broadcast_len(&["x", "beta"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&HalfCauchyKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&HalfCauchyKernel, &NAMES, &ops, support::non_negative, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,10 +1,10 @@
 //! The half-normal distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::HALF_LN_2PI;
-use crate::vectorized::{self, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::LN_2;
@@ -60,12 +60,6 @@ impl Kernel<2> for HalfNormalKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&x)
-}
-
 impl<S> HalfNormal<S> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 2]
     where
@@ -74,6 +68,8 @@ impl<S> HalfNormal<S> {
         [x, self.sigma.operand()]
     }
 }
+
+const NAMES: [&str; 2] = ["x", "sigma"];
 
 impl<R: Real, S: Param<R>> Distribution<R> for HalfNormal<S> {
     type Value = R;
@@ -92,11 +88,7 @@ impl<R: Real, S: Param<R>> Distribution<R> for HalfNormal<S> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = vectorized::broadcast_len(&["x", "sigma"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&HalfNormalKernel, &ops, n))
+        sum_in_support(&HalfNormalKernel, &NAMES, &ops, support::non_negative)
     }
 
     fn log_density_pointwise(
@@ -105,15 +97,7 @@ impl<R: Real, S: Param<R>> Distribution<R> for HalfNormal<S> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = vectorized::broadcast_len(&["x", "sigma"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&HalfNormalKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&HalfNormalKernel, &NAMES, &ops, support::non_negative, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,13 +1,13 @@
 //! The half-Student-t distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::student_t::NuCache;
+use super::{param_batch_len, support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
-use crate::scalar::{EvalMode, Real};
-use crate::special::{digamma, ln_gamma};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::scalar::Real;
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
-use std::f64::consts::{LN_2, PI};
+use std::f64::consts::LN_2;
 
 /// Half-Student-t distribution with `nu` degrees of freedom and scale `sigma` (a
 /// zero-location Student's t folded onto `x ≥ 0`, PyMC's `HalfStudentT(nu, sigma)`),
@@ -42,64 +42,20 @@ impl<N: ParamValues, S: ParamValues> HalfStudentT<N, S> {
     }
 }
 
-/// The ν-dependent term `ln 2 + ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ)` and its derivative.
-#[derive(Debug, Clone, Copy)]
-struct NuTerm {
-    nu: f64,
-    value: f64,
-    deriv: f64,
-}
-
-impl NuTerm {
-    fn new(nu: f64) -> Self {
-        let h = 0.5 * (nu + 1.0);
-        NuTerm {
-            nu,
-            value: LN_2 + ln_gamma(h) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln(),
-            deriv: 0.5 * (digamma(h) - digamma(0.5 * nu)) - 0.5 / nu,
-        }
-    }
-}
-
-/// The element kernel; a scalar `nu` has its log-gamma terms computed once per call.
-struct HalfStudentTKernel {
-    cached: Option<NuTerm>,
-}
-
-impl HalfStudentTKernel {
-    fn new<R: Real>(nu: Operand<'_, R>) -> Self {
-        let cached = match nu {
-            Operand::Const(v) => Some(NuTerm::new(v)),
-            Operand::Scalar(v) => Some(NuTerm::new(v.value())),
-            _ => None,
-        };
-        HalfStudentTKernel { cached }
-    }
-
-    #[inline]
-    fn nu_term(&self, nu: f64) -> NuTerm {
-        match self.cached {
-            Some(t) if t.nu == nu => t,
-            _ => NuTerm::new(nu),
-        }
-    }
-}
+/// The element kernel; a scalar `nu` has its log-gamma terms computed once per call (the
+/// ν-dependent term `ln 2 + ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ)` is the Student-t one
+/// offset by `ln 2`).
+struct HalfStudentTKernel(NuCache);
 
 impl Kernel<3> for HalfStudentTKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, nu, sigma]: [R; 3]) -> R {
         let z = x / sigma;
-        let norm = match (R::MODE, self.cached) {
-            (EvalMode::Value, Some(t)) if t.nu == nu.value() => R::constant(t.value),
-            _ => {
-                ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5 + LN_2
-            }
-        };
-        norm - sigma.ln() - (nu + 1.0) * 0.5 * (z * z / nu).ln_1p()
+        self.0.norm(nu) - sigma.ln() - (nu + 1.0) * 0.5 * (z * z / nu).ln_1p()
     }
     #[inline]
     fn eval_partials(&self, [x, nu, sigma]: [f64; 3]) -> (f64, [f64; 3]) {
-        let t = self.nu_term(nu);
+        let t = self.0.term(nu);
         let inv = 1.0 / sigma;
         let z = x * inv;
         let z2 = z * z;
@@ -117,12 +73,6 @@ impl Kernel<3> for HalfStudentTKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&x)
-}
-
 impl<N, S> HalfStudentT<N, S> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
     where
@@ -133,6 +83,8 @@ impl<N, S> HalfStudentT<N, S> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "nu", "sigma"];
+
 impl<R: Real, N: Param<R>, S: Param<R>> Distribution<R> for HalfStudentT<N, S> {
     type Value = R;
 
@@ -141,11 +93,7 @@ impl<R: Real, N: Param<R>, S: Param<R>> Distribution<R> for HalfStudentT<N, S> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (nu, sigma) = (self.nu.operand(), self.sigma.operand());
-        if nu.len().is_none() && sigma.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["nu", "sigma"], &[nu, sigma]).map(Some)
+        param_batch_len(&["nu", "sigma"], &[self.nu.operand(), self.sigma.operand()])
     }
 
     fn support(&self) -> Support<R> {
@@ -154,11 +102,8 @@ impl<R: Real, N: Param<R>, S: Param<R>> Distribution<R> for HalfStudentT<N, S> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "nu", "sigma"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&HalfStudentTKernel::new(ops[1]), &ops, n))
+        let kernel = HalfStudentTKernel(NuCache::new(ops[1], LN_2));
+        sum_in_support(&kernel, &NAMES, &ops, support::non_negative)
     }
 
     fn log_density_pointwise(
@@ -167,15 +112,8 @@ impl<R: Real, N: Param<R>, S: Param<R>> Distribution<R> for HalfStudentT<N, S> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "nu", "sigma"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&HalfStudentTKernel::new(ops[1]), &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        let kernel = HalfStudentTKernel(NuCache::new(ops[1], LN_2));
+        pointwise_in_support(&kernel, &NAMES, &ops, support::non_negative, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
@@ -204,8 +142,10 @@ mod tests {
     use crate::dist::testing::{
         check_gradients, check_ks, check_moments, lpdf, test_rng, ScalarFamily,
     };
+    use crate::special::ln_gamma;
     use proptest::prelude::*;
     use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+    use std::f64::consts::PI;
 
     proptest! {
         #[test]

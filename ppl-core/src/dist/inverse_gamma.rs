@@ -1,10 +1,10 @@
 //! The inverse-gamma distribution (shape and scale).
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::gamma::ShapeCache;
+use super::{param_batch_len, support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
-use crate::scalar::{EvalMode, Real};
-use crate::special::{digamma, ln_gamma};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::scalar::Real;
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -42,60 +42,17 @@ impl<A: ParamValues, B: ParamValues> InverseGamma<A, B> {
     }
 }
 
-/// `−ln Γ(α)` and its derivative `−ψ(α)` at one shape value.
-#[derive(Debug, Clone, Copy)]
-struct ShapeTerm {
-    alpha: f64,
-    value: f64,
-    deriv: f64,
-}
-
-impl ShapeTerm {
-    fn new(alpha: f64) -> Self {
-        ShapeTerm {
-            alpha,
-            value: -ln_gamma(alpha),
-            deriv: -digamma(alpha),
-        }
-    }
-}
-
 /// The element kernel; a scalar shape has `ln Γ(α)` and `ψ(α)` computed once per call.
-struct InverseGammaKernel {
-    cached: Option<ShapeTerm>,
-}
-
-impl InverseGammaKernel {
-    fn new<R: Real>(alpha: Operand<'_, R>) -> Self {
-        let cached = match alpha {
-            Operand::Const(a) => Some(ShapeTerm::new(a)),
-            Operand::Scalar(a) => Some(ShapeTerm::new(a.value())),
-            _ => None,
-        };
-        InverseGammaKernel { cached }
-    }
-
-    #[inline]
-    fn shape_term(&self, alpha: f64) -> ShapeTerm {
-        match self.cached {
-            Some(t) if t.alpha == alpha => t,
-            _ => ShapeTerm::new(alpha),
-        }
-    }
-}
+struct InverseGammaKernel(ShapeCache);
 
 impl Kernel<3> for InverseGammaKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, alpha, beta]: [R; 3]) -> R {
-        let neg_ln_gamma = match (R::MODE, self.cached) {
-            (EvalMode::Value, Some(t)) if t.alpha == alpha.value() => R::constant(t.value),
-            _ => -alpha.ln_gamma(),
-        };
-        alpha * beta.ln() + neg_ln_gamma - (alpha + 1.0) * x.ln() - beta / x
+        alpha * beta.ln() + self.0.neg_ln_gamma(alpha) - (alpha + 1.0) * x.ln() - beta / x
     }
     #[inline]
     fn eval_partials(&self, [x, alpha, beta]: [f64; 3]) -> (f64, [f64; 3]) {
-        let t = self.shape_term(alpha);
+        let t = self.0.term(alpha);
         let (ln_x, ln_b) = (x.ln(), beta.ln());
         let inv_x = 1.0 / x;
         (
@@ -109,12 +66,6 @@ impl Kernel<3> for InverseGammaKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 impl<A, B> InverseGamma<A, B> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
     where
@@ -125,6 +76,8 @@ impl<A, B> InverseGamma<A, B> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "alpha", "beta"];
+
 impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for InverseGamma<A, B> {
     type Value = R;
 
@@ -133,11 +86,10 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for InverseGamma<A, B> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (alpha, beta) = (self.alpha.operand(), self.beta.operand());
-        if alpha.len().is_none() && beta.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["alpha", "beta"], &[alpha, beta]).map(Some)
+        param_batch_len(
+            &["alpha", "beta"],
+            &[self.alpha.operand(), self.beta.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {
@@ -146,11 +98,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for InverseGamma<A, B> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&InverseGammaKernel::new(ops[1]), &ops, n))
+        let kernel = InverseGammaKernel(ShapeCache::new(ops[1]));
+        sum_in_support(&kernel, &NAMES, &ops, support::positive)
     }
 
     fn log_density_pointwise(
@@ -159,15 +108,8 @@ impl<R: Real, A: Param<R>, B: Param<R>> Distribution<R> for InverseGamma<A, B> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "beta"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&InverseGammaKernel::new(ops[1]), &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        let kernel = InverseGammaKernel(ShapeCache::new(ops[1]));
+        pointwise_in_support(&kernel, &NAMES, &ops, support::positive, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

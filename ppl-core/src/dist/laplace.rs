@@ -1,6 +1,6 @@
 //! The Laplace (double exponential) distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
@@ -81,11 +81,7 @@ impl<R: Real, M: Param<R>, B: Param<R>> Distribution<R> for Laplace<M, B> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, b) = (self.mu.operand(), self.b.operand());
-        if mu.len().is_none() && b.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "b"], &[mu, b]).map(Some)
+        param_batch_len(&["mu", "b"], &[self.mu.operand(), self.b.operand()])
     }
 
     fn support(&self) -> Support<R> {

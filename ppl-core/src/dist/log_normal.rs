@@ -1,10 +1,10 @@
 //! The log-normal distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::HALF_LN_2PI;
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -61,12 +61,6 @@ impl Kernel<3> for LogNormalKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 impl<M, S> LogNormal<M, S> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
     where
@@ -77,6 +71,8 @@ impl<M, S> LogNormal<M, S> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "mu", "sigma"];
+
 impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for LogNormal<M, S> {
     type Value = R;
 
@@ -85,11 +81,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for LogNormal<M, S> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, sigma) = (self.mu.operand(), self.sigma.operand());
-        if mu.len().is_none() && sigma.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "sigma"], &[mu, sigma]).map(Some)
+        param_batch_len(&["mu", "sigma"], &[self.mu.operand(), self.sigma.operand()])
     }
 
     fn support(&self) -> Support<R> {
@@ -98,11 +90,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for LogNormal<M, S> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&LogNormalKernel, &ops, n))
+        sum_in_support(&LogNormalKernel, &NAMES, &ops, support::positive)
     }
 
     fn log_density_pointwise(
@@ -111,15 +99,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for LogNormal<M, S> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&LogNormalKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&LogNormalKernel, &NAMES, &ops, support::positive, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,6 +1,6 @@
 //! The logistic distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::{log1p_exp, sigmoid};
@@ -75,11 +75,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Logistic<M, S> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, s) = (self.mu.operand(), self.s.operand());
-        if mu.len().is_none() && s.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "s"], &[mu, s]).map(Some)
+        param_batch_len(&["mu", "s"], &[self.mu.operand(), self.s.operand()])
     }
 
     fn support(&self) -> Support<R> {

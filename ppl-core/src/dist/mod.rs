@@ -80,12 +80,24 @@ pub use weibull::*;
 pub use crate::error::ParamError;
 use crate::param::Operand;
 use crate::scalar::Real;
-use crate::vectorized::LengthMismatch;
+use crate::vectorized::{broadcast_len, LengthMismatch};
 use rand::RngCore;
 
 /// The constrained scalars of one variable, stored inline when there are few of them
 /// (a scalar variable costs no allocation per evaluation).
 pub type Values<R> = smallvec::SmallVec<[R; 4]>;
+
+/// The batch length implied by a distribution's parameters (argument names for errors):
+/// `None` when all are scalars, otherwise their broadcast length.
+pub(super) fn param_batch_len<R: Real, const K: usize>(
+    names: &[&'static str; K],
+    params: &[Operand<'_, R>; K],
+) -> Result<Option<usize>, LengthMismatch> {
+    if params.iter().all(|p| p.len().is_none()) {
+        return Ok(None);
+    }
+    broadcast_len(names, params).map(Some)
+}
 
 /// A distribution over one variable (scalar, vector by broadcasting, or an event).
 pub trait Distribution<R: Real> {

@@ -1,7 +1,7 @@
 //! The negative binomial distribution in the mean–overdispersion parameterisation.
 
 use super::poisson::{is_count, ln_factorial, sample_poisson};
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::digamma;
@@ -119,11 +119,7 @@ impl<R: Real, M: Param<R>, P: Param<R>> Distribution<R> for NegativeBinomial<M, 
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.mu.operand(), self.phi.operand()];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "phi"], &ops).map(Some)
+        param_batch_len(&["mu", "phi"], &[self.mu.operand(), self.phi.operand()])
     }
 
     fn is_discrete(&self) -> bool {

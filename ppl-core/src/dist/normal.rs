@@ -1,6 +1,7 @@
 //! The normal distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::poisson::scalar_of;
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, GatherIndex, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::HALF_LN_2PI;
@@ -209,11 +210,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, sigma) = (self.mu.operand(), self.sigma.operand());
-        if mu.len().is_none() && sigma.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "sigma"], &[mu, sigma]).map(Some)
+        param_batch_len(&["mu", "sigma"], &[self.mu.operand(), self.sigma.operand()])
     }
 
     fn support(&self) -> Support<R> {
@@ -224,12 +221,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
         let ops = self.operands(x);
         let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
         if R::MODE != EvalMode::Dual {
-            let sigma = match ops[2] {
-                Operand::Const(c) => Some(R::constant(c)),
-                Operand::Scalar(s) => Some(s),
-                _ => None,
-            };
-            if let Some(sigma) = sigma {
+            if let Some(sigma) = scalar_of(ops[2]) {
                 return Ok(normal_sum_scalar_sigma(ops[0], ops[1], sigma, n));
             }
         }

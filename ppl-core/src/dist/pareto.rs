@@ -1,6 +1,6 @@
 //! The Pareto (type I) distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
@@ -81,11 +81,10 @@ impl<R: Real, Y: Param<R>, A: Param<R>> Distribution<R> for Pareto<Y, A> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (y_min, alpha) = (self.y_min.operand(), self.alpha.operand());
-        if y_min.len().is_none() && alpha.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["y_min", "alpha"], &[y_min, alpha]).map(Some)
+        param_batch_len(
+            &["y_min", "alpha"],
+            &[self.y_min.operand(), self.alpha.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {

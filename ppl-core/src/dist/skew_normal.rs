@@ -1,6 +1,6 @@
 //! The skew-normal distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::HALF_LN_2PI;
@@ -79,15 +79,14 @@ impl<R: Real, X: Param<R>, O: Param<R>, A: Param<R>> Distribution<R> for SkewNor
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [
-            self.xi.operand(),
-            self.omega.operand(),
-            self.alpha.operand(),
-        ];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["xi", "omega", "alpha"], &ops).map(Some)
+        param_batch_len(
+            &["xi", "omega", "alpha"],
+            &[
+                self.xi.operand(),
+                self.omega.operand(),
+                self.alpha.operand(),
+            ],
+        )
     }
 
     fn support(&self) -> Support<R> {

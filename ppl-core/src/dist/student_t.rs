@@ -1,6 +1,6 @@
 //! Student's t distribution with location and scale.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{digamma, ln_gamma};
@@ -40,63 +40,78 @@ impl<N: ParamValues, M: ParamValues, S: ParamValues> StudentT<N, M, S> {
     }
 }
 
-/// The ν-dependent normalising term `ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ)` and its
-/// derivative.
+/// The ν-dependent normalising term `c + ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(νπ)` and its
+/// derivative, for a constant offset `c` (0 here, `ln 2` for the half-t).
 #[derive(Debug, Clone, Copy)]
-struct NuTerm {
+pub(super) struct NuTerm {
     nu: f64,
-    value: f64,
-    deriv: f64,
+    pub(super) value: f64,
+    pub(super) deriv: f64,
 }
 
 impl NuTerm {
-    fn new(nu: f64) -> Self {
+    fn new(nu: f64, offset: f64) -> Self {
         let h = 0.5 * (nu + 1.0);
         NuTerm {
             nu,
-            value: ln_gamma(h) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln(),
+            value: offset + ln_gamma(h) - ln_gamma(0.5 * nu) - 0.5 * (nu * PI).ln(),
             deriv: 0.5 * (digamma(h) - digamma(0.5 * nu)) - 0.5 / nu,
         }
     }
 }
 
-/// The element kernel; a scalar `nu` has its log-gamma terms computed once per call.
-struct StudentTKernel {
+/// The ν-dependent term of a Student-t kernel (shared with the half-t), computed once per
+/// call for a scalar `nu`.
+pub(super) struct NuCache {
+    offset: f64,
     cached: Option<NuTerm>,
 }
 
-impl StudentTKernel {
-    fn new<R: Real>(nu: Operand<'_, R>) -> Self {
+impl NuCache {
+    /// The cache for the operand `nu`, with the constant `offset` added to the term.
+    pub(super) fn new<R: Real>(nu: Operand<'_, R>, offset: f64) -> Self {
         let cached = match nu {
-            Operand::Const(v) => Some(NuTerm::new(v)),
-            Operand::Scalar(v) => Some(NuTerm::new(v.value())),
+            Operand::Const(v) => Some(NuTerm::new(v, offset)),
+            Operand::Scalar(v) => Some(NuTerm::new(v.value(), offset)),
             _ => None,
         };
-        StudentTKernel { cached }
+        NuCache { offset, cached }
     }
 
+    /// The term and its derivative at `nu`.
     #[inline]
-    fn nu_term(&self, nu: f64) -> NuTerm {
+    pub(super) fn term(&self, nu: f64) -> NuTerm {
         match self.cached {
             Some(t) if t.nu == nu => t,
-            _ => NuTerm::new(nu),
+            _ => NuTerm::new(nu, self.offset),
+        }
+    }
+
+    /// The term at `nu` in the kernel's scalar type (the cached value for plain values).
+    #[inline]
+    pub(super) fn norm<R: Real>(&self, nu: R) -> R {
+        match (R::MODE, self.cached) {
+            (EvalMode::Value, Some(t)) if t.nu == nu.value() => R::constant(t.value),
+            _ => {
+                ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5
+                    + self.offset
+            }
         }
     }
 }
+
+/// The element kernel; a scalar `nu` has its log-gamma terms computed once per call.
+struct StudentTKernel(NuCache);
 
 impl Kernel<4> for StudentTKernel {
     #[inline]
     fn eval<R: Real>(&self, [x, nu, mu, sigma]: [R; 4]) -> R {
         let z = (x - mu) / sigma;
-        let norm = match (R::MODE, self.cached) {
-            (EvalMode::Value, Some(t)) if t.nu == nu.value() => R::constant(t.value),
-            _ => ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5,
-        };
-        norm - sigma.ln() - (nu + 1.0) * 0.5 * (z * z / nu).ln_1p()
+        self.0.norm(nu) - sigma.ln() - (nu + 1.0) * 0.5 * (z * z / nu).ln_1p()
     }
     #[inline]
     fn eval_partials(&self, [x, nu, mu, sigma]: [f64; 4]) -> (f64, [f64; 4]) {
-        let t = self.nu_term(nu);
+        let t = self.0.term(nu);
         let inv = 1.0 / sigma;
         let z = (x - mu) * inv;
         let z2 = z * z;
@@ -141,11 +156,10 @@ impl<R: Real, N: Param<R>, M: Param<R>, S: Param<R>> Distribution<R> for Student
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let ops = [self.nu.operand(), self.mu.operand(), self.sigma.operand()];
-        if ops.iter().all(|o| o.len().is_none()) {
-            return Ok(None);
-        }
-        broadcast_len(&["nu", "mu", "sigma"], &ops).map(Some)
+        param_batch_len(
+            &["nu", "mu", "sigma"],
+            &[self.nu.operand(), self.mu.operand(), self.sigma.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {
@@ -155,7 +169,11 @@ impl<R: Real, N: Param<R>, M: Param<R>, S: Param<R>> Distribution<R> for Student
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&NAMES, &ops)?;
-        Ok(vectorized::sum(&StudentTKernel::new(ops[1]), &ops, n))
+        Ok(vectorized::sum(
+            &StudentTKernel(NuCache::new(ops[1], 0.0)),
+            &ops,
+            n,
+        ))
     }
 
     fn log_density_pointwise(
@@ -165,7 +183,7 @@ impl<R: Real, N: Param<R>, M: Param<R>, S: Param<R>> Distribution<R> for Student
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&NAMES, &ops)?;
-        vectorized::pointwise(&StudentTKernel::new(ops[1]), &ops, n, out);
+        vectorized::pointwise(&StudentTKernel(NuCache::new(ops[1], 0.0)), &ops, n, out);
         Ok(())
     }
 

@@ -49,7 +49,7 @@ impl<R: Real> Support<R> {
     pub fn contains(&self, x: f64) -> bool {
         match *self {
             Support::Real | Support::Simplex | Support::CholeskyCorr => x.is_finite(),
-            Support::Positive => x > 0.0 && x.is_finite(),
+            Support::Positive => positive(x),
             Support::GreaterThan(lo) => x > lo.value() && x.is_finite(),
             Support::LessThan(hi) => x < hi.value() && x.is_finite(),
             Support::Interval(lo, hi) => x > lo.value() && x < hi.value(),
@@ -75,4 +75,18 @@ impl<R: Real> Support<R> {
             Support::Integers { .. } => "integers in range",
         }
     }
+}
+
+/// Whether `x` is a positive real, `0 < x < ∞` (the support test of densities on the
+/// positive reals).
+#[inline]
+pub(super) fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
+/// Whether `x` is a non-negative real, `0 ≤ x < ∞` (the support test of densities that
+/// include the origin).
+#[inline]
+pub(super) fn non_negative(x: f64) -> bool {
+    (0.0..f64::INFINITY).contains(&x)
 }

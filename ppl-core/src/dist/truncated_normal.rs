@@ -1,10 +1,10 @@
 //! The truncated normal distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{inv_mills, log_sum_exp2, std_normal_log_cdf, HALF_LN_2PI};
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::LN_2;
@@ -237,6 +237,8 @@ impl<M, S> TruncatedNormal<M, S> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "mu", "sigma"];
+
 impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for TruncatedNormal<M, S> {
     type Value = R;
 
@@ -245,11 +247,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for TruncatedNormal<M, S
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, sigma) = (self.mu.operand(), self.sigma.operand());
-        if mu.len().is_none() && sigma.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "sigma"], &[mu, sigma]).map(Some)
+        param_batch_len(&["mu", "sigma"], &[self.mu.operand(), self.sigma.operand()])
     }
 
     fn support(&self) -> Support<R> {
@@ -263,11 +261,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for TruncatedNormal<M, S
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        if (0..n).any(|i| !self.inside(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&self.kernel(&ops), &ops, n))
+        sum_in_support(&self.kernel(&ops), &NAMES, &ops, |x| self.inside(x))
     }
 
     fn log_density_pointwise(
@@ -276,15 +270,7 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for TruncatedNormal<M, S
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&self.kernel(&ops), &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !self.inside(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&self.kernel(&ops), &NAMES, &ops, |x| self.inside(x), out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

@@ -1,6 +1,6 @@
 //! The continuous uniform distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
@@ -99,11 +99,10 @@ impl<R: Real, L: Param<R>, U: Param<R>> Distribution<R> for Uniform<L, U> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (lower, upper) = (self.lower.operand(), self.upper.operand());
-        if lower.len().is_none() && upper.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["lower", "upper"], &[lower, upper]).map(Some)
+        param_batch_len(
+            &["lower", "upper"],
+            &[self.lower.operand(), self.upper.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {

@@ -1,10 +1,10 @@
 //! The von Mises distribution on the circle, and the modified Bessel functions it needs.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
 use crate::special::Derivs;
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::f64::consts::{PI, TAU};
@@ -213,6 +213,8 @@ impl<M, K> VonMises<M, K> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "mu", "kappa"];
+
 impl<R: Real, M: Param<R>, K: Param<R>> Distribution<R> for VonMises<M, K> {
     type Value = R;
 
@@ -221,11 +223,7 @@ impl<R: Real, M: Param<R>, K: Param<R>> Distribution<R> for VonMises<M, K> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (mu, kappa) = (self.mu.operand(), self.kappa.operand());
-        if mu.len().is_none() && kappa.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["mu", "kappa"], &[mu, kappa]).map(Some)
+        param_batch_len(&["mu", "kappa"], &[self.mu.operand(), self.kappa.operand()])
     }
 
     fn support(&self) -> Support<R> {
@@ -234,11 +232,7 @@ impl<R: Real, M: Param<R>, K: Param<R>> Distribution<R> for VonMises<M, K> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "kappa"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&VonMisesKernel, &ops, n))
+        sum_in_support(&VonMisesKernel, &NAMES, &ops, in_support)
     }
 
     fn log_density_pointwise(
@@ -247,15 +241,7 @@ impl<R: Real, M: Param<R>, K: Param<R>> Distribution<R> for VonMises<M, K> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "mu", "kappa"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&VonMisesKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&VonMisesKernel, &NAMES, &ops, in_support, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {

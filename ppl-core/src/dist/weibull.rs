@@ -1,9 +1,9 @@
 //! The Weibull distribution.
 
-use super::{Distribution, ElementValue, ParamError, Support};
+use super::{param_batch_len, support, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
-use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
+use crate::vectorized::{pointwise_in_support, sum_in_support, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 
@@ -48,12 +48,6 @@ impl Kernel<3> for WeibullKernel {
     }
 }
 
-/// Whether the density is positive at `x`.
-#[inline]
-fn in_support(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 impl<A, S> Weibull<A, S> {
     fn operands<'a, R: Real>(&'a self, x: Operand<'a, R>) -> [Operand<'a, R>; 3]
     where
@@ -64,6 +58,8 @@ impl<A, S> Weibull<A, S> {
     }
 }
 
+const NAMES: [&str; 3] = ["x", "alpha", "sigma"];
+
 impl<R: Real, A: Param<R>, S: Param<R>> Distribution<R> for Weibull<A, S> {
     type Value = R;
 
@@ -72,11 +68,10 @@ impl<R: Real, A: Param<R>, S: Param<R>> Distribution<R> for Weibull<A, S> {
     }
 
     fn batch_len(&self) -> Result<Option<usize>, LengthMismatch> {
-        let (alpha, sigma) = (self.alpha.operand(), self.sigma.operand());
-        if alpha.len().is_none() && sigma.len().is_none() {
-            return Ok(None);
-        }
-        broadcast_len(&["alpha", "sigma"], &[alpha, sigma]).map(Some)
+        param_batch_len(
+            &["alpha", "sigma"],
+            &[self.alpha.operand(), self.sigma.operand()],
+        )
     }
 
     fn support(&self) -> Support<R> {
@@ -85,11 +80,7 @@ impl<R: Real, A: Param<R>, S: Param<R>> Distribution<R> for Weibull<A, S> {
 
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "sigma"], &ops)?;
-        if (0..n).any(|i| !in_support(ops[0].value(i))) {
-            return Ok(R::constant(f64::NEG_INFINITY));
-        }
-        Ok(vectorized::sum(&WeibullKernel, &ops, n))
+        sum_in_support(&WeibullKernel, &NAMES, &ops, support::positive)
     }
 
     fn log_density_pointwise(
@@ -98,15 +89,7 @@ impl<R: Real, A: Param<R>, S: Param<R>> Distribution<R> for Weibull<A, S> {
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let ops = self.operands(x);
-        let n = broadcast_len(&["x", "alpha", "sigma"], &ops)?;
-        let start = out.len();
-        vectorized::pointwise(&WeibullKernel, &ops, n, out);
-        for (i, lp) in out[start..].iter_mut().enumerate() {
-            if !in_support(ops[0].value(i)) {
-                *lp = f64::NEG_INFINITY;
-            }
-        }
-        Ok(())
+        pointwise_in_support(&WeibullKernel, &NAMES, &ops, support::positive, out)
     }
 
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
