@@ -178,3 +178,20 @@ fn invalid_parameters_during_inference_give_minus_infinity() {
     assert_eq!(model.logp_grad(&[2.0], &mut g).unwrap(), f64::NEG_INFINITY);
     assert!(model.logp(&[0.3]).unwrap().is_finite());
 }
+
+#[model]
+fn indexes_past_the_end(n: usize) {
+    let w = sample!(Normal::new(0.0, 1.0), shape = 2);
+    let picked = w[n];
+    observe!(Normal::new(picked, 1.0), 0.5, name = "obs");
+}
+
+#[test]
+fn a_panic_in_the_model_body_is_an_error() {
+    assert!(indexes_past_the_end::model(1).is_ok());
+    let err = indexes_past_the_end::model(2).unwrap_err();
+    assert!(
+        matches!(&err, Error::Panic { message } if message.contains("index out of bounds")),
+        "{err}"
+    );
+}

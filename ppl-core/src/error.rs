@@ -120,6 +120,12 @@ pub enum Error {
         /// The per-variable table.
         table: String,
     },
+    /// The model's code panicked.
+    #[error("the model panicked: {message}")]
+    Panic {
+        /// The panic message.
+        message: String,
+    },
     /// A feature that is not available yet.
     #[error("{0}")]
     Unsupported(String),

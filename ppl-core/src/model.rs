@@ -110,7 +110,7 @@ impl<T: ModelTemplate> Model<T> {
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
         let (layout, draws) = {
             let mut ctx = ForwardContext::new(&mut rng, &conditioned, false);
-            template.run::<f64, _>(&mut ctx);
+            guarded(|| template.run::<f64, _>(&mut ctx))?;
             if let Some(e) = ctx.error {
                 return Err(e);
             }
@@ -167,7 +167,7 @@ impl<T: ModelTemplate> Model<T> {
         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
     {
         let mut ctx = InferenceContext::new(&self.layout, input, &self.conditioned, options);
-        self.template.run::<R, _>(&mut ctx);
+        guarded(|| self.template.run::<R, _>(&mut ctx))?;
         ctx.finish()?;
         Ok((ctx.total(), ctx))
     }
@@ -258,7 +258,7 @@ impl<T: ModelTemplate> Model<T> {
         self.check_dim(u)?;
         let mut ctx =
             InferenceContext::new(&self.layout, u, &self.conditioned, Accumulators::default());
-        let out = self.template.run::<f64, _>(&mut ctx);
+        let out = guarded(|| self.template.run::<f64, _>(&mut ctx))?;
         ctx.finish()?;
         Ok(out)
     }
@@ -276,7 +276,7 @@ impl<T: ModelTemplate> Model<T> {
             ),
             values: Vec::new(),
         };
-        self.template.run::<f64, _>(&mut ctx);
+        guarded(|| self.template.run::<f64, _>(&mut ctx))?;
         ctx.inner.finish()?;
         for (name, values) in ctx.values {
             let info = self
@@ -308,7 +308,7 @@ impl<T: ModelTemplate> Model<T> {
             next: 0,
             error: None,
         };
-        self.template.run::<f64, _>(&mut ctx);
+        guarded(|| self.template.run::<f64, _>(&mut ctx))?;
         if let Some(e) = ctx.error {
             return Err(e);
         }
@@ -388,7 +388,7 @@ impl<T: ModelTemplate> Model<T> {
     /// One draw from the prior (and the prior predictive of the observations).
     pub fn prior_draw(&self, rng: &mut dyn RngCore) -> Result<PriorDraw> {
         let mut ctx = ForwardContext::new(rng, &self.conditioned, true);
-        self.template.run::<f64, _>(&mut ctx);
+        guarded(|| self.template.run::<f64, _>(&mut ctx))?;
         if let Some(e) = ctx.error {
             return Err(e);
         }
@@ -531,6 +531,20 @@ impl Context<f64> for Unconstrain<'_> {
     }
     fn deterministic(&mut self, _name: &'static str, _values: crate::param::Operand<'_, f64>) {}
     fn potential(&mut self, _name: &'static str, _value: f64) {}
+}
+
+/// Runs model code, turning a panic in the user's body into [`Error::Panic`] so that a
+/// bug in a model (an index out of range, say) is an error, not an abort. Costs nothing
+/// unless a panic happens.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_string());
+        Error::Panic { message }
+    })
 }
 
 /// A reproducible random-number generator for a (seed, stream) pair.
