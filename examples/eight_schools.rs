@@ -5,7 +5,6 @@
 
 use ppl::prelude::*;
 
-
 #[model]
 fn eight_schools(y: &[f64], sigma: &[f64]) {
     let mu = sample!(Normal::new(0.0, 5.0));
