@@ -1,12 +1,22 @@
-//! Warm-up adaptation as Stan does it: the initial step-size heuristic, dual averaging of
-//! the step size, and windowed estimation of a diagonal mass matrix.
+//! Warm-up adaptation: the initial step-size heuristic, dual averaging of the step size,
+//! and three ways of adapting the metric.
 //!
-//! Stan's schedule: an initial fast interval of 75 iterations (step size only), slow
-//! windows of 25, 50, 100, … iterations that each end with a new metric, the last
-//! stretched to the terminal fast interval of 50 iterations. Each new metric restarts
-//! dual averaging from a freshly found step size.
+//! Stan's schedule ([`DiagonalAdaptation`], [`DenseAdaptation`]): an initial fast interval
+//! of 75 iterations (step size only), slow windows of 25, 50, 100, … iterations that each
+//! end with a new metric, the last stretched to the terminal fast interval of 50
+//! iterations. Each new metric restarts dual averaging from a freshly found step size.
+//!
+//! nutpie's schedule ([`GradientDiagonalAdaptation`]): the metric starts at `1/|∇ log p|`
+//! of the initial point and is re-estimated after every warm-up draw as
+//! `sqrt(var(draws)/var(gradients))` from a foreground window, while a background window
+//! fills up; when the background window holds enough draws (10 in the first 30% of
+//! warm-up, 80 after) it becomes the foreground and a new background starts. The last 15%
+//! of warm-up adapts only the step size. Dual averaging restarts only after the first
+//! estimate.
 
 use crate::hamiltonian::{DiagonalMetric, GradientCounter, PhasePoint};
+use crate::metric::{DenseMetric, EuclideanMetric};
+use crate::nuts::SampleStats;
 use ppl_core::model::LogDensity;
 use rand::Rng;
 use thiserror::Error;
@@ -23,6 +33,9 @@ pub enum AdaptError {
     /// A metric estimate overflowed.
     #[error("numerical overflow in the mass-matrix adaptation: the draws' variance is not finite")]
     MetricOverflow,
+    /// A dense metric estimate was not positive definite.
+    #[error("the dense mass-matrix estimate is not positive definite (try the diagonal metric)")]
+    NotPositiveDefinite,
     /// The model failed during adaptation.
     #[error(transparent)]
     Model(#[from] ppl_core::Error),
@@ -31,10 +44,14 @@ pub enum AdaptError {
 /// Stan's initial step-size heuristic (`base_hmc::init_stepsize`): from `current`, double
 /// or halve `step_size` until the acceptance probability of one leapfrog step with a
 /// fresh momentum crosses 0.8. Returns the new step size; `current` is unchanged.
-pub(crate) fn find_reasonable_step_size<D: LogDensity + ?Sized, G: Rng + ?Sized>(
+pub(crate) fn find_reasonable_step_size<
+    D: LogDensity + ?Sized,
+    G: Rng + ?Sized,
+    M: EuclideanMetric,
+>(
     current: &PhasePoint,
     step_size: f64,
-    metric: &DiagonalMetric,
+    metric: &M,
     counter: &mut GradientCounter<'_, D>,
     rng: &mut G,
     scratch: &mut PhasePoint,
@@ -302,6 +319,313 @@ impl DiagonalAdaptation {
     }
 }
 
+/// What a metric adaptation did after one warm-up transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetricUpdate {
+    /// The metric is unchanged.
+    Unchanged,
+    /// The metric changed; dual averaging carries on.
+    Updated,
+    /// The metric changed; the step size is to be searched afresh and dual averaging
+    /// restarted from it.
+    UpdatedRestart,
+}
+
+/// A warm-up adaptation of a metric of type `M`.
+pub(crate) trait MetricAdaptation<M> {
+    /// Called once before warm-up, at the checked initial point.
+    fn init(&mut self, metric: &mut M, z: &PhasePoint);
+
+    /// Called after each warm-up transition, with the new draw `z` (its position and
+    /// gradient) and the transition's statistics.
+    fn learn(
+        &mut self,
+        metric: &mut M,
+        z: &PhasePoint,
+        stats: &SampleStats,
+    ) -> Result<MetricUpdate, AdaptError>;
+}
+
+impl MetricAdaptation<DiagonalMetric> for DiagonalAdaptation {
+    fn init(&mut self, _metric: &mut DiagonalMetric, _z: &PhasePoint) {}
+
+    fn learn(
+        &mut self,
+        metric: &mut DiagonalMetric,
+        z: &PhasePoint,
+        _stats: &SampleStats,
+    ) -> Result<MetricUpdate, AdaptError> {
+        Ok(
+            if DiagonalAdaptation::learn(self, &mut metric.inv_mass, &z.q)? {
+                MetricUpdate::UpdatedRestart
+            } else {
+                MetricUpdate::Unchanged
+            },
+        )
+    }
+}
+
+/// Welford's running mean and covariance matrix of vectors (row-major upper and lower
+/// triangles both kept).
+#[derive(Debug, Clone, PartialEq)]
+struct WelfordCovariance {
+    n: f64,
+    mean: Vec<f64>,
+    delta: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl WelfordCovariance {
+    fn new(dim: usize) -> Self {
+        WelfordCovariance {
+            n: 0.0,
+            mean: vec![0.0; dim],
+            delta: vec![0.0; dim],
+            m2: vec![0.0; dim * dim],
+        }
+    }
+
+    fn add(&mut self, x: &[f64]) {
+        let dim = self.mean.len();
+        self.n += 1.0;
+        for ((d, m), x) in self.delta.iter_mut().zip(&mut self.mean).zip(x) {
+            *d = x - *m;
+            *m += *d / self.n;
+        }
+        for (i, (x, m)) in x.iter().zip(&self.mean).enumerate() {
+            let after = x - m;
+            let row = &mut self.m2[i * dim..(i + 1) * dim];
+            for (s, d) in row.iter_mut().zip(&self.delta) {
+                *s += after * d;
+            }
+        }
+    }
+
+    fn restart(&mut self) {
+        self.n = 0.0;
+        self.mean.fill(0.0);
+        self.m2.fill(0.0);
+    }
+}
+
+/// Windowed estimation of a dense inverse mass matrix (Stan's `covar_adaptation`): the
+/// sample covariance of each window's draws, regularised towards 10⁻³·I as
+/// `(n/(n+5))·Σ + 10⁻³·(5/(n+5))·I`. Same schedule as [`DiagonalAdaptation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseAdaptation {
+    schedule: WindowSchedule,
+    estimator: WelfordCovariance,
+    scratch: Vec<f64>,
+}
+
+impl DenseAdaptation {
+    /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    pub fn new(num_warmup: u32, dim: usize) -> Self {
+        DenseAdaptation {
+            schedule: WindowSchedule::new(num_warmup),
+            estimator: WelfordCovariance::new(dim),
+            scratch: vec![0.0; dim * dim],
+        }
+    }
+
+    /// Records the position after one warm-up transition. When a window ends, writes
+    /// the new estimate (row-major) into `inv_mass` and returns `Ok(true)`.
+    pub fn learn(&mut self, inv_mass: &mut [f64], q: &[f64]) -> Result<bool, AdaptError> {
+        let (collect, ended) = self.schedule.step();
+        if collect {
+            self.estimator.add(q);
+        }
+        if !ended {
+            return Ok(false);
+        }
+        let n = self.estimator.n;
+        let dim = self.estimator.mean.len();
+        let m2 = &self.estimator.m2;
+        for i in 0..dim {
+            for j in 0..=i {
+                // Symmetric by construction: the lower triangle, mirrored.
+                let cov = 0.5 * (m2[i * dim + j] + m2[j * dim + i]) / (n - 1.0);
+                let mut m = (n / (n + 5.0)) * cov;
+                if i == j {
+                    m += 1e-3 * (5.0 / (n + 5.0));
+                }
+                inv_mass[i * dim + j] = m;
+                inv_mass[j * dim + i] = m;
+            }
+        }
+        if !inv_mass.iter().all(|m| m.is_finite()) {
+            return Err(AdaptError::MetricOverflow);
+        }
+        self.estimator.restart();
+        Ok(true)
+    }
+}
+
+impl MetricAdaptation<DenseMetric> for DenseAdaptation {
+    fn init(&mut self, _metric: &mut DenseMetric, _z: &PhasePoint) {}
+
+    fn learn(
+        &mut self,
+        metric: &mut DenseMetric,
+        z: &PhasePoint,
+        _stats: &SampleStats,
+    ) -> Result<MetricUpdate, AdaptError> {
+        let mut estimate = std::mem::take(&mut self.scratch);
+        let ended = DenseAdaptation::learn(self, &mut estimate, &z.q);
+        let outcome = match ended {
+            Ok(true) if metric.set_inv_mass(&estimate) => Ok(MetricUpdate::UpdatedRestart),
+            Ok(true) => Err(AdaptError::NotPositiveDefinite),
+            Ok(false) => Ok(MetricUpdate::Unchanged),
+            Err(e) => Err(e),
+        };
+        self.scratch = estimate;
+        outcome
+    }
+}
+
+/// Bounds of the gradient-informed inverse-mass estimates.
+const GRAD_METRIC_LIMITS: (f64, f64) = (1e-20, 1e20);
+
+/// nutpie's gradient-informed diagonal adaptation (see the module documentation): the
+/// inverse mass matrix is `sqrt(var(draws)/var(gradients))` elementwise, from windows
+/// that overlap and are replaced as warm-up goes on.
+///
+/// ```
+/// use ppl_infer::adapt::GradientDiagonalAdaptation;
+/// // 1000 warm-up iterations: windows switch every 10 draws during the first 300,
+/// // every 80 after; the last 150 adapt only the step size.
+/// let adapt = GradientDiagonalAdaptation::new(1000, 3);
+/// assert_eq!(adapt.metric_window_end(), 850);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientDiagonalAdaptation {
+    iteration: u32,
+    early_end: u32,
+    final_window: u32,
+    early_switch: u32,
+    late_switch: u32,
+    draws: WelfordVariance,
+    grads: WelfordVariance,
+    background_draws: WelfordVariance,
+    background_grads: WelfordVariance,
+    estimated: bool,
+}
+
+impl GradientDiagonalAdaptation {
+    /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    pub fn new(num_warmup: u32, dim: usize) -> Self {
+        let early_end = (0.3 * f64::from(num_warmup)) as u32;
+        let final_window = num_warmup - (0.15 * f64::from(num_warmup)) as u32;
+        GradientDiagonalAdaptation {
+            iteration: 0,
+            early_end,
+            final_window,
+            early_switch: 10,
+            late_switch: 80,
+            draws: WelfordVariance::new(dim),
+            grads: WelfordVariance::new(dim),
+            background_draws: WelfordVariance::new(dim),
+            background_grads: WelfordVariance::new(dim),
+            estimated: false,
+        }
+    }
+
+    /// The first warm-up iteration after which the metric stays fixed.
+    pub fn metric_window_end(&self) -> u32 {
+        self.final_window
+    }
+
+    /// Sets `inv_mass` from the gradient at the initial point, `1/|∇ log p|`, and
+    /// records the point.
+    pub fn init(&mut self, inv_mass: &mut [f64], q: &[f64], grad: &[f64]) {
+        if self.final_window == 0 {
+            return;
+        }
+        for (m, g) in inv_mass.iter_mut().zip(grad) {
+            let g = g.abs();
+            *m = if g > 0.0 && g.is_finite() {
+                g.recip().clamp(GRAD_METRIC_LIMITS.0, GRAD_METRIC_LIMITS.1)
+            } else {
+                1.0
+            };
+        }
+        self.add(q, grad);
+    }
+
+    fn add(&mut self, q: &[f64], grad: &[f64]) {
+        self.draws.add(q);
+        self.grads.add(grad);
+        self.background_draws.add(q);
+        self.background_grads.add(grad);
+    }
+
+    /// Records one warm-up draw `q` with its gradient `grad` (ignored when the transition
+    /// diverged). Returns `Ok(true)` when `inv_mass` was re-estimated.
+    pub fn learn(
+        &mut self,
+        inv_mass: &mut [f64],
+        q: &[f64],
+        grad: &[f64],
+        diverged: bool,
+    ) -> Result<bool, AdaptError> {
+        let iteration = self.iteration;
+        self.iteration += 1;
+        if iteration >= self.final_window {
+            return Ok(false);
+        }
+        if !diverged {
+            self.add(q, grad);
+        }
+        let switch = if iteration < self.early_end {
+            self.early_switch
+        } else {
+            self.late_switch
+        };
+        if self.background_draws.n >= f64::from(switch) && iteration + switch <= self.final_window {
+            std::mem::swap(&mut self.draws, &mut self.background_draws);
+            std::mem::swap(&mut self.grads, &mut self.background_grads);
+            self.background_draws.restart();
+            self.background_grads.restart();
+        }
+        if self.draws.n < 3.0 {
+            return Ok(false);
+        }
+        // The window sizes cancel: var(draws)/var(grads) = m2(draws)/m2(grads).
+        for ((m, sx), sg) in inv_mass.iter_mut().zip(&self.draws.m2).zip(&self.grads.m2) {
+            let v = (sx / sg).sqrt();
+            if v.is_finite() && v > 0.0 {
+                *m = v.clamp(GRAD_METRIC_LIMITS.0, GRAD_METRIC_LIMITS.1);
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl MetricAdaptation<DiagonalMetric> for GradientDiagonalAdaptation {
+    fn init(&mut self, metric: &mut DiagonalMetric, z: &PhasePoint) {
+        GradientDiagonalAdaptation::init(self, &mut metric.inv_mass, &z.q, &z.grad);
+    }
+
+    fn learn(
+        &mut self,
+        metric: &mut DiagonalMetric,
+        z: &PhasePoint,
+        stats: &SampleStats,
+    ) -> Result<MetricUpdate, AdaptError> {
+        let diverged = stats.diverging || !z.logp.is_finite();
+        if !GradientDiagonalAdaptation::learn(self, &mut metric.inv_mass, &z.q, &z.grad, diverged)?
+        {
+            return Ok(MetricUpdate::Unchanged);
+        }
+        if self.estimated {
+            Ok(MetricUpdate::Updated)
+        } else {
+            self.estimated = true;
+            Ok(MetricUpdate::UpdatedRestart)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +678,99 @@ mod tests {
             let var = xs.iter().map(|x| (x[d] - mean).powi(2)).sum::<f64>() / (n - 1.0);
             let expect = n / (n + 5.0) * var + 1e-3 * 5.0 / (n + 5.0);
             assert!((inv_mass[d] - expect).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn dense_estimate_is_the_regularised_covariance() {
+        let mut adapt = DenseAdaptation::new(100, 2);
+        let mut inv_mass = vec![0.0; 4];
+        let mut xs = Vec::new();
+        let mut updates = 0;
+        for i in 0..100 {
+            let a = f64::from(i % 7);
+            let x = [a, 0.5 * a + f64::from(i % 3)];
+            if (15..90).contains(&i) {
+                xs.push(x);
+            }
+            updates += usize::from(adapt.learn(&mut inv_mass, &x).unwrap());
+        }
+        assert_eq!(updates, 1);
+        let n = xs.len() as f64;
+        let mean = |d: usize| xs.iter().map(|x| x[d]).sum::<f64>() / n;
+        let (m0, m1) = (mean(0), mean(1));
+        for (a, b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            let (ma, mb) = ([m0, m1][a], [m0, m1][b]);
+            let cov = xs.iter().map(|x| (x[a] - ma) * (x[b] - mb)).sum::<f64>() / (n - 1.0);
+            let mut expect = n / (n + 5.0) * cov;
+            if a == b {
+                expect += 1e-3 * 5.0 / (n + 5.0);
+            }
+            assert!((inv_mass[a * 2 + b] - expect).abs() < 1e-12);
+        }
+        assert_eq!(inv_mass[1], inv_mass[2]);
+    }
+
+    #[test]
+    fn gradient_estimate_is_the_ratio_of_draw_and_gradient_scales() {
+        // Independent Gaussians with sds 0.1 and 10: gradients −x/sd², so the estimate
+        // sqrt(var x / var ∇) is sd² exactly for any draws.
+        let sd: [f64; 2] = [0.1, 10.0];
+        let mut adapt = GradientDiagonalAdaptation::new(1000, 2);
+        let mut inv_mass = vec![1.0; 2];
+        let grad = |x: &[f64; 2]| [-x[0] / (sd[0] * sd[0]), -x[1] / (sd[1] * sd[1])];
+        let x0 = [0.05, -3.0];
+        adapt.init(&mut inv_mass, &x0, &grad(&x0));
+        // The initial guess is 1/|∇|.
+        assert!((inv_mass[0] - 0.01 / 0.05).abs() < 1e-12);
+        assert!((inv_mass[1] - 100.0 / 3.0).abs() < 1e-9);
+        let mut updates = Vec::new();
+        for i in 0..1000u32 {
+            let t = f64::from(i);
+            let x = [sd[0] * (0.7 * t).sin(), sd[1] * (1.3 * t).cos()];
+            // A diverged transition is ignored.
+            let diverged = i == 500;
+            let q = if diverged { [1e3, 1e3] } else { x };
+            if adapt.learn(&mut inv_mass, &q, &grad(&q), diverged).unwrap() {
+                updates.push(i);
+                assert!((inv_mass[0] / 0.01 - 1.0).abs() < 1e-9, "{inv_mass:?}");
+                assert!((inv_mass[1] / 100.0 - 1.0).abs() < 1e-9, "{inv_mass:?}");
+            }
+        }
+        // Every iteration from the third point on updates the metric, up to the final
+        // 15% of warm-up.
+        assert_eq!(updates.first(), Some(&1));
+        assert_eq!(updates.last(), Some(&849));
+        assert_eq!(updates.len(), 849);
+        assert_eq!(adapt.metric_window_end(), 850);
+    }
+
+    #[test]
+    fn gradient_windows_switch_early_every_10_then_every_80() {
+        let mut adapt = GradientDiagonalAdaptation::new(1000, 1);
+        let mut inv_mass = vec![1.0];
+        adapt.init(&mut inv_mass, &[0.0], &[1.0]);
+        let mut foreground = Vec::new();
+        for i in 0..1000u32 {
+            let x = [f64::from(i)];
+            adapt.learn(&mut inv_mass, &x, &x, false).unwrap();
+            foreground.push(adapt.draws.n as u32);
+        }
+        // Early: the foreground window holds 10 to 19 draws once the first switch is done.
+        assert!(foreground[20..300].iter().all(|n| (10..20).contains(n)));
+        // Later: 80 to 159 draws once the late switches have started.
+        assert!(foreground[460..770].iter().all(|n| (80..160).contains(n)));
+        // No switch in the last 80 draws before the final window: the window grows.
+        assert!(foreground[770..850].windows(2).all(|w| w[1] == w[0] + 1));
+        // Short or empty warm-ups do not panic.
+        for tune in [0, 1, 5, 19] {
+            let mut adapt = GradientDiagonalAdaptation::new(tune, 1);
+            let mut m = vec![1.0];
+            adapt.init(&mut m, &[0.5], &[2.0]);
+            for i in 0..tune {
+                adapt.learn(&mut m, &[f64::from(i)], &[1.0], false).unwrap();
+            }
+            assert!(m[0].is_finite() && m[0] > 0.0);
         }
     }
 

@@ -4,12 +4,18 @@
 //! bit-identical whatever the number of threads. Initial positions are found and checked
 //! for every chain before any chain starts. Each chain runs on its own thread (named
 //! `ppl-chain-{c}`) with fresh thread-local state; a panic or model error there fails
-//! that chain only, and the others' results are returned inside the error.
+//! that chain only, and the others' results are returned inside the error. A progress
+//! display (see [`crate::progress`]) runs on one more thread when it is wanted.
 
-use crate::adapt::{find_reasonable_step_size, DiagonalAdaptation, DualAveraging};
+use crate::adapt::{
+    find_reasonable_step_size, DenseAdaptation, DiagonalAdaptation, DualAveraging,
+    GradientDiagonalAdaptation, MetricAdaptation, MetricUpdate,
+};
 use crate::error::{panic_message, ChainFailure, ChainFailureReason, InitFailure, SampleError};
-use crate::hamiltonian::{DiagonalMetric, GradientCounter, PhasePoint};
+use crate::hamiltonian::{DiagonalMetric, EuclideanMetric, GradientCounter, PhasePoint};
+use crate::metric::{DenseMetric, Metric};
 use crate::nuts::NutsWorkspace;
+use crate::progress::{ChainProgress, ProgressDisplay};
 use crate::sampler::Nuts;
 use crate::target::SampleTarget;
 use crate::trace::{ChainTiming, ChainTrace, Trace};
@@ -82,7 +88,15 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
     let next = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<Result<ChainTrace, ChainFailure>>> =
         (0..nuts.chains).map(|_| None).collect();
+    let display = ProgressDisplay::wanted(nuts.progress, nuts.force_progress)
+        .then(|| ProgressDisplay::new(nuts.chains, nuts.tune, nuts.draws));
     std::thread::scope(|scope| {
+        let display_thread = display.as_ref().and_then(|d| {
+            std::thread::Builder::new()
+                .name("ppl-progress".into())
+                .spawn_scoped(scope, move || d.run())
+                .ok()
+        });
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -92,7 +106,8 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
                         let Some(slot) = jobs.get(i) else { break };
                         let job = slot.lock().ok().and_then(|mut job| job.take());
                         if let Some(job) = job {
-                            done.push((i, run_isolated(target, job, &nuts, width)));
+                            let progress = display.as_ref().map(|d| d.chain(job.chain));
+                            done.push((i, run_isolated(target, job, &nuts, width, progress)));
                         }
                     }
                     done
@@ -107,7 +122,20 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
                 }
             }
         }
+        if let (Some(d), Some(handle)) = (&display, display_thread) {
+            d.stop(handle.thread());
+            let _ = handle.join();
+        }
     });
+    if let Some(display) = &display {
+        let failed: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !matches!(o, Some(Ok(_))))
+            .map(|(c, _)| c)
+            .collect();
+        display.finish(&failed);
+    }
 
     let mut chains = Vec::with_capacity(nuts.chains);
     let mut failures = Vec::new();
@@ -138,13 +166,14 @@ fn run_isolated<T: SampleTarget + ?Sized>(
     job: ChainJob,
     nuts: &Nuts,
     width: usize,
+    progress: Option<&ChainProgress>,
 ) -> Result<ChainTrace, ChainFailure> {
     let chain = job.chain;
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(format!("ppl-chain-{chain}"))
             .stack_size(CHAIN_STACK_SIZE)
-            .spawn_scoped(scope, move || run_chain(target, job, nuts, width))
+            .spawn_scoped(scope, move || run_chain(target, job, nuts, width, progress))
             .map(|handle| handle.join())
     });
     let reason = match outcome {
@@ -163,13 +192,63 @@ fn push_columns(columns: &mut [Vec<f64>], values: &[f64]) {
     }
 }
 
-/// Warm-up with Stan's adaptation, then sampling; everything from the chain's own stream.
+/// Runs one chain with the metric and adaptation chosen in `nuts`.
 fn run_chain<T: SampleTarget + ?Sized>(
     target: &T,
     job: ChainJob,
     nuts: &Nuts,
     width: usize,
+    progress: Option<&ChainProgress>,
 ) -> Result<ChainTrace, ChainFailureReason> {
+    let dim = target.dim();
+    let tune = u32::try_from(nuts.tune).unwrap_or(u32::MAX);
+    match nuts.metric {
+        Metric::Diagonal => run_chain_with(
+            target,
+            job,
+            nuts,
+            width,
+            progress,
+            DiagonalMetric::unit(dim),
+            DiagonalAdaptation::new(tune, dim),
+        ),
+        Metric::GradientDiagonal => run_chain_with(
+            target,
+            job,
+            nuts,
+            width,
+            progress,
+            DiagonalMetric::unit(dim),
+            GradientDiagonalAdaptation::new(tune, dim),
+        ),
+        Metric::Dense => run_chain_with(
+            target,
+            job,
+            nuts,
+            width,
+            progress,
+            DenseMetric::unit(dim),
+            DenseAdaptation::new(tune, dim),
+        ),
+    }
+}
+
+/// Warm-up (step size by dual averaging, the metric by `adaptation`), then sampling;
+/// everything from the chain's own stream.
+fn run_chain_with<T, M, A>(
+    target: &T,
+    job: ChainJob,
+    nuts: &Nuts,
+    width: usize,
+    progress: Option<&ChainProgress>,
+    mut metric: M,
+    mut adaptation: A,
+) -> Result<ChainTrace, ChainFailureReason>
+where
+    T: SampleTarget + ?Sized,
+    M: EuclideanMetric,
+    A: MetricAdaptation<M>,
+{
     let ChainJob {
         chain,
         mut rng,
@@ -187,7 +266,9 @@ fn run_chain<T: SampleTarget + ?Sized>(
         )));
     }
 
-    let mut metric = DiagonalMetric::unit(dim);
+    if nuts.tune > 0 {
+        adaptation.init(&mut metric, &z);
+    }
     let mut workspace = NutsWorkspace::new(dim, nuts.max_depth);
     let mut scratch = PhasePoint::new(dim);
     let mut step_size = find_reasonable_step_size(
@@ -199,7 +280,6 @@ fn run_chain<T: SampleTarget + ?Sized>(
         &mut scratch,
     )?;
     let mut dual = DualAveraging::new(nuts.target_accept, step_size);
-    let mut adaptation = DiagonalAdaptation::new(u32::try_from(nuts.tune).unwrap_or(u32::MAX), dim);
     let mut record = vec![0.0; width];
 
     let mut warmup_stats = Vec::with_capacity(nuts.tune);
@@ -208,7 +288,7 @@ fn run_chain<T: SampleTarget + ?Sized>(
     } else {
         Vec::new()
     };
-    for _ in 0..nuts.tune {
+    for iteration in 0..nuts.tune {
         let stats = workspace.transition(
             &mut z,
             &mut counter,
@@ -218,7 +298,7 @@ fn run_chain<T: SampleTarget + ?Sized>(
             &mut rng,
         )?;
         step_size = dual.learn(stats.accept_stat);
-        if adaptation.learn(&mut metric.inv_mass, &z.q)? {
+        if adaptation.learn(&mut metric, &z, &stats)? == MetricUpdate::UpdatedRestart {
             step_size = find_reasonable_step_size(
                 &z,
                 step_size,
@@ -228,6 +308,9 @@ fn run_chain<T: SampleTarget + ?Sized>(
                 &mut scratch,
             )?;
             dual.restart(step_size);
+        }
+        if let Some(progress) = progress {
+            progress.record(iteration, stats.diverging, stats.step_size);
         }
         warmup_stats.push(stats);
         if nuts.keep_warmup {
@@ -239,11 +322,14 @@ fn run_chain<T: SampleTarget + ?Sized>(
         step_size = dual.final_step_size();
     }
     let warmup = warmup_start.elapsed();
+    if let Some(progress) = progress {
+        progress.end_warmup();
+    }
 
     let sampling_start = Instant::now();
     let mut stats = Vec::with_capacity(nuts.draws);
     let mut columns = vec![Vec::with_capacity(nuts.draws); width];
-    for _ in 0..nuts.draws {
+    for iteration in nuts.tune..nuts.tune + nuts.draws {
         let s = workspace.transition(
             &mut z,
             &mut counter,
@@ -252,6 +338,9 @@ fn run_chain<T: SampleTarget + ?Sized>(
             nuts.max_depth,
             &mut rng,
         )?;
+        if let Some(progress) = progress {
+            progress.record(iteration, s.diverging, step_size);
+        }
         stats.push(s);
         target.record(&z.q, &mut record)?;
         push_columns(&mut columns, &record);
@@ -264,7 +353,7 @@ fn run_chain<T: SampleTarget + ?Sized>(
         stats,
         warmup_stats,
         step_size,
-        inv_mass: metric.inv_mass,
+        inv_mass: metric.inv_mass_diagonal(),
         timing: ChainTiming {
             warmup,
             sampling: sampling_start.elapsed(),

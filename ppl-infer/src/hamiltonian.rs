@@ -1,10 +1,11 @@
-//! Hamiltonian dynamics with a diagonal metric: phase points, energy and the leapfrog step.
+//! Hamiltonian dynamics: phase points, the diagonal metric, energy and the leapfrog step.
 //!
-//! The potential is the negative log-density, the kinetic energy is `½ pᵀ M⁻¹ p` with a
-//! diagonal inverse mass matrix `M⁻¹` (the adapted posterior variances). A log-density or
+//! The potential is the negative log-density, the kinetic energy is `½ pᵀ M⁻¹ p` with an
+//! inverse mass matrix `M⁻¹` (the adapted posterior scales; any [`EuclideanMetric`]). A log-density or
 //! gradient that is not finite makes the point's energy infinite, which the tree builder
 //! reports as a divergence: no NaN ever reaches the sampler's state.
 
+pub(crate) use crate::metric::EuclideanMetric;
 use ppl_core::model::LogDensity;
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -57,9 +58,11 @@ impl DiagonalMetric {
             inv_mass: vec![1.0; dim],
         }
     }
+}
 
+impl EuclideanMetric for DiagonalMetric {
     /// Kinetic energy `½ Σ inv_massᵢ pᵢ²`.
-    pub fn kinetic_energy(&self, p: &[f64]) -> f64 {
+    fn kinetic_energy(&self, p: &[f64]) -> f64 {
         0.5 * self
             .inv_mass
             .iter()
@@ -68,29 +71,29 @@ impl DiagonalMetric {
             .sum::<f64>()
     }
 
-    /// Total energy `H = −log p(q) + ½ pᵀ M⁻¹ p`; +∞ where the log-density is not finite.
-    pub(crate) fn energy(&self, z: &PhasePoint) -> f64 {
-        let h = -z.logp + self.kinetic_energy(&z.p);
-        if h.is_nan() {
-            f64::INFINITY
-        } else {
-            h
-        }
-    }
-
     /// The velocity `M⁻¹ p` (Stan's "sharp" momentum, `∂K/∂p`), written into `out`.
-    pub fn velocity(&self, p: &[f64], out: &mut [f64]) {
+    fn velocity(&self, p: &[f64], out: &mut [f64]) {
         for ((o, m), p) in out.iter_mut().zip(&self.inv_mass).zip(p) {
             *o = m * p;
         }
     }
 
     /// Draws a momentum `p ~ N(0, M)` into `p`.
-    pub fn sample_momentum<G: Rng + ?Sized>(&self, rng: &mut G, p: &mut [f64]) {
+    fn sample_momentum<G: Rng + ?Sized>(&self, rng: &mut G, p: &mut [f64]) {
         for (p, m) in p.iter_mut().zip(&self.inv_mass) {
             let z: f64 = rng.sample(StandardNormal);
             *p = z / m.sqrt();
         }
+    }
+
+    fn drift(&self, eps: f64, p: &[f64], q: &mut [f64]) {
+        for ((q, p), m) in q.iter_mut().zip(p).zip(&self.inv_mass) {
+            *q += eps * m * p;
+        }
+    }
+
+    fn inv_mass_diagonal(&self) -> Vec<f64> {
+        self.inv_mass.clone()
     }
 }
 
@@ -123,19 +126,17 @@ impl<'a, D: LogDensity + ?Sized> GradientCounter<'a, D> {
     }
 
     /// One leapfrog step of size `eps` (negative to integrate backwards in time).
-    pub fn leapfrog(
+    pub fn leapfrog<M: EuclideanMetric + ?Sized>(
         &mut self,
         z: &mut PhasePoint,
-        metric: &DiagonalMetric,
+        metric: &M,
         eps: f64,
     ) -> Result<(), ppl_core::Error> {
         let half = 0.5 * eps;
         for (p, g) in z.p.iter_mut().zip(&z.grad) {
             *p += half * g;
         }
-        for ((q, p), m) in z.q.iter_mut().zip(&z.p).zip(&metric.inv_mass) {
-            *q += eps * m * p;
-        }
+        metric.drift(eps, &z.p, &mut z.q);
         self.update(z)?;
         if z.logp.is_finite() {
             for (p, g) in z.p.iter_mut().zip(&z.grad) {

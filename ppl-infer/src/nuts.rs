@@ -8,7 +8,7 @@
 //! preferred (biased progressive sampling). The code follows Stan's `base_nuts`
 //! (Betancourt 2017, "A Conceptual Introduction to Hamiltonian Monte Carlo", appendix A).
 
-use crate::hamiltonian::{DiagonalMetric, GradientCounter, PhasePoint};
+use crate::hamiltonian::{EuclideanMetric, GradientCounter, PhasePoint};
 use ppl_core::model::LogDensity;
 use ppl_core::special::log_sum_exp2;
 use rand::Rng;
@@ -74,9 +74,9 @@ impl Level {
 }
 
 /// The quantities shared by every node of one trajectory.
-struct Trajectory<'a, 'd, D: LogDensity + ?Sized, G: Rng + ?Sized> {
+struct Trajectory<'a, 'd, D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> {
     counter: &'a mut GradientCounter<'d, D>,
-    metric: &'a DiagonalMetric,
+    metric: &'a M,
     rng: &'a mut G,
     /// Signed step size of the current subtree.
     eps: f64,
@@ -112,7 +112,7 @@ fn add_into(acc: &mut [f64], x: &[f64]) {
     }
 }
 
-impl<D: LogDensity + ?Sized, G: Rng + ?Sized> Trajectory<'_, '_, D, G> {
+impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_, '_, D, G, M> {
     /// Builds a subtree of `2^depth` leapfrog steps from `z`, which ends at the subtree's
     /// far end. Returns `Ok(false)` when the subtree diverged or turned back on itself.
     fn build_tree(
@@ -276,11 +276,11 @@ impl NutsWorkspace {
     /// valid; its momentum is redrawn). On return `current` holds the new draw.
     ///
     /// `max_depth` must not exceed the depth this workspace was built for.
-    pub fn transition<D: LogDensity + ?Sized, G: Rng + ?Sized>(
+    pub fn transition<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric>(
         &mut self,
         current: &mut PhasePoint,
         counter: &mut GradientCounter<'_, D>,
-        metric: &DiagonalMetric,
+        metric: &M,
         step_size: f64,
         max_depth: u32,
         rng: &mut G,
@@ -416,6 +416,7 @@ impl NutsWorkspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hamiltonian::DiagonalMetric;
     use ppl_core::model::rng_for;
 
     struct StdNormal(usize);

@@ -1,0 +1,85 @@
+"""Reads CmdStan CSV files with ArviZ 0.x's `from_cmdstan` and prints what it read as JSON.
+
+Used by ppl-infer/tests/arviz_roundtrip.rs:
+
+    python read_cmdstan.py [--save-warmup] FILE...
+
+prints one JSON object on stdout:
+
+    {
+      "arviz_version": "0.x.y",
+      "groups": ["posterior", "sample_stats", ...],
+      "posterior": {name: {"shape": [chains, draws, ...], "values": nested lists}},
+      "sample_stats": {...},
+      "warmup_posterior": {...},        # with --save-warmup, when ArviZ found warm-up rows
+      "warmup_sample_stats": {...},
+      "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
+    }
+
+Non-finite floats are written as the strings "nan", "inf" and "-inf" (JSON has no such
+numbers); booleans and integers keep their types.
+"""
+
+import json
+import math
+import sys
+
+import arviz
+import numpy as np
+
+
+def encode(value):
+    """A JSON-ready version of a numpy scalar or nested list element."""
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def group(dataset):
+    """Every variable of an xarray dataset: shape (chain, draw, ...) and values."""
+    out = {}
+    for name, array in dataset.data_vars.items():
+        values = np.asarray(array.values)
+        out[name] = {
+            "shape": list(values.shape),
+            "dtype": str(values.dtype),
+            "values": encode(values.tolist()),
+        }
+    return out
+
+
+def main(argv):
+    save_warmup = "--save-warmup" in argv
+    files = [a for a in argv if not a.startswith("--")]
+    if not files:
+        sys.exit("usage: read_cmdstan.py [--save-warmup] FILE...")
+    idata = arviz.from_cmdstan(posterior=files, save_warmup=save_warmup)
+    result = {
+        "arviz_version": arviz.__version__,
+        "groups": list(idata.groups()),
+    }
+    for name in ("posterior", "sample_stats", "warmup_posterior", "warmup_sample_stats"):
+        if name in idata.groups():
+            result[name] = group(idata[name])
+    attrs = {}
+    for key, value in idata.posterior.attrs.items():
+        if isinstance(value, (list, tuple)):
+            attrs[key] = [str(v) for v in value]
+        else:
+            attrs[key] = str(value)
+    result["attrs"] = attrs
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
