@@ -36,8 +36,27 @@
 pub use ppl_core::*;
 pub use ppl_macros::{model, real_fn};
 
+/// Errors of building and evaluating a model (`ppl_core::Error`).
+pub use ppl_core::Error as ModelError;
+
+/// Any error `ppl` reports, so that one `?` type covers building, sampling and writing
+/// output: `fn main() -> Result<(), ppl::Error>`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Building or evaluating the model failed (bad data, invalid parameters, …).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Sampling failed (invalid settings, no initial point, failed chains, …).
+    #[error(transparent)]
+    Sample(#[from] ppl_infer::SampleError),
+    /// Writing output failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Everything a model file needs: `use ppl::prelude::*;`.
 pub mod prelude {
+    pub use crate::{Error, ModelError};
     pub use ppl_core::dist::*;
     pub use ppl_core::glm::{dot, matvec, matvec_add, DataMatrix};
     pub use ppl_core::layout::Point;
@@ -46,8 +65,8 @@ pub mod prelude {
     pub use ppl_core::param::gather;
     pub use ppl_core::scalar::log_sum_exp;
     pub use ppl_core::transform::Transform;
+    pub use ppl_core::Real;
     pub use ppl_core::{deterministic, observe, potential, sample};
-    pub use ppl_core::{Error, Real};
     pub use ppl_infer::{Nuts, Sample, SampleError, Summary, Trace};
     pub use ppl_macros::{model, real_fn};
 }

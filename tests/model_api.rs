@@ -112,17 +112,20 @@ fn bad_data_is_reported_with_the_variable_name() {
     let x = [1.0, 2.0, 3.0];
     let err = regression::model(&x, &[1.0, f64::NAN, 2.0]).unwrap_err();
     assert!(
-        matches!(&err, Error::NonFiniteData { variable, index: 1, .. } if variable == "y"),
+        matches!(&err, ModelError::NonFiniteData { variable, index: 1, .. } if variable == "y"),
         "{err}"
     );
     let err = regression::model(&x, &[1.0, 2.0]).unwrap_err();
     assert!(
-        matches!(&err, Error::Shape { variable, distribution: "Normal", argument: "mu", found: 3, expected: 2 } if variable == "y"),
+        matches!(&err, ModelError::Shape { variable, distribution: "Normal", argument: "mu", found: 3, expected: 2 } if variable == "y"),
         "{err}"
     );
     let err = regression::model(&x, &[]).unwrap_err();
     assert!(
-        matches!(&err, Error::Shape { .. } | Error::EmptyData { .. }),
+        matches!(
+            &err,
+            ModelError::Shape { .. } | ModelError::EmptyData { .. }
+        ),
         "{err}"
     );
     assert!(regression::model(&x, &[1.0, 2.0, 3.0]).is_ok());
@@ -137,7 +140,7 @@ fn bad_constant(sigma: f64) {
 fn invalid_constant_parameters_are_errors() {
     let err = bad_constant::model(-2.0).unwrap_err();
     assert!(
-        matches!(&err, Error::Param { variable, .. } if variable == "_m"),
+        matches!(&err, ModelError::Param { variable, .. } if variable == "_m"),
         "{err}"
     );
     assert!(err.to_string().contains("sigma"), "{err}");
@@ -157,7 +160,7 @@ fn a_name_repeated_at_run_time_is_an_error() {
     assert!(loop_with_shared_name::model(1).is_ok());
     let err = loop_with_shared_name::model(2).unwrap_err();
     assert!(
-        matches!(&err, Error::Structure { variable, .. } if variable == "v"),
+        matches!(&err, ModelError::Structure { variable, .. } if variable == "v"),
         "{err}"
     );
 }
@@ -191,7 +194,7 @@ fn a_panic_in_the_model_body_is_an_error() {
     assert!(indexes_past_the_end::model(1).is_ok());
     let err = indexes_past_the_end::model(2).unwrap_err();
     assert!(
-        matches!(&err, Error::Panic { message } if message.contains("index out of bounds")),
+        matches!(&err, ModelError::Panic { message } if message.contains("index out of bounds")),
         "{err}"
     );
 }

@@ -126,7 +126,7 @@ pub fn model_module(model: &ModelFn, body: &syn::Block) -> TokenStream {
             /// Binds the data and runs the model once forward to find its variables.
             pub fn model<'__a>(
                 #(#idents: #data_types),*
-            ) -> ::core::result::Result<::ppl::Model<Template<'__a>>, ::ppl::Error> {
+            ) -> ::core::result::Result<::ppl::Model<Template<'__a>>, ::ppl::ModelError> {
                 ::ppl::Model::new(Template { #(#idents,)* __marker: ::core::marker::PhantomData })
             }
         }

@@ -65,7 +65,7 @@
 //!
 //!     /// Binds the data and runs the model once forward to find its variables.
 //!     pub fn model<'__a>(y: &'__a [f64], sigma: &'__a [f64])
-//!         -> Result<::ppl::Model<Template<'__a>>, ::ppl::Error> { /* .. */ }
+//!         -> Result<::ppl::Model<Template<'__a>>, ::ppl::ModelError> { /* .. */ }
 //! }
 //! ```
 //!

@@ -136,7 +136,7 @@ fn eight_schools_expands_to_a_module_with_template_struct_and_constructor() {
     );
     assert_contains(
         &file,
-        "pub fn model<'__a>(y: &'__a [f64], sigma: &'__a [f64]) -> ::core::result::Result<::ppl::Model<Template<'__a>>, ::ppl::Error>",
+        "pub fn model<'__a>(y: &'__a [f64], sigma: &'__a [f64]) -> ::core::result::Result<::ppl::Model<Template<'__a>>, ::ppl::ModelError>",
     );
     assert_contains(
         &file,
