@@ -1,7 +1,8 @@
 //! Eight schools (non-centred) sampled with NUTS: summary, timings, efficiency, and the
 //! posterior means next to the posteriordb reference.
 //!
-//! Run with `cargo run --release --example eight_schools` (the README's main job).
+//! Run with `cargo run --release --example eight_schools` (the README's main job);
+//! add `-- --csv-dir DIR` to also write one CmdStan CSV file per chain into `DIR`.
 
 use ppl::prelude::*;
 
@@ -40,6 +41,14 @@ fn min_bulk_ess(trace: &Trace) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// The directory after `--csv-dir`, if given.
+fn csv_dir() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--csv-dir")
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 fn main() -> Result<(), ppl::Error> {
     let y = [28., 8., -3., 7., -1., 1., 18., 12.];
     let sigma = [15., 10., 16., 11., 9., 11., 10., 18.];
@@ -48,6 +57,10 @@ fn main() -> Result<(), ppl::Error> {
     let trace = model.sample(Nuts::default().chains(4).seed(1))?;
     let summary = trace.summary();
     println!("{summary}");
+    if let Some(dir) = csv_dir() {
+        let files = trace.write_cmdstan_csv(&dir, "eight_schools")?;
+        println!("wrote {} CmdStan CSV files to {dir}\n", files.len());
+    }
 
     println!(
         "posterior means against the posteriordb reference (tolerance 4·√(mcse_ref² + mcse²)):"
