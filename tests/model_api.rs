@@ -198,3 +198,22 @@ fn a_panic_in_the_model_body_is_an_error() {
         "{err}"
     );
 }
+
+#[model]
+fn narrower_than_the_support() {
+    let a = sample!(Uniform::new(0.0, 1.0));
+    // A flat prior restricted to (0, 1 − a), as Stan writes `real<lower=0, upper=1-a> b;`.
+    let b = sample!(Flat::new(), transform = Transform::interval(0.0, 1.0 - a));
+    observe!(Normal::new(0.0, (1.0 - a - b).sqrt()), 0.1, name = "obs");
+}
+
+#[test]
+fn prior_draws_respect_an_explicit_transform() {
+    let model = narrower_than_the_support::model().unwrap();
+    for seed in 0..20 {
+        let draw = model.prior_draw(&mut ppl::model::rng_for(seed, 0)).unwrap();
+        let a = draw.variables.get("a").unwrap().values[0];
+        let b = draw.variables.get("b").unwrap().values[0];
+        assert!(b > 0.0 && b < 1.0 - a, "seed {seed}: a = {a}, b = {b}");
+    }
+}

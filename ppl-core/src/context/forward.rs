@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::layout::{Array, Layout, ObservedInfo, Point, VariableInfo};
 use crate::param::Operand;
 use crate::transform::Transform;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use std::collections::{BTreeMap, HashSet};
 
 /// Runs a model forward: prior draws, layout, prior predictive.
@@ -136,6 +136,17 @@ impl Context<f64> for ForwardContext<'_> {
             None => {
                 let mut out = Vec::with_capacity(len);
                 dist.draw(self.rng, len, &mut out);
+                // An explicit transform may be narrower than the distribution's support
+                // (Stan's `real<lower=0, upper=1 - a> b; b ~ flat`): a prior draw outside
+                // it is replaced, as Stan initialises, by uniform(−2, 2) draws on the
+                // unconstrained scale mapped through the transform.
+                if transform.unconstrain(&out).iter().any(|u| !u.is_finite()) {
+                    let u: Vec<f64> = (0..unconstrained_len)
+                        .map(|_| self.rng.gen_range(-2.0..2.0))
+                        .collect();
+                    out.clear();
+                    transform.constrain(&u, &mut out);
+                }
                 out
             }
         };

@@ -1,0 +1,159 @@
+//! The performance benchmark of `shared/ANCHORS.md`: every posterior there (the 7
+//! posteriordb posteriors plus radon, wells and gauss100) sampled with the reference
+//! settings (4 chains, 1000 warm-up + 1000 draws, target acceptance 0.8, max tree depth
+//! 10), measured exactly as ANCHORS.md defines, next to the best peer.
+//!
+//! ```sh
+//! cargo run --release --example posteriordb_benchmark                   # one run each
+//! cargo run --release --example posteriordb_benchmark -- --runs 3       # medians of 3 seeds
+//! cargo run --release --example posteriordb_benchmark -- --only garch --only arK
+//! cargo run --release --example posteriordb_benchmark -- --verbose      # per-parameter tables
+//! ```
+//!
+//! - **grads** = leapfrog steps over warm-up + draws, all chains.
+//! - **min ESS** = minimum bulk ESS over the posteriordb parameter set (transformed
+//!   parameters included: `theta` in eight schools, `f` in the GP, `alpha` in radon).
+//! - **ESS/s** = min ESS ÷ wall seconds of the whole sampling run (chains in parallel).
+//! - **ESS/1k** = 1000 × min ESS ÷ grads.
+//! - **R-hat** = maximum rank-normalised split R-hat over the same parameter set.
+//! - **match** = every reference mean within 4·√(mcse_ref² + mcse²) of ours (flagged
+//!   when a run's R-hat is ≥ 1.01: then the MCSE, hence the tolerance, is inflated).
+
+#[path = "../tests/posteriordb_models/mod.rs"]
+mod posteriordb_models;
+
+use posteriordb_models::{compare, sample_posterior, BoxError, Reference, BENCHMARKS, POSTERIORDB};
+use ppl::prelude::*;
+
+/// Best peer ESS/s from ANCHORS.md (system), and nutpie's ESS per 1000 gradients.
+fn anchor(posterior: &str) -> Option<(f64, &'static str, f64)> {
+    Some(match posterior {
+        "arK-arK" => (4630.0, "nutpie", 11.4),
+        "diamonds-diamonds" => (9.0, "NumPyro", 0.2),
+        "eight_schools-eight_schools_noncentered" => (18204.0, "nutpie", 37.9),
+        "garch-garch11" => (2892.0, "NumPyro", 25.6),
+        "gauss100" => (8465.0, "nutpie", 28.9),
+        "gp_pois_regr-gp_pois_regr" => (329.0, "Stan", 0.4),
+        "kidiq-kidscore_momiq" => (3487.0, "nutpie", 5.7),
+        "radon_mn-radon_hierarchical_intercept_noncentered" => (2414.0, "nutpie", 10.1),
+        "wells_data-wells_dist100_model" => (1383.0, "NumPyro", 28.4),
+        _ => return None,
+    })
+}
+
+/// One run's measurements.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    wall: f64,
+    grads: u64,
+    min_ess: f64,
+    max_r_hat: f64,
+    divergences: usize,
+    matched: bool,
+}
+
+impl Run {
+    fn ess_per_s(&self) -> f64 {
+        self.min_ess / self.wall
+    }
+    fn ess_per_1k(&self) -> f64 {
+        1000.0 * self.min_ess / self.grads as f64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+fn run_once(name: &str, reference: &Reference, seed: u64, verbose: bool) -> Result<Run, BoxError> {
+    let trace = sample_posterior(name, Nuts::default().chains(4).seed(seed))?;
+    let comparison = compare(&trace, reference)?;
+    if verbose {
+        println!(
+            "{name}, seed {seed}: {:.2} s\n{}",
+            trace.wall_time().as_secs_f64(),
+            comparison.table()
+        );
+    }
+    Ok(Run {
+        wall: trace.wall_time().as_secs_f64(),
+        grads: trace.leapfrog_steps(),
+        min_ess: comparison.min_ess_bulk(),
+        max_r_hat: comparison.max_r_hat(),
+        divergences: trace.divergences(),
+        matched: comparison.all_match(),
+    })
+}
+
+fn main() -> Result<(), BoxError> {
+    let mut runs = 1usize;
+    let mut only: Vec<String> = Vec::new();
+    let mut verbose = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
+            "--only" => only.push(args.next().ok_or("--only needs a name")?),
+            "--verbose" => verbose = true,
+            other => return Err(format!("unknown argument `{other}`").into()),
+        }
+    }
+    let runs = runs.max(1);
+    let mut names: Vec<&str> = POSTERIORDB.iter().chain(&BENCHMARKS).copied().collect();
+    names.sort_unstable();
+    if !only.is_empty() {
+        names.retain(|n| only.iter().any(|o| n.contains(o.as_str())));
+    }
+
+    println!(
+        "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance 0.8, max depth 10; \
+         {runs} run(s) per posterior (medians; seeds 1..={runs})\n"
+    );
+    println!(
+        "| posterior | wall (s) | grads | min bulk ESS | ESS/s | ESS / 1k grads | max R-hat | div | means match | best peer ESS/s | ours / best | nutpie ESS / 1k grads |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for name in names {
+        let reference = Reference::load(name)?;
+        let mut results = Vec::with_capacity(runs);
+        for seed in 1..=runs as u64 {
+            results.push(run_once(name, &reference, seed, verbose)?);
+        }
+        let med = |f: &dyn Fn(&Run) -> f64| median(results.iter().map(f).collect());
+        let ess_per_s = med(&|r| r.ess_per_s());
+        let matched = results.iter().filter(|r| r.matched).count();
+        let (peer, ratio, nutpie) = match anchor(name) {
+            Some((ess_s, system, nutpie)) => (
+                format!("{ess_s:.0} ({system})"),
+                format!("{:.2}×", ess_per_s / ess_s),
+                format!("{nutpie:.1}"),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {name} | {:.3} | {:.0} | {:.0} | {ess_per_s:.0} | {:.1} | {:.4} | {:.0} | {} | {peer} | {ratio} | {nutpie} |",
+            med(&|r| r.wall),
+            med(&|r| r.grads as f64),
+            med(&|r| r.min_ess),
+            med(&|r| r.ess_per_1k()),
+            med(&|r| r.max_r_hat),
+            med(&|r| r.divergences as f64),
+            if matched == runs {
+                "yes".to_string()
+            } else {
+                format!("{matched}/{runs}")
+            } + if results.iter().any(|r| r.max_r_hat >= 1.01) {
+                " (R-hat ≥ 1.01 in a run)"
+            } else {
+                ""
+            },
+        );
+    }
+    Ok(())
+}

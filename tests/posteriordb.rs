@@ -1,0 +1,114 @@
+//! Correctness against the posteriordb reference posteriors: each of the 7 posteriors is
+//! sampled with NUTS (4 chains, 1000 warm-up + 1000 draws, fixed seed) and every
+//! reference mean must lie within 4·√(mcse_ref² + mcse_ours²) of ours, with max R-hat
+//! below 1.01 and no divergences where the reference run had none.
+//!
+//! The data and references are read from `shared/reference/` beside the checkout. Run
+//! with `-- --nocapture` to see the per-parameter tables and timings.
+
+mod posteriordb_models;
+
+use posteriordb_models::{compare, sample_posterior, Reference};
+use ppl::prelude::*;
+use std::time::Instant;
+
+/// Seed of every run (fixed: the test is deterministic).
+const SEED: u64 = 20240521;
+
+/// Samples `name` and checks it against its reference. `allowed_divergences` is 0 where
+/// Stan's reference run has none; eight schools and the GP diverge a little under the
+/// default target acceptance (0.8) in every system of ANCHORS.md, so they get a small
+/// allowance.
+fn check(name: &str, allowed_divergences: usize) {
+    let start = Instant::now();
+    let reference = Reference::load(name).unwrap();
+    let trace = sample_posterior(name, Nuts::default().chains(4).seed(SEED)).unwrap();
+    let comparison = compare(&trace, &reference).unwrap();
+    let summary = trace.summary();
+    let max_r_hat = summary.max_r_hat();
+    let divergences = trace.divergences();
+    eprintln!(
+        "{name}: {:.1} s (sampling {:.1} s), {} leapfrog steps, max R-hat {max_r_hat:.4} \
+         (reference set {:.4}), min bulk ESS {:.0}, {divergences} divergences\n{}",
+        start.elapsed().as_secs_f64(),
+        trace.wall_time().as_secs_f64(),
+        trace.leapfrog_steps(),
+        comparison.max_r_hat(),
+        comparison.min_ess_bulk(),
+        comparison.table()
+    );
+    let mismatches: Vec<String> = comparison
+        .mismatches()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: ours {:.5} ± {:.5}, reference {:.5} ± {:.5}, |diff| {:.5} ≥ tolerance {:.5}",
+                p.name,
+                p.mean,
+                p.mcse_mean,
+                p.reference,
+                p.reference_mcse,
+                (p.mean - p.reference).abs(),
+                p.tolerance
+            )
+        })
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{name}: means off the reference:\n{}",
+        mismatches.join("\n")
+    );
+    assert!(
+        max_r_hat < 1.01,
+        "{name}: max R-hat {max_r_hat} ≥ 1.01\n{summary}"
+    );
+    assert!(
+        divergences <= allowed_divergences,
+        "{name}: {divergences} divergences (allowed {allowed_divergences})"
+    );
+}
+
+#[test]
+fn ark() {
+    check("arK-arK", 0);
+}
+
+/// Diamonds saturates the tree depth (≈2 million leapfrog steps over 5000 × 24 data):
+/// about 10 minutes under the test profile, so it is checked by
+/// `examples/posteriordb_benchmark.rs` in release instead (the issue allows this); run
+/// it here with `cargo test --release --test posteriordb -- --ignored`.
+#[test]
+#[ignore = "about 10 minutes under the test profile; checked by the benchmark"]
+fn diamonds() {
+    check("diamonds-diamonds", 0);
+}
+
+/// Eight schools diverges a little at the default target acceptance (PyMC 4, nutpie 4,
+/// NumPyro 2 of 4000 draws in ANCHORS.md): up to 20 allowed (ours: 3 at this seed).
+#[test]
+fn eight_schools_noncentered() {
+    check("eight_schools-eight_schools_noncentered", 20);
+}
+
+#[test]
+fn garch11() {
+    check("garch-garch11", 0);
+}
+
+/// The GP diverges at the default target acceptance in every system of ANCHORS.md
+/// (Stan 10, NumPyro 19, PyMC 126, nutpie 220 of 4000 draws); the allowance is 5% of
+/// the draws. Ours: 113 at this seed (no Cholesky failures among them).
+#[test]
+fn gp_pois_regr() {
+    check("gp_pois_regr-gp_pois_regr", 200);
+}
+
+#[test]
+fn kidiq_kidscore_momiq() {
+    check("kidiq-kidscore_momiq", 0);
+}
+
+#[test]
+fn low_dim_gauss_mix() {
+    check("low_dim_gauss_mix-low_dim_gauss_mix", 0);
+}
