@@ -8,6 +8,7 @@
 //! cargo run --release --example posteriordb_benchmark -- --runs 3       # medians of 3 seeds
 //! cargo run --release --example posteriordb_benchmark -- --only garch --only arK
 //! cargo run --release --example posteriordb_benchmark -- --verbose      # per-parameter tables
+//! cargo run --release --example posteriordb_benchmark -- --metric stan   # Stan's diagonal adaptation
 //! ```
 //!
 //! - **grads** = leapfrog steps over warm-up + draws, all chains.
@@ -23,6 +24,7 @@
 mod posteriordb_models;
 
 use posteriordb_models::{compare, sample_posterior, BoxError, Reference, BENCHMARKS, POSTERIORDB};
+use ppl::infer::Metric;
 use ppl::prelude::*;
 
 /// Best peer ESS/s from ANCHORS.md (system), and nutpie's ESS per 1000 gradients.
@@ -71,8 +73,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn run_once(name: &str, reference: &Reference, seed: u64, verbose: bool) -> Result<Run, BoxError> {
-    let trace = sample_posterior(name, Nuts::default().chains(4).seed(seed))?;
+fn run_once(
+    name: &str,
+    reference: &Reference,
+    seed: u64,
+    metric: Metric,
+    verbose: bool,
+) -> Result<Run, BoxError> {
+    let settings = Nuts::default().chains(4).seed(seed).metric(metric);
+    let trace = sample_posterior(name, settings)?;
     let comparison = compare(&trace, reference)?;
     if verbose {
         println!(
@@ -95,12 +104,21 @@ fn main() -> Result<(), BoxError> {
     let mut runs = 1usize;
     let mut only: Vec<String> = Vec::new();
     let mut verbose = false;
+    let mut metric = Metric::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
             "--only" => only.push(args.next().ok_or("--only needs a name")?),
             "--verbose" => verbose = true,
+            "--metric" => {
+                metric = match args.next().as_deref() {
+                    Some("gradient") => Metric::GradientDiagonal,
+                    Some("stan") => Metric::Diagonal,
+                    Some("dense") => Metric::Dense,
+                    _ => return Err("--metric takes gradient, stan or dense".into()),
+                }
+            }
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -112,8 +130,8 @@ fn main() -> Result<(), BoxError> {
     }
 
     println!(
-        "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance 0.8, max depth 10; \
-         {runs} run(s) per posterior (medians; seeds 1..={runs})\n"
+        "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance 0.8, max depth 10, \
+         metric {metric:?}; {runs} run(s) per posterior (medians; seeds 1..={runs})\n"
     );
     println!(
         "| posterior | wall (s) | grads | min bulk ESS | ESS/s | ESS / 1k grads | max R-hat | div | means match | best peer ESS/s | ours / best | nutpie ESS / 1k grads |"
@@ -123,7 +141,7 @@ fn main() -> Result<(), BoxError> {
         let reference = Reference::load(name)?;
         let mut results = Vec::with_capacity(runs);
         for seed in 1..=runs as u64 {
-            results.push(run_once(name, &reference, seed, verbose)?);
+            results.push(run_once(name, &reference, seed, metric, verbose)?);
         }
         let med = |f: &dyn Fn(&Run) -> f64| median(results.iter().map(f).collect());
         let ess_per_s = med(&|r| r.ess_per_s());

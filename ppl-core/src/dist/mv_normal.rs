@@ -9,6 +9,7 @@ use crate::special::HALF_LN_2PI;
 use crate::vectorized::LengthMismatch;
 use rand::RngCore;
 use rand_distr::Distribution as _;
+use std::borrow::Cow;
 
 /// Multivariate normal distribution over k-vectors with mean `mu` and covariance
 /// `Σ = L Lᵀ`:
@@ -38,9 +39,28 @@ use rand_distr::Distribution as _;
 /// kernel: factorise it with [`linalg::cholesky`] and use [`MvNormal::from_cholesky`],
 /// or pass it to [`MvNormal::new`].
 #[derive(Debug, Clone)]
-pub struct MvNormal<M, E> {
+pub struct MvNormal<'c, M, E> {
     mu: M,
-    chol: Matrix<E>,
+    chol: Factor<'c, E>,
+}
+
+/// The Cholesky factor: factorised here (owned) or the caller's (borrowed, so that a
+/// constant factor is not copied on every evaluation).
+#[derive(Debug, Clone)]
+enum Factor<'c, E> {
+    Owned(Matrix<E>),
+    Borrowed(&'c Matrix<E>),
+}
+
+impl<E> std::ops::Deref for Factor<'_, E> {
+    type Target = Matrix<E>;
+    #[inline]
+    fn deref(&self) -> &Matrix<E> {
+        match self {
+            Factor::Owned(m) => m,
+            Factor::Borrowed(m) => m,
+        }
+    }
 }
 
 const NAME: &str = "MvNormal";
@@ -78,18 +98,25 @@ fn check_square<E: ScalarValue>(m: &Matrix<E>, parameter: &'static str) -> Resul
             0.0,
         ));
     }
-    if let Some(v) = m
+    // A branch-free pass first (it vectorises); the offending value only on failure.
+    let all_finite = m
         .as_slice()
         .iter()
-        .map(|v| v.scalar_value())
-        .find(|v| !v.is_finite())
-    {
-        return Err(ParamError::new(NAME, parameter, "must be finite", v));
+        .fold(true, |ok, v| ok & v.scalar_value().is_finite());
+    if !all_finite {
+        if let Some(v) = m
+            .as_slice()
+            .iter()
+            .map(|v| v.scalar_value())
+            .find(|v| !v.is_finite())
+        {
+            return Err(ParamError::new(NAME, parameter, "must be finite", v));
+        }
     }
     Ok(())
 }
 
-impl<M: ParamValues, E: Real> MvNormal<M, E> {
+impl<M: ParamValues, E: Real> MvNormal<'static, M, E> {
     /// Builds the distribution from a symmetric positive-definite covariance matrix
     /// (factorised here, so constant covariances cost nothing per evaluation). `mu` must
     /// have one element per row (or be a scalar).
@@ -123,11 +150,14 @@ impl<M: ParamValues, E: Real> MvNormal<M, E> {
                 value,
             )
         })?;
-        Ok(MvNormal { mu, chol })
+        Ok(MvNormal {
+            mu,
+            chol: Factor::Owned(chol),
+        })
     }
 }
 
-impl<M: ParamValues, E: ScalarValue> MvNormal<M, E> {
+impl<'c, M: ParamValues, E: ScalarValue> MvNormal<'c, M, E> {
     /// Builds the distribution from the lower-triangular Cholesky factor `L` of the
     /// covariance (`Σ = L Lᵀ`): zeros above the diagonal, positive diagonal.
     ///
@@ -142,10 +172,28 @@ impl<M: ParamValues, E: ScalarValue> MvNormal<M, E> {
     /// let b: f64 = Normal::new(0.0, 3.0).unwrap().log_density(Param::<f64>::operand(&-1.0)).unwrap();
     /// assert!((lp - (a + b)).abs() < 1e-12);
     /// ```
-    pub fn from_cholesky(mu: M, chol: &Matrix<E>) -> Result<Self, ParamError> {
+    /// The factor is borrowed, not copied.
+    pub fn from_cholesky(mu: M, chol: &'c Matrix<E>) -> Result<Self, ParamError> {
         check_square(chol, "chol")?;
         let k = chol.nrows();
         check_mu(&mu, k)?;
+        // Branch-free passes over contiguous rows first (they vectorise); the element
+        // loop below only runs to report a failure.
+        let data = chol.as_slice();
+        let mut valid = true;
+        for i in 0..k {
+            let row = &data[i * k..(i + 1) * k];
+            valid &= row[i].scalar_value() > 0.0;
+            valid &= row[i + 1..]
+                .iter()
+                .fold(true, |ok, v| ok & (v.scalar_value() == 0.0));
+        }
+        if valid {
+            return Ok(MvNormal {
+                mu,
+                chol: Factor::Borrowed(chol),
+            });
+        }
         for i in 0..k {
             let d = chol[(i, i)].scalar_value();
             if d <= 0.0 {
@@ -168,14 +216,11 @@ impl<M: ParamValues, E: ScalarValue> MvNormal<M, E> {
                 }
             }
         }
-        Ok(MvNormal {
-            mu,
-            chol: chol.clone(),
-        })
+        unreachable!("an invalid factor has an offending entry")
     }
 }
 
-impl<M, E: Copy> MvNormal<M, E> {
+impl<M, E: Copy> MvNormal<'_, M, E> {
     /// The dimension k.
     pub fn dim(&self) -> usize {
         self.chol.nrows()
@@ -219,29 +264,40 @@ impl<M, E: Copy> MvNormal<M, E> {
     }
 }
 
-/// Forward substitution `L z = r` in plain values (`l` row-major k×k).
+/// Forward substitution `L z = r` in plain values (`l` row-major k×k): each step is a
+/// dot product with a contiguous row of `L` (split accumulators, so it vectorises).
 fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
     for i in 0..k {
-        let mut s = r[i];
-        for j in 0..i {
-            s -= l[i * k + j] * z[j];
-        }
-        z[i] = s / l[i * k + i];
+        let row = &l[i * k..i * k + i + 1];
+        let s = r[i] - linalg::dot_f64(&row[..i], &z[..i]);
+        z[i] = s / row[i];
     }
 }
 
-/// Back substitution `Lᵀ a = z` in plain values.
+/// Back substitution `Lᵀ a = z` in plain values, column-oriented: once `aᵢ` is known its
+/// contribution is removed from the earlier entries with an axpy over row `i` of `L`
+/// (contiguous, independent updates, so it vectorises).
 fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+    a[..k].copy_from_slice(&z[..k]);
     for i in (0..k).rev() {
-        let mut s = z[i];
-        for j in i + 1..k {
-            s -= l[j * k + i] * a[j];
+        let row = &l[i * k..i * k + i + 1];
+        let ai = a[i] / row[i];
+        a[i] = ai;
+        for (aj, lij) in a[..i].iter_mut().zip(&row[..i]) {
+            *aj -= lij * ai;
         }
-        a[i] = s / l[i * k + i];
     }
 }
 
-impl<M, E: Copy> MvNormal<M, E> {
+/// The factor's plain values: borrowed when they are data, collected otherwise.
+fn factor_values<'a, R: Real, E: Elem<R>>(chol: &'a Matrix<E>) -> Cow<'a, [f64]> {
+    match E::slice_operand(chol.as_slice()) {
+        Operand::Data(d) => Cow::Borrowed(d),
+        _ => Cow::Owned(chol.as_slice().iter().map(|e| e.elem_value()).collect()),
+    }
+}
+
+impl<M, E: Copy> MvNormal<'_, M, E> {
     /// The summed log-density as one wide tape node (or a plain value), with
     /// `∂/∂x = −Σ⁻¹(x−μ)`, `∂/∂μ = Σ⁻¹(x−μ)`, `∂/∂L_ij = aᵢ zⱼ − δᵢⱼ/L_ii` summed over
     /// events, where `z = L⁻¹(x−μ)` and `a = L⁻ᵀ z`.
@@ -250,13 +306,9 @@ impl<M, E: Copy> MvNormal<M, E> {
         E: Elem<R>,
     {
         let k = self.dim();
-        let l: Vec<f64> = self
-            .chol
-            .as_slice()
-            .iter()
-            .map(|e| e.elem_value())
-            .collect();
-        let l_idx: Vec<u32> = if R::MODE == EvalMode::Tape {
+        let l = factor_values::<R, E>(&self.chol);
+        let l_constant = E::slice_operand(self.chol.as_slice()).is_constant();
+        let l_idx: Vec<u32> = if R::MODE == EvalMode::Tape && !l_constant {
             self.chol
                 .as_slice()
                 .iter()
@@ -361,7 +413,7 @@ impl<M, E: Copy> MvNormal<M, E> {
     }
 }
 
-impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
+impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<'_, M, E> {
     type Value = Vec<R>;
 
     fn name(&self) -> &'static str {
@@ -403,12 +455,7 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
         let mu = self.mu.operand();
         let n = self.events(&x, &mu)?;
         let k = self.dim();
-        let l: Vec<f64> = self
-            .chol
-            .as_slice()
-            .iter()
-            .map(|e| e.elem_value())
-            .collect();
+        let l = factor_values::<R, E>(&self.chol);
         let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
         let (mut r, mut z) = (vec![0.0; k], vec![0.0; k]);
         for e in 0..n {
@@ -425,12 +472,7 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
     fn draw(&self, rng: &mut dyn RngCore, n: usize, out: &mut Vec<f64>) {
         let k = self.dim();
         let mu = self.mu.operand();
-        let l: Vec<f64> = self
-            .chol
-            .as_slice()
-            .iter()
-            .map(|e| e.elem_value())
-            .collect();
+        let l = factor_values::<R, E>(&self.chol);
         let mut z = vec![0.0; k];
         for _ in 0..n / k {
             for zi in z.iter_mut() {
@@ -448,7 +490,7 @@ impl<R: Real, M: Param<R>, E: Elem<R>> Distribution<R> for MvNormal<M, E> {
     }
 }
 
-impl<R: Real, M: Param<R>, E: Elem<R>> ElementValue<R> for MvNormal<M, E> {
+impl<R: Real, M: Param<R>, E: Elem<R>> ElementValue<R> for MvNormal<'_, M, E> {
     type Element = R;
     fn element_from(x: R) -> R {
         x
@@ -557,11 +599,13 @@ mod tests {
         let n = Normal::new(1.0, 2.0).unwrap();
         assert!((v - crate::dist::testing::lpdf(&n, 2.0)).abs() < 1e-14);
         assert_eq!(
-            <MvNormal<f64, f64> as Distribution<f64>>::value_from(smallvec::smallvec![1.0, 2.0]),
+            <MvNormal<'static, f64, f64> as Distribution<f64>>::value_from(smallvec::smallvec![
+                1.0, 2.0
+            ]),
             vec![1.0, 2.0]
         );
         assert_eq!(
-            <MvNormal<f64, f64> as ElementValue<f64>>::element_from(3.0),
+            <MvNormal<'static, f64, f64> as ElementValue<f64>>::element_from(3.0),
             3.0
         );
     }
@@ -594,8 +638,10 @@ mod tests {
                     v
                 }
             });
+            // The factor outlives the (borrowing) distribution.
+            let l;
             let d = if self.via_cholesky {
-                let l = linalg::cholesky(&cov).unwrap();
+                l = linalg::cholesky(&cov).unwrap();
                 MvNormal::from_cholesky(mu, &l).unwrap()
             } else {
                 MvNormal::new(mu, &cov).unwrap()
