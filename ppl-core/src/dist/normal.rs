@@ -173,23 +173,47 @@ fn normal_sum_gathered_mean<R: Real>(
     let inv = 1.0 / s;
     let n = y.len();
     vectorized::with_columns::<1, _>(|[per_group]| {
-        let mut sum_r2 = 0.0;
+        // Four independent sums of squares, so the loop is not bound by the latency of
+        // one floating-point accumulator.
+        let mut acc = [0.0f64; 4];
+        let residual = |yi: &f64, g: &usize| {
+            // SAFETY: every index is below `index.bound()` (checked by `gather`), and
+            // `theta.len() >= bound` was asserted above.
+            yi - unsafe { theta.get_unchecked(*g) }.value()
+        };
         if need_partials {
             per_group.resize(theta.len(), 0.0);
-            for (yi, g) in y.iter().zip(index) {
-                // SAFETY: every index is below `index.bound()` (checked by `gather`), and
-                // `theta.len() >= bound` was asserted above; `per_group` has theta's length.
-                let r = yi - unsafe { theta.get_unchecked(*g) }.value();
-                sum_r2 += r * r;
+            let mut add = |k: usize, yi: &f64, g: &usize| {
+                let r = residual(yi, g);
+                acc[k] += r * r;
+                // SAFETY: `per_group` has theta's length, and g < bound <= theta.len().
                 unsafe { *per_group.get_unchecked_mut(*g) += r };
+            };
+            let (ys, gs) = (y.chunks_exact(4), index.chunks_exact(4));
+            let (y_tail, g_tail) = (ys.remainder(), gs.remainder());
+            for (yc, gc) in ys.zip(gs) {
+                for k in 0..4 {
+                    add(k, &yc[k], &gc[k]);
+                }
+            }
+            for (yi, g) in y_tail.iter().zip(g_tail) {
+                add(0, yi, g);
             }
         } else {
-            for (yi, g) in y.iter().zip(index) {
-                // SAFETY: as above.
-                let r = yi - unsafe { theta.get_unchecked(*g) }.value();
-                sum_r2 += r * r;
+            let (ys, gs) = (y.chunks_exact(4), index.chunks_exact(4));
+            let (y_tail, g_tail) = (ys.remainder(), gs.remainder());
+            for (yc, gc) in ys.zip(gs) {
+                for k in 0..4 {
+                    let r = residual(&yc[k], &gc[k]);
+                    acc[k] += r * r;
+                }
+            }
+            for (yi, g) in y_tail.iter().zip(g_tail) {
+                let r = residual(yi, g);
+                acc[0] += r * r;
             }
         }
+        let sum_r2 = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         let sum_z2 = sum_r2 * inv * inv;
         let value = -(n as f64) * (s.ln() + HALF_LN_2PI) - 0.5 * sum_z2;
         R::record_wide(|w| {
