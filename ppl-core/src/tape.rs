@@ -472,9 +472,11 @@ assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign
 
 impl std::iter::Sum for Var {
     fn sum<I: Iterator<Item = Var>>(iter: I) -> Var {
-        // One wide node for the whole sum instead of a chain of binary nodes.
+        // One wide node for the whole sum instead of a chain of binary nodes. The parents
+        // are gathered first (the iterator may itself record nodes, so the tape cannot be
+        // borrowed meanwhile), inline for short sums so that no allocation is made.
         let mut total = 0.0;
-        let mut parents: Vec<(u32, f64)> = Vec::new();
+        let mut parents: smallvec::SmallVec<[(u32, f64); 16]> = smallvec::SmallVec::new();
         for v in iter {
             total += v.val;
             if v.idx != 0 {
