@@ -61,7 +61,7 @@ pub mod prelude {
     pub use ppl_core::glm::{dot, matvec, matvec_add, DataMatrix};
     pub use ppl_core::layout::Point;
     pub use ppl_core::linalg::{cholesky, Matrix};
-    pub use ppl_core::model::{LogDensity, Model};
+    pub use ppl_core::model::{JointDensity, LogDensity, Model};
     pub use ppl_core::param::gather;
     pub use ppl_core::scalar::log_sum_exp;
     pub use ppl_core::transform::Transform;

@@ -109,6 +109,14 @@ pub enum Error {
         /// Given length.
         found: usize,
     },
+    /// The integer state of the discrete variables has the wrong length.
+    #[error("expected {expected} values for the discrete variables, got {found}{}", if *expected > 0 && *found == 0 { " (the model has discrete variables: use the `_joint` methods, which take their integer values)" } else { "" })]
+    DiscreteDimension {
+        /// Expected length.
+        expected: usize,
+        /// Given length.
+        found: usize,
+    },
     /// A named point does not match the model.
     #[error("point: {0}")]
     Point(String),

@@ -13,9 +13,11 @@ pub struct VariableInfo {
     pub shape: Vec<usize>,
     /// Number of constrained scalars.
     pub len: usize,
-    /// Number of unconstrained scalars (0 when the variable is conditioned on a value).
+    /// Number of unconstrained scalars (0 when the variable is conditioned on a value,
+    /// and for discrete variables, which live in the integer state).
     pub unconstrained_len: usize,
-    /// Offset in the unconstrained vector.
+    /// Offset in the unconstrained vector, or for a discrete variable in the integer
+    /// state vector.
     pub offset: usize,
     /// The transform onto its support.
     pub transform: TransformKind,
@@ -25,6 +27,25 @@ pub struct VariableInfo {
     pub fixed: bool,
     /// The distribution's name.
     pub distribution: &'static str,
+    /// For a discrete variable, the smallest and largest values its prior allows (as
+    /// recorded in the first pass; `None` for an unbounded end).
+    pub integer_bounds: Option<(Option<i64>, Option<i64>)>,
+}
+
+impl VariableInfo {
+    /// Number of integers in the discrete state (0 for continuous or fixed variables).
+    pub fn discrete_len(&self) -> usize {
+        if self.discrete && !self.fixed {
+            self.len
+        } else {
+            0
+        }
+    }
+
+    /// True for a variable the samplers update (not conditioned on a value).
+    pub fn is_free(&self) -> bool {
+        !self.fixed
+    }
 }
 
 /// One observed variable.
@@ -49,14 +70,25 @@ pub struct Layout {
     pub deterministics: Vec<(String, Vec<usize>)>,
     /// Names of potentials.
     pub potentials: Vec<String>,
-    /// Length of the unconstrained vector.
+    /// Length of the unconstrained (continuous) vector.
     pub dim: usize,
+    /// Length of the integer state vector holding the discrete variables.
+    pub discrete_dim: usize,
 }
 
 impl Layout {
     /// The variable called `name`.
     pub fn variable(&self, name: &str) -> Option<&VariableInfo> {
         self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// Names of the free discrete variables.
+    pub fn discrete_variables(&self) -> Vec<String> {
+        self.variables
+            .iter()
+            .filter(|v| v.discrete && !v.fixed)
+            .map(|v| v.name.clone())
+            .collect()
     }
 }
 

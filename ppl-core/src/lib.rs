@@ -18,7 +18,7 @@ pub mod vectorized;
 pub use context::Context;
 pub use error::{Error, ParamError, Result};
 pub use layout::{Array, Layout, Point};
-pub use model::{LogDensity, Model, ModelTemplate};
+pub use model::{JointDensity, LogDensity, Model, ModelTemplate};
 pub use scalar::Real;
 pub use tape::Var;
 pub use transform::Transform;

@@ -39,6 +39,24 @@ pub trait LogDensity {
     fn logp_grad(&self, position: &[f64], grad: &mut [f64]) -> Result<f64>;
 }
 
+/// What compound samplers need from a model with discrete variables: the joint
+/// log-density of the continuous (unconstrained) vector `u` and the integer state `z`,
+/// and its gradient with respect to `u`.
+///
+/// Up to a constant, the joint log-density is also every block's conditional
+/// log-density: a step that updates some variables with the rest held fixed evaluates it
+/// at the proposed values. [`Model`] evaluates it in plain `f64` without a tape, without
+/// re-deriving the layout and without allocating in the runtime (variables of more
+/// than four elements allocate the `Vec` the model body receives).
+pub trait JointDensity: Sync {
+    /// The layout: variables with their offsets into `u` and `z`.
+    fn layout(&self) -> &Layout;
+    /// Joint log-density (with Jacobians) at `(u, z)`.
+    fn logp_joint(&self, u: &[f64], z: &[i64]) -> Result<f64>;
+    /// Joint log-density and its gradient with respect to `u` (written into `grad`).
+    fn logp_grad_joint(&self, u: &[f64], z: &[i64], grad: &mut [f64]) -> Result<f64>;
+}
+
 /// The result of one evaluation with selected accumulators.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
@@ -128,8 +146,8 @@ impl<T: ModelTemplate> Model<T> {
             layout,
             conditioned,
         };
-        let u = model.unconstrain(&draws)?;
-        model.evaluate(&u, Accumulators::default())?;
+        let (u, z) = model.unconstrain_joint(&draws)?;
+        model.evaluate_joint(&u, &z, Accumulators::default())?;
         Ok(model)
     }
 
@@ -148,6 +166,11 @@ impl<T: ModelTemplate> Model<T> {
         self.layout.dim
     }
 
+    /// Length of the integer state holding the discrete variables (0 without any).
+    pub fn discrete_dim(&self) -> usize {
+        self.layout.discrete_dim
+    }
+
     fn check_dim(&self, u: &[f64]) -> Result<()> {
         if u.len() != self.layout.dim {
             return Err(Error::Dimension {
@@ -158,29 +181,88 @@ impl<T: ModelTemplate> Model<T> {
         Ok(())
     }
 
+    fn check_state(&self, u: &[f64], z: &[i64]) -> Result<()> {
+        self.check_dim(u)?;
+        if z.len() != self.layout.discrete_dim {
+            return Err(Error::DiscreteDimension {
+                expected: self.layout.discrete_dim,
+                found: z.len(),
+            });
+        }
+        Ok(())
+    }
+
     fn run_inference<'a, R: Real>(
         &'a self,
         input: &'a [R],
+        discrete: &'a [i64],
         options: Accumulators,
     ) -> Result<(R, InferenceContext<'a, R>)>
     where
         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
     {
-        let mut ctx = InferenceContext::new(&self.layout, input, &self.conditioned, options);
+        let mut ctx = InferenceContext::with_discrete(
+            &self.layout,
+            input,
+            discrete,
+            &self.conditioned,
+            options,
+        );
         guarded(|| self.template.run::<R, _>(&mut ctx))?;
         ctx.finish()?;
         Ok((ctx.total(), ctx))
     }
 
-    /// Log-density at an unconstrained point (with Jacobians).
+    /// Log-density at an unconstrained point (with Jacobians). For a model with
+    /// discrete variables use [`logp_joint`](Self::logp_joint).
     pub fn logp(&self, u: &[f64]) -> Result<f64> {
-        self.check_dim(u)?;
-        Ok(self.run_inference::<f64>(u, Accumulators::default())?.0)
+        self.logp_joint(u, &[])
     }
 
-    /// Log-density and gradient by the reverse-mode tape.
+    /// Joint log-density at the unconstrained continuous vector `u` and the integer
+    /// state `z` of the discrete variables (with Jacobians).
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::{Bernoulli, Normal};
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `k ~ Bernoulli(0.3)`, `y = 1 ~ Normal(2k, 1)`.
+    /// struct Switch;
+    /// impl ModelTemplate for Switch {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str { "switch" }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    ///         api::observe(ctx, "y", Normal::new(2.0 * k as f64, 1.0), 1.0);
+    ///     }
+    /// }
+    ///
+    /// let model = Model::new(Switch).unwrap();
+    /// assert_eq!((model.dim(), model.discrete_dim()), (0, 1));
+    /// let lp = model.logp_joint(&[], &[1]).unwrap();
+    /// let want = 0.3_f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5;
+    /// assert!((lp - want).abs() < 1e-12);
+    /// assert!(model.logp(&[]).is_err()); // the integer state is required
+    /// ```
+    pub fn logp_joint(&self, u: &[f64], z: &[i64]) -> Result<f64> {
+        self.check_state(u, z)?;
+        Ok(self.run_inference::<f64>(u, z, Accumulators::default())?.0)
+    }
+
+    /// Log-density and gradient by the reverse-mode tape. For a model with discrete
+    /// variables use [`logp_grad_joint`](Self::logp_grad_joint).
     pub fn logp_grad(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
-        self.check_dim(u)?;
+        self.logp_grad_joint(u, &[], grad)
+    }
+
+    /// Joint log-density and its gradient with respect to `u`, by the reverse-mode tape.
+    pub fn logp_grad_joint(&self, u: &[f64], z: &[i64], grad: &mut [f64]) -> Result<f64> {
+        self.check_state(u, z)?;
         self.check_dim(grad)?;
         tape::reset();
         LEAVES.with(|cell| {
@@ -196,7 +278,7 @@ impl<T: ModelTemplate> Model<T> {
             };
             leaves.clear();
             Var::leaves(u, leaves);
-            let (total, _) = self.run_inference::<Var>(leaves, Accumulators::default())?;
+            let (total, _) = self.run_inference::<Var>(leaves, z, Accumulators::default())?;
             tape::gradient(total, leaves, grad);
             Ok(total.value())
         })
@@ -210,7 +292,7 @@ impl<T: ModelTemplate> Model<T> {
         let mut input: Vec<Fwd<Dual64>> = u.iter().map(|x| Fwd(Dual64::from(*x))).collect();
         for i in 0..u.len() {
             input[i] = Fwd(Dual64::from(u[i]).derivative());
-            let (total, _) = self.run_inference(&input, Accumulators::default())?;
+            let (total, _) = self.run_inference(&input, &[], Accumulators::default())?;
             grad[i] = total.0.eps;
             value = total.0.re;
             input[i] = Fwd(Dual64::from(u[i]));
@@ -229,7 +311,7 @@ impl<T: ModelTemplate> Model<T> {
                 let mut input = base.clone();
                 input[i].0.eps1 = 1.0;
                 input[j].0.eps2 = 1.0;
-                let (total, _) = self.run_inference(&input, Accumulators::default())?;
+                let (total, _) = self.run_inference(&input, &[], Accumulators::default())?;
                 h[i][j] = total.0.eps1eps2;
                 h[j][i] = total.0.eps1eps2;
             }
@@ -239,8 +321,18 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Evaluates with the chosen accumulators.
     pub fn evaluate(&self, u: &[f64], options: Accumulators) -> Result<Evaluation> {
-        self.check_dim(u)?;
-        let (total, ctx) = self.run_inference::<f64>(u, options)?;
+        self.evaluate_joint(u, &[], options)
+    }
+
+    /// Evaluates at `(u, z)` with the chosen accumulators.
+    pub fn evaluate_joint(
+        &self,
+        u: &[f64],
+        z: &[i64],
+        options: Accumulators,
+    ) -> Result<Evaluation> {
+        self.check_state(u, z)?;
+        let (total, ctx) = self.run_inference::<f64>(u, z, options)?;
         Ok(Evaluation {
             total,
             log_prior: ctx.log_prior,
@@ -255,9 +347,19 @@ impl<T: ModelTemplate> Model<T> {
 
     /// The value the model body returns at an unconstrained point.
     pub fn output(&self, u: &[f64]) -> Result<T::Output<f64>> {
-        self.check_dim(u)?;
-        let mut ctx =
-            InferenceContext::new(&self.layout, u, &self.conditioned, Accumulators::default());
+        self.output_joint(u, &[])
+    }
+
+    /// The value the model body returns at `(u, z)`.
+    pub fn output_joint(&self, u: &[f64], z: &[i64]) -> Result<T::Output<f64>> {
+        self.check_state(u, z)?;
+        let mut ctx = InferenceContext::with_discrete(
+            &self.layout,
+            u,
+            z,
+            &self.conditioned,
+            Accumulators::default(),
+        );
         let out = guarded(|| self.template.run::<f64, _>(&mut ctx))?;
         ctx.finish()?;
         Ok(out)
@@ -265,12 +367,19 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Maps an unconstrained vector to named constrained values.
     pub fn constrain(&self, u: &[f64]) -> Result<Point> {
-        self.check_dim(u)?;
+        self.constrain_joint(u, &[])
+    }
+
+    /// Maps `(u, z)` to named constrained values (discrete ones as exact integers in
+    /// `f64`).
+    pub fn constrain_joint(&self, u: &[f64], z: &[i64]) -> Result<Point> {
+        self.check_state(u, z)?;
         let mut point = Point::new();
         let mut ctx = CollectValues {
-            inner: InferenceContext::new(
+            inner: InferenceContext::with_discrete(
                 &self.layout,
                 u,
+                z,
                 &self.conditioned,
                 Accumulators::default(),
             ),
@@ -295,9 +404,24 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Maps named constrained values to the unconstrained vector. Every free variable
-    /// must be present with the right number of elements.
+    /// must be present with the right number of elements. For a model with discrete
+    /// variables use [`unconstrain_joint`](Self::unconstrain_joint).
     pub fn unconstrain(&self, point: &Point) -> Result<Vec<f64>> {
+        let (u, z) = self.unconstrain_joint(point)?;
+        if !z.is_empty() {
+            return Err(Error::DiscreteDimension {
+                expected: 0,
+                found: z.len(),
+            });
+        }
+        Ok(u)
+    }
+
+    /// Maps named constrained values to the unconstrained vector and the integer state.
+    /// Discrete values must be integers within the prior's support.
+    pub fn unconstrain_joint(&self, point: &Point) -> Result<(Vec<f64>, Vec<i64>)> {
         let mut u = vec![0.0; self.layout.dim];
+        let mut z = vec![0; self.layout.discrete_dim];
         // Transforms whose bounds depend on other variables need the model: run it at a
         // provisional point, reading constrained values from `point` in order.
         let mut ctx = Unconstrain {
@@ -305,6 +429,7 @@ impl<T: ModelTemplate> Model<T> {
             layout: &self.layout,
             conditioned: &self.conditioned,
             out: &mut u,
+            discrete_out: &mut z,
             next: 0,
             error: None,
         };
@@ -312,7 +437,7 @@ impl<T: ModelTemplate> Model<T> {
         if let Some(e) = ctx.error {
             return Err(e);
         }
-        Ok(u)
+        Ok((u, z))
     }
 
     /// Log-density at a named point in constrained space, with or without Jacobians.
@@ -327,44 +452,70 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Stan's initialisation: uniform(−2, 2) on the unconstrained scale, retried until
     /// the log-density and its gradient are finite. On failure the error carries a
-    /// per-variable table of log-density terms at the last attempt.
+    /// per-variable table of log-density terms at the last attempt. For a model with
+    /// discrete variables use [`initial_state`](Self::initial_state).
     pub fn initial_point(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>> {
+        self.check_state(&vec![0.0; self.dim()], &[])?;
+        Ok(self.initial_state(rng)?.0)
+    }
+
+    /// An initial state `(u, z)`: `u` uniform(−2, 2) on the unconstrained scale as Stan
+    /// does, the discrete variables drawn from their priors (given the continuous ones
+    /// drawn in the same forward pass), retried until the joint log-density and its
+    /// gradient are finite. On failure the error carries the per-variable table.
+    pub fn initial_state(&self, rng: &mut dyn RngCore) -> Result<(Vec<f64>, Vec<i64>)> {
         let mut u = vec![0.0; self.dim()];
+        let mut z = vec![0; self.discrete_dim()];
         let mut grad = vec![0.0; self.dim()];
         for _ in 0..INIT_ATTEMPTS {
+            if !z.is_empty() {
+                z = self.unconstrain_joint(&self.prior_draw(rng)?.variables)?.1;
+            }
             for x in u.iter_mut() {
                 *x = rng.gen_range(-2.0..2.0);
             }
-            if let Ok(lp) = self.logp_grad(&u, &mut grad) {
+            if let Ok(lp) = self.logp_grad_joint(&u, &z, &mut grad) {
                 if lp.is_finite() && grad.iter().all(|g| g.is_finite()) {
-                    return Ok(u);
+                    return Ok((u, z));
                 }
             }
         }
         Err(Error::Init {
             attempts: INIT_ATTEMPTS,
-            table: self.log_density_table(&u)?,
+            table: self.log_density_table_joint(&u, &z)?,
         })
     }
 
     /// Checks a user-supplied unconstrained initial point, with the per-variable table in
     /// the error when its log-density or gradient is not finite.
     pub fn check_initial_point(&self, u: &[f64]) -> Result<()> {
+        self.check_initial_state(u, &[])
+    }
+
+    /// Checks a user-supplied initial state `(u, z)`, with the per-variable table in the
+    /// error when its joint log-density or gradient is not finite.
+    pub fn check_initial_state(&self, u: &[f64], z: &[i64]) -> Result<()> {
         let mut grad = vec![0.0; self.dim()];
-        let lp = self.logp_grad(u, &mut grad)?;
+        let lp = self.logp_grad_joint(u, z, &mut grad)?;
         if lp.is_finite() && grad.iter().all(|g| g.is_finite()) {
             return Ok(());
         }
         Err(Error::Init {
             attempts: 1,
-            table: self.log_density_table(u)?,
+            table: self.log_density_table_joint(u, z)?,
         })
     }
 
     /// A table of each term's log-density at `u` (variables include their Jacobian).
     pub fn log_density_table(&self, u: &[f64]) -> Result<String> {
-        let eval = self.evaluate(
+        self.log_density_table_joint(u, &[])
+    }
+
+    /// A table of each term's log-density at `(u, z)`.
+    pub fn log_density_table_joint(&self, u: &[f64], z: &[i64]) -> Result<String> {
+        let eval = self.evaluate_joint(
             u,
+            z,
             Accumulators {
                 per_variable: true,
                 ..Accumulators::default()
@@ -422,6 +573,18 @@ impl<T: ModelTemplate> LogDensity for Model<T> {
     }
 }
 
+impl<T: ModelTemplate + Sync> JointDensity for Model<T> {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    fn logp_joint(&self, u: &[f64], z: &[i64]) -> Result<f64> {
+        Model::logp_joint(self, u, z)
+    }
+    fn logp_grad_joint(&self, u: &[f64], z: &[i64], grad: &mut [f64]) -> Result<f64> {
+        Model::logp_grad_joint(self, u, z, grad)
+    }
+}
+
 /// Wraps the inference context to keep each variable's constrained values.
 struct CollectValues<'a> {
     inner: InferenceContext<'a, f64>,
@@ -463,6 +626,7 @@ struct Unconstrain<'a> {
     layout: &'a Layout,
     conditioned: &'a BTreeMap<String, Vec<f64>>,
     out: &'a mut [f64],
+    discrete_out: &'a mut [i64],
     next: usize,
     error: Option<Error>,
 }
@@ -512,6 +676,19 @@ impl Context<f64> for Unconstrain<'_> {
                 info.len
             )));
             return smallvec::smallvec![f64::NAN; info.len];
+        }
+        if info.discrete {
+            let support = dist.as_ref().map(|d| d.support()).ok();
+            for (k, &x) in array.values.iter().enumerate() {
+                if !support.is_some_and(|s| s.contains(x)) {
+                    self.error.get_or_insert(Error::Point(format!(
+                        "`{name}` element {k} is {x}, not a value of the discrete variable's support"
+                    )));
+                    return smallvec::smallvec![f64::NAN; info.len];
+                }
+                self.discrete_out[info.offset + k] = x as i64;
+            }
+            return crate::dist::Values::from_slice(&array.values);
         }
         let transform = match (transform, &dist) {
             (Some(t), _) => t,

@@ -55,6 +55,85 @@ impl<'a> ForwardContext<'a> {
         }
     }
 
+    /// Draws (or takes the conditioned value of) a discrete variable: its integers live
+    /// in the integer state, outside the unconstrained vector.
+    fn discrete_variable<D: Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: &D,
+        shape: Vec<usize>,
+        len: usize,
+        has_transform: bool,
+    ) -> Values<f64> {
+        let zeros = || smallvec::smallvec![0.0; len.max(1)];
+        if has_transform {
+            self.fail(Error::Structure {
+                variable: name.to_string(),
+                detail: format!(
+                    "{} is discrete: a discrete variable takes no transform",
+                    dist.name()
+                ),
+            });
+            return zeros();
+        }
+        let support = dist.support();
+        let fixed = self.conditioned.get(name);
+        let values = match fixed {
+            Some(v) if v.len() != len => {
+                self.fail(Error::Point(format!(
+                    "conditioned value of `{name}` has {} elements, the variable has {len}",
+                    v.len()
+                )));
+                return zeros();
+            }
+            Some(v) => {
+                if let Some(&x) = v.iter().find(|x| !support.contains(**x)) {
+                    self.fail(Error::Point(format!(
+                        "conditioned value {x} of `{name}` is outside the support of {} ({})",
+                        dist.name(),
+                        support.describe()
+                    )));
+                    return zeros();
+                }
+                v.clone()
+            }
+            None => {
+                let mut out = Vec::with_capacity(len);
+                dist.draw(self.rng, len, &mut out);
+                out
+            }
+        };
+        let integer_bounds = match support {
+            crate::dist::Support::Integers { lower, upper } => Some((lower, upper)),
+            _ => Some((None, None)),
+        };
+        let is_fixed = fixed.is_some();
+        let offset = self.layout.discrete_dim;
+        if !is_fixed {
+            self.layout.discrete_dim += len;
+        }
+        self.layout.variables.push(VariableInfo {
+            name: name.to_string(),
+            shape: shape.clone(),
+            len,
+            unconstrained_len: 0,
+            offset,
+            transform: crate::transform::TransformKind::Identity,
+            discrete: true,
+            fixed: is_fixed,
+            distribution: dist.name(),
+            integer_bounds,
+        });
+        self.draws.insert(
+            name,
+            Array {
+                shape,
+                values: values.clone(),
+            },
+        );
+        Values::from_vec(values)
+    }
+
     fn register_name(&mut self, name: &'static str) -> bool {
         if self.names.insert(name) {
             true
@@ -97,19 +176,15 @@ impl Context<f64> for ForwardContext<'_> {
                 return fallback;
             }
         };
-        if dist.is_discrete() {
-            self.fail(Error::Unsupported(format!(
-                "variable `{name}`: {} is discrete; discrete latent variables are not supported yet (observe! works)",
-                dist.name()
-            )));
-            return smallvec::smallvec![0.0; len.max(1)];
-        }
         if len == 0 {
             self.fail(Error::Structure {
                 variable: name.to_string(),
                 detail: "has no elements (shape 0)".into(),
             });
             return fallback;
+        }
+        if dist.is_discrete() {
+            return self.discrete_variable(name, &dist, shape, len, transform.is_some());
         }
         let transform = transform.unwrap_or_else(|| dist.support().default_transform());
         let Some(unconstrained_len) = transform.unconstrained_len(len) else {
@@ -164,6 +239,7 @@ impl Context<f64> for ForwardContext<'_> {
             discrete: false,
             fixed: is_fixed,
             distribution: dist.name(),
+            integer_bounds: None,
         });
         self.draws.insert(
             name,

@@ -37,12 +37,16 @@ impl Default for Accumulators {
 pub struct InferenceContext<'a, R: Real> {
     layout: &'a Layout,
     input: &'a [R],
+    discrete: &'a [i64],
     conditioned: &'a BTreeMap<String, Vec<f64>>,
     options: Accumulators,
     next_variable: usize,
     next_observed: usize,
     /// Every term of the log-density, summed into one tape node at the end.
     terms: smallvec::SmallVec<[R; 16]>,
+    /// The running total of plain-value evaluations, which keep no terms (no allocation
+    /// however many terms a model has).
+    value_total: f64,
     /// Sum of the free (and conditioned) variables' log-densities.
     pub log_prior: f64,
     /// Sum of the observations' log-likelihoods.
@@ -64,21 +68,36 @@ pub struct InferenceContext<'a, R: Real> {
 }
 
 impl<'a, R: Real> InferenceContext<'a, R> {
-    /// A context reading `input` (one scalar per unconstrained dimension of `layout`).
+    /// A context reading `input` (one scalar per unconstrained dimension of `layout`)
+    /// for a model without discrete variables.
     pub fn new(
         layout: &'a Layout,
         input: &'a [R],
         conditioned: &'a BTreeMap<String, Vec<f64>>,
         options: Accumulators,
     ) -> Self {
+        Self::with_discrete(layout, input, &[], conditioned, options)
+    }
+
+    /// A context reading the continuous variables from `input` and the discrete ones
+    /// from `discrete` (one integer per element, `layout.discrete_dim` in all).
+    pub fn with_discrete(
+        layout: &'a Layout,
+        input: &'a [R],
+        discrete: &'a [i64],
+        conditioned: &'a BTreeMap<String, Vec<f64>>,
+        options: Accumulators,
+    ) -> Self {
         InferenceContext {
             layout,
             input,
+            discrete,
             conditioned,
             options,
             next_variable: 0,
             next_observed: 0,
             terms: smallvec::SmallVec::new(),
+            value_total: 0.0,
             log_prior: 0.0,
             log_likelihood: 0.0,
             log_jacobian: 0.0,
@@ -97,6 +116,7 @@ impl<'a, R: Real> InferenceContext<'a, R> {
             return R::constant(f64::NEG_INFINITY);
         }
         match R::MODE {
+            EvalMode::Value => R::constant(self.value_total),
             EvalMode::Dual => self.terms.iter().fold(R::constant(0.0), |a, b| a + *b),
             _ => R::record_wide(|w| {
                 let mut total = 0.0;
@@ -132,6 +152,15 @@ impl<'a, R: Real> InferenceContext<'a, R> {
     fn fail(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
+        }
+    }
+
+    #[inline]
+    fn add_term(&mut self, term: R) {
+        if R::MODE == EvalMode::Value {
+            self.value_total += term.value();
+        } else {
+            self.terms.push(term);
         }
     }
 }
@@ -201,13 +230,24 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                     return nan();
                 }
             }
+        } else if entry.discrete {
+            match self.discrete.get(entry.offset..entry.offset + entry.len) {
+                Some(ks) => xs.extend(ks.iter().map(|&k| R::constant(k as f64))),
+                None => {
+                    self.fail(Error::DiscreteDimension {
+                        expected: self.layout.discrete_dim,
+                        found: self.discrete.len(),
+                    });
+                    return nan();
+                }
+            }
         } else {
             let transform = transform.unwrap_or_else(|| dist.support().default_transform());
             let u = &self.input[entry.offset..entry.offset + entry.unconstrained_len];
             log_jac = transform.constrain(u, &mut xs);
             if self.options.jacobian {
                 self.log_jacobian += log_jac.value();
-                self.terms.push(log_jac);
+                self.add_term(log_jac);
             }
         }
         match dist.log_density(Operand::Slice(&xs)) {
@@ -221,7 +261,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                     self.per_variable.push((name.to_string(), lp.value() + j));
                 }
                 self.log_prior += lp.value();
-                self.terms.push(lp);
+                self.add_term(lp);
             }
             Err(m) => self.fail(shape_error(name, &dist, m)),
         }
@@ -256,7 +296,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
                     self.per_variable.push((name.to_string(), lp.value()));
                 }
                 self.log_likelihood += lp.value();
-                self.terms.push(lp);
+                self.add_term(lp);
             }
             Err(m) => return self.fail(shape_error(name, &dist, m)),
         }
@@ -282,6 +322,6 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             self.per_variable.push((name.to_string(), value.value()));
         }
         self.log_potential += value.value();
-        self.terms.push(value);
+        self.add_term(value);
     }
 }
