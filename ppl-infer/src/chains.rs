@@ -29,11 +29,11 @@ use std::time::Instant;
 /// Stack size of a chain's thread (that of a main thread on Linux).
 const CHAIN_STACK_SIZE: usize = 8 << 20;
 
-/// What one chain starts from.
-struct ChainJob {
-    chain: usize,
-    rng: ChaCha8Rng,
-    position: Vec<f64>,
+/// What one chain starts from: its id, its random stream and its initial state.
+pub(crate) struct ChainJob<S> {
+    pub chain: usize,
+    pub rng: ChaCha8Rng,
+    pub start: S,
 }
 
 /// Finds and checks every chain's initial position, then runs the chains.
@@ -44,21 +44,38 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
     let start = Instant::now();
     let seed = nuts.seed.unwrap_or_else(rand::random);
     nuts.seed = Some(seed);
-
-    let mut jobs = Vec::with_capacity(nuts.chains);
-    for chain in 0..nuts.chains {
-        let mut rng = rng_for(seed, chain as u64);
+    let jobs = initial_jobs(&nuts, seed, |chain, rng| {
         let given = match nuts.initial_positions.len() {
             0 => None,
             1 => Some(&nuts.initial_positions[0]),
             _ => Some(&nuts.initial_positions[chain]),
         };
-        let found = catch_unwind(AssertUnwindSafe(|| match given {
+        match given {
             Some(u) => target.check_position(u).map(|()| u.clone()),
-            None => target.initial_position(&mut rng),
-        }));
-        let position = match found {
-            Ok(Ok(u)) => u,
+            None => target.initial_position(rng),
+        }
+    })?;
+    let variables = target.variables();
+    let width = variables.iter().map(|v| v.len()).sum();
+    let outcomes = run_jobs(jobs, &nuts, |job, progress| {
+        run_chain(target, job, &nuts, width, progress)
+    });
+    collect_trace(variables, outcomes, nuts, seed, start)
+}
+
+/// Every chain's random stream and initial state, found (and checked) before any chain
+/// starts; the first chain without one stops the run.
+pub(crate) fn initial_jobs<S>(
+    nuts: &Nuts,
+    seed: u64,
+    mut find: impl FnMut(usize, &mut ChaCha8Rng) -> Result<S, ppl_core::Error>,
+) -> Result<Vec<ChainJob<S>>, SampleError> {
+    let mut jobs = Vec::with_capacity(nuts.chains);
+    for chain in 0..nuts.chains {
+        let mut rng = rng_for(seed, chain as u64);
+        let found = catch_unwind(AssertUnwindSafe(|| find(chain, &mut rng)));
+        let start = match found {
+            Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 return Err(SampleError::Init {
                     chain,
@@ -72,22 +89,28 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
                 })
             }
         };
-        jobs.push(Mutex::new(Some(ChainJob {
-            chain,
-            rng,
-            position,
-        })));
+        jobs.push(ChainJob { chain, rng, start });
     }
+    Ok(jobs)
+}
 
+/// The outcome of each chain, in chain order (`None` if its worker vanished).
+type Outcomes = Vec<Option<Result<ChainTrace, ChainFailure>>>;
+
+/// Runs `run` on every job in parallel threads (with the progress display if wanted).
+pub(crate) fn run_jobs<S, F>(jobs: Vec<ChainJob<S>>, nuts: &Nuts, run: F) -> Outcomes
+where
+    S: Send,
+    F: Fn(ChainJob<S>, Option<&ChainProgress>) -> Result<ChainTrace, ChainFailureReason> + Sync,
+{
     let threads = nuts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, nuts.chains);
-    let variables = target.variables();
-    let width = variables.iter().map(|v| v.len()).sum();
+    let jobs: Vec<Mutex<Option<ChainJob<S>>>> =
+        jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
     let next = AtomicUsize::new(0);
-    let mut outcomes: Vec<Option<Result<ChainTrace, ChainFailure>>> =
-        (0..nuts.chains).map(|_| None).collect();
+    let mut outcomes: Outcomes = (0..nuts.chains).map(|_| None).collect();
     let display = ProgressDisplay::wanted(nuts.progress, nuts.force_progress)
         .then(|| ProgressDisplay::new(nuts.chains, nuts.tune, nuts.draws));
     std::thread::scope(|scope| {
@@ -107,7 +130,7 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
                         let job = slot.lock().ok().and_then(|mut job| job.take());
                         if let Some(job) = job {
                             let progress = display.as_ref().map(|d| d.chain(job.chain));
-                            done.push((i, run_isolated(target, job, &nuts, width, progress)));
+                            done.push((i, run_isolated(job, progress, &run)));
                         }
                     }
                     done
@@ -136,7 +159,18 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
             .collect();
         display.finish(&failed);
     }
+    outcomes
+}
 
+/// The trace of the chains that finished, or an error listing the failed ones with the
+/// others' draws inside.
+pub(crate) fn collect_trace(
+    variables: Vec<crate::target::TraceVariable>,
+    outcomes: Outcomes,
+    nuts: Nuts,
+    seed: u64,
+    start: Instant,
+) -> Result<Trace, SampleError> {
     let mut chains = Vec::with_capacity(nuts.chains);
     let mut failures = Vec::new();
     for (chain, outcome) in outcomes.into_iter().enumerate() {
@@ -161,19 +195,21 @@ pub(crate) fn run_chains<T: SampleTarget + ?Sized>(
 }
 
 /// Runs one chain on a fresh named thread and turns a panic into a failure.
-fn run_isolated<T: SampleTarget + ?Sized>(
-    target: &T,
-    job: ChainJob,
-    nuts: &Nuts,
-    width: usize,
+fn run_isolated<S, F>(
+    job: ChainJob<S>,
     progress: Option<&ChainProgress>,
-) -> Result<ChainTrace, ChainFailure> {
+    run: &F,
+) -> Result<ChainTrace, ChainFailure>
+where
+    S: Send,
+    F: Fn(ChainJob<S>, Option<&ChainProgress>) -> Result<ChainTrace, ChainFailureReason> + Sync,
+{
     let chain = job.chain;
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(format!("ppl-chain-{chain}"))
             .stack_size(CHAIN_STACK_SIZE)
-            .spawn_scoped(scope, move || run_chain(target, job, nuts, width, progress))
+            .spawn_scoped(scope, move || run(job, progress))
             .map(|handle| handle.join())
     });
     let reason = match outcome {
@@ -186,7 +222,7 @@ fn run_isolated<T: SampleTarget + ?Sized>(
 }
 
 /// Appends one recorded draw to per-scalar columns.
-fn push_columns(columns: &mut [Vec<f64>], values: &[f64]) {
+pub(crate) fn push_columns(columns: &mut [Vec<f64>], values: &[f64]) {
     for (column, v) in columns.iter_mut().zip(values) {
         column.push(*v);
     }
@@ -195,7 +231,7 @@ fn push_columns(columns: &mut [Vec<f64>], values: &[f64]) {
 /// Runs one chain with the metric and adaptation chosen in `nuts`.
 fn run_chain<T: SampleTarget + ?Sized>(
     target: &T,
-    job: ChainJob,
+    job: ChainJob<Vec<f64>>,
     nuts: &Nuts,
     width: usize,
     progress: Option<&ChainProgress>,
@@ -237,7 +273,7 @@ fn run_chain<T: SampleTarget + ?Sized>(
 /// everything from the chain's own stream.
 fn run_chain_with<T, M, A>(
     target: &T,
-    job: ChainJob,
+    job: ChainJob<Vec<f64>>,
     nuts: &Nuts,
     width: usize,
     progress: Option<&ChainProgress>,
@@ -252,7 +288,7 @@ where
     let ChainJob {
         chain,
         mut rng,
-        position,
+        start: position,
     } = job;
     let dim = target.dim();
     let warmup_start = Instant::now();
@@ -359,5 +395,6 @@ where
             sampling: sampling_start.elapsed(),
         },
         gradient_evaluations: counter.evaluations,
+        steps: Vec::new(),
     })
 }

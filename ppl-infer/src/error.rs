@@ -11,6 +11,12 @@ pub enum SettingsError {
     /// `chains(0)`.
     #[error("the number of chains must be at least 1")]
     NoChains,
+    /// A Metropolis tuning interval of zero.
+    #[error("the tuning interval must be at least 1 iteration")]
+    TuneInterval,
+    /// Initial positions given to a compound sampler.
+    #[error("initial positions on the unconstrained scale are not supported by compound sampling (its states include discrete values); condition the model instead")]
+    CompoundInitialPositions,
     /// `draws(0)`.
     #[error("the number of draws per chain must be at least 1")]
     NoDraws,
@@ -82,11 +88,14 @@ pub enum SampleError {
     #[error("invalid sampler settings: {0}")]
     Settings(#[from] SettingsError),
     /// The model has discrete variables.
-    #[error("NUTS cannot sample discrete variables ({}); sample them with a compound step (Metropolis/Gibbs for the discrete part)", .0.join(", "))]
+    #[error("NUTS cannot sample discrete variables ({}); sample the model with `Compound` settings (`model.sample(Compound::new(nuts))`), which give the continuous variables to NUTS and the discrete ones to Gibbs/Metropolis steps", .0.join(", "))]
     DiscreteVariables(Vec<String>),
     /// The model has no free continuous variables.
     #[error("the model has no free continuous variables to sample")]
     NothingToSample,
+    /// A step assignment of a compound sampler is invalid.
+    #[error("step assignment: {0}")]
+    Assignment(#[from] crate::compound::AssignmentError),
     /// A chain's initial position was invalid or none could be found; no chain ran.
     #[error("chain {chain}: no valid initial position: {source}")]
     Init {

@@ -36,6 +36,7 @@
 pub mod adapt;
 mod autocovariance;
 mod chains;
+mod compound;
 pub mod diagnostics;
 mod error;
 mod hamiltonian;
@@ -45,16 +46,21 @@ pub mod output;
 pub mod progress;
 mod rank_normalize;
 mod sampler;
+pub mod step;
 mod summary;
 mod target;
 mod trace;
 
+pub use compound::{
+    automatic_kind, sample_compound, AssignmentError, Compound, CompoundTarget, PlannedStep,
+    StepKind,
+};
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
 pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
 pub use output::{write_json, CmdStanCsv};
 pub use ppl_core::model::LogDensity;
-pub use sampler::{sample_log_density, sample_target, Nuts, Sample};
+pub use sampler::{sample_log_density, sample_target, Nuts, Sample, Sampler};
 pub use summary::{Summary, SummaryRow, LOW_ESS_PER_CHAIN, RHAT_THRESHOLD};
 pub use target::{RawDensity, SampleTarget, TraceVariable, VariableKind};
-pub use trace::{ChainTiming, ChainTrace, Trace};
+pub use trace::{ChainTiming, ChainTrace, StepTrace, Trace};

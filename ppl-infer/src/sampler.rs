@@ -1,6 +1,7 @@
 //! NUTS settings (a builder) and the entry points that run the sampler.
 
 use crate::chains::run_chains;
+use crate::compound::{sample_compound, Compound};
 use crate::error::{SampleError, SettingsError};
 use crate::metric::Metric;
 use crate::target::{RawDensity, SampleTarget};
@@ -248,13 +249,40 @@ impl Nuts {
 /// # Ok(()) }
 /// ```
 pub trait Sample {
-    /// Samples with NUTS under `nuts`.
-    fn sample(&self, nuts: Nuts) -> Result<Trace, SampleError>;
+    /// Samples with `settings`: [`Nuts`] runs NUTS on the continuous variables (and
+    /// refuses a model with discrete ones); [`Compound`] assigns steps to every
+    /// variable, NUTS for the continuous ones and Gibbs/Metropolis for the discrete ones
+    /// unless told otherwise.
+    fn sample(&self, settings: impl Into<Sampler>) -> Result<Trace, SampleError>;
+}
+
+/// What [`Sample::sample`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sampler {
+    /// NUTS alone.
+    Nuts(Nuts),
+    /// Compound steps.
+    Compound(Compound),
+}
+
+impl From<Nuts> for Sampler {
+    fn from(nuts: Nuts) -> Self {
+        Sampler::Nuts(nuts)
+    }
+}
+
+impl From<Compound> for Sampler {
+    fn from(compound: Compound) -> Self {
+        Sampler::Compound(compound)
+    }
 }
 
 impl<T: ModelTemplate + Sync> Sample for Model<T> {
-    fn sample(&self, nuts: Nuts) -> Result<Trace, SampleError> {
-        sample_target(self, nuts)
+    fn sample(&self, settings: impl Into<Sampler>) -> Result<Trace, SampleError> {
+        match settings.into() {
+            Sampler::Nuts(nuts) => sample_target(self, nuts),
+            Sampler::Compound(compound) => sample_compound(self, compound),
+        }
     }
 }
 

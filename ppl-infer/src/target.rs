@@ -240,7 +240,11 @@ impl<T: ModelTemplate + Sync> SampleTarget for Model<T> {
     }
 }
 
-fn copy_checked(name: &str, values: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
+pub(crate) fn copy_checked(
+    name: &str,
+    values: &[f64],
+    out: &mut [f64],
+) -> Result<(), ppl_core::Error> {
     if values.len() != out.len() {
         return Err(ppl_core::Error::Structure {
             variable: name.to_string(),

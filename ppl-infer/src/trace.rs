@@ -38,6 +38,29 @@ pub struct ChainTrace {
     /// Gradient evaluations, warm-up included (leapfrog steps plus the step-size
     /// heuristic's and the initial point's).
     pub gradient_evaluations: u64,
+    /// Per step of a compound sampler, its statistics (empty for plain NUTS).
+    pub steps: Vec<StepTrace>,
+}
+
+/// The statistics one step of a compound sampler recorded in one chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTrace {
+    /// The step's label, such as `metropolis[s]`.
+    pub label: String,
+    /// Acceptance rate of each iteration after warm-up (see
+    /// [`StepStats::accept`](crate::step::StepStats::accept)).
+    pub accept: Vec<f64>,
+    /// Acceptance rate of each warm-up iteration.
+    pub warmup_accept: Vec<f64>,
+    /// Log-density evaluations over warm-up and sampling.
+    pub evaluations: u64,
+}
+
+impl StepTrace {
+    /// Mean acceptance rate after warm-up.
+    pub fn mean_accept(&self) -> f64 {
+        self.accept.iter().sum::<f64>() / self.accept.len().max(1) as f64
+    }
 }
 
 impl ChainTrace {
@@ -217,6 +240,43 @@ impl Trace {
     /// Gradient evaluations over all chains, warm-up included.
     pub fn gradient_evaluations(&self) -> u64 {
         self.chains.iter().map(|c| c.gradient_evaluations).sum()
+    }
+
+    /// Labels of the steps of a compound sampler (empty for plain NUTS).
+    pub fn step_labels(&self) -> Vec<&str> {
+        self.chains
+            .first()
+            .map(|c| c.steps.iter().map(|s| s.label.as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Per step of a compound sampler, its mean acceptance rate after warm-up over all
+    /// chains.
+    pub fn acceptance_rates(&self) -> Vec<(String, f64)> {
+        self.step_labels()
+            .iter()
+            .enumerate()
+            .map(|(k, label)| {
+                let (sum, n) = self
+                    .chains
+                    .iter()
+                    .filter_map(|c| c.steps.get(k))
+                    .fold((0.0, 0usize), |(s, n), t| {
+                        (s + t.accept.iter().sum::<f64>(), n + t.accept.len())
+                    });
+                (label.to_string(), sum / n.max(1) as f64)
+            })
+            .collect()
+    }
+
+    /// Log-density evaluations (with or without gradient) over all chains and steps of
+    /// a compound sampler, warm-up included.
+    pub fn step_evaluations(&self) -> u64 {
+        self.chains
+            .iter()
+            .flat_map(|c| &c.steps)
+            .map(|s| s.evaluations)
+            .sum()
     }
 
     /// Leapfrog steps over all chains, warm-up included (ANCHORS.md's "grads").

@@ -540,6 +540,7 @@ mod tests {
                 sampling: Duration::from_millis(500),
             },
             gradient_evaluations: 10,
+            steps: Vec::new(),
         };
         let settings = Nuts::default()
             .chains(1)

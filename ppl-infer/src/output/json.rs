@@ -376,6 +376,7 @@ mod tests {
                 sampling: Duration::from_millis(200),
             },
             gradient_evaluations: 42,
+            steps: Vec::new(),
         };
         let mut columns = chain.columns.clone();
         columns[0][1] = f64::NAN;

@@ -1,0 +1,124 @@
+//! Univariate slice sampling (Neal 2003, stepping out and shrinkage), one continuous
+//! element at a time on the unconstrained scale.
+//!
+//! For element `x` with width `w`: draw the slice level `ln y = lp(x) − Exp(1)`, place
+//! an interval of width `w` at random around `x`, step its ends out by `w` until they
+//! leave the slice (at most [`MAX_STEPS_OUT`] times per side), then draw uniformly from
+//! the interval, shrinking it towards `x` after every rejected point. During warm-up
+//! each element's width follows the running mean of its final interval widths, as PyMC
+//! tunes its slice sampler.
+
+use super::{joint_logp, Block, ChainState, StepMethod, StepStats};
+use crate::error::ChainFailureReason;
+use ppl_core::model::JointDensity;
+use rand::{Rng, RngCore};
+
+/// Most times an interval end steps out.
+pub const MAX_STEPS_OUT: usize = 50;
+
+/// Most shrinkage draws per update before the element is left where it was (only a
+/// density that is not what it claims to be gets there).
+pub const MAX_SHRINKS: usize = 200;
+
+/// Slice sampling of continuous elements.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    label: String,
+    indices: Vec<usize>,
+    widths: Vec<f64>,
+    tuned: u32,
+}
+
+impl Slice {
+    /// A slice sampler over the continuous elements of `block`, widths starting at 1.
+    pub fn new(block: Block) -> Self {
+        Slice {
+            label: format!("slice[{}]", block.variables.join(", ")),
+            widths: vec![1.0; block.continuous.len()],
+            indices: block.continuous,
+            tuned: 0,
+        }
+    }
+
+    /// The current interval widths.
+    pub fn widths(&self) -> &[f64] {
+        &self.widths
+    }
+}
+
+impl StepMethod for Slice {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn step(
+        &mut self,
+        density: &dyn JointDensity,
+        state: &mut ChainState,
+        rng: &mut dyn RngCore,
+        tuning: bool,
+    ) -> Result<StepStats, ChainFailureReason> {
+        let mut evaluations = 0u32;
+        let mut moved = 0usize;
+        if tuning {
+            self.tuned += 1;
+        }
+        for (k, &i) in self.indices.iter().enumerate() {
+            let x0 = state.u[i];
+            let w = self.widths[k];
+            let level =
+                state.logp - rand_distr::Distribution::<f64>::sample(&rand_distr::Exp1, rng);
+            let mut eval = |x: f64, state: &mut ChainState| -> Result<f64, ChainFailureReason> {
+                evaluations += 1;
+                state.u[i] = x;
+                joint_logp(density, &state.u, &state.z)
+            };
+            let mut left = x0 - w * rng.gen::<f64>();
+            let mut right = left + w;
+            for _ in 0..MAX_STEPS_OUT {
+                if eval(left, state)? <= level {
+                    break;
+                }
+                left -= w;
+            }
+            for _ in 0..MAX_STEPS_OUT {
+                if eval(right, state)? <= level {
+                    break;
+                }
+                right += w;
+            }
+            let mut accepted = None;
+            for _ in 0..MAX_SHRINKS {
+                let x = left + (right - left) * rng.gen::<f64>();
+                let lp = eval(x, state)?;
+                if lp > level {
+                    accepted = Some((x, lp));
+                    break;
+                }
+                if x < x0 {
+                    left = x;
+                } else {
+                    right = x;
+                }
+            }
+            match accepted {
+                Some((x, lp)) => {
+                    state.u[i] = x;
+                    state.logp = lp;
+                    moved += 1;
+                }
+                None => state.u[i] = x0,
+            }
+            if tuning {
+                let n = f64::from(self.tuned);
+                self.widths[k] = (self.widths[k] * (n - 1.0) + (right - left)) / n;
+            }
+        }
+        let n = self.indices.len();
+        Ok(StepStats {
+            accept: if n == 0 { 1.0 } else { moved as f64 / n as f64 },
+            evaluations,
+            nuts: None,
+        })
+    }
+}
