@@ -192,11 +192,19 @@ impl<'a> CmdStanCsv<'a> {
         self
     }
 
-    /// The full column header: the sampler statistics, then the variables.
+    /// The full column header: the sampler statistics, the acceptance rate of each
+    /// step of a compound sampler (`accept_{step}__`, read by ArviZ as a sampler
+    /// statistic), then the variables.
     pub fn columns(&self) -> Vec<String> {
         SAMPLER_COLUMNS
             .iter()
             .map(|s| s.to_string())
+            .chain(
+                self.trace
+                    .step_labels()
+                    .iter()
+                    .map(|label| format!("accept_{}__", column_safe(label))),
+            )
             .chain(cmdstan_column_names(self.trace.variables()))
             .collect()
     }
@@ -267,7 +275,12 @@ impl<'a> CmdStanCsv<'a> {
         }
 
         if self.saves_warmup(c) {
-            let columns: Vec<&[f64]> = order.iter().map(|&k| &c.warmup_columns[k][..]).collect();
+            let columns: Vec<&[f64]> = c
+                .steps
+                .iter()
+                .map(|s| &s.warmup_accept[..])
+                .chain(order.iter().map(|&k| &c.warmup_columns[k][..]))
+                .collect();
             write_rows(&mut out, &c.warmup_stats, &columns)?;
         }
 
@@ -275,7 +288,12 @@ impl<'a> CmdStanCsv<'a> {
         push_adaptation(c, &mut text);
         out.write_all(text.as_bytes())?;
 
-        let columns: Vec<&[f64]> = order.iter().map(|&k| c.column(k)).collect();
+        let columns: Vec<&[f64]> = c
+            .steps
+            .iter()
+            .map(|s| &s.accept[..])
+            .chain(order.iter().map(|&k| c.column(k)))
+            .collect();
         write_rows(&mut out, &c.stats, &columns)?;
 
         text.clear();
@@ -404,6 +422,20 @@ impl<'a> CmdStanCsv<'a> {
         line(0, "output", None, false);
         line(1, "sig_figs", Some("-1".into()), true);
     }
+}
+
+/// A step label as part of a column name: runs of anything but letters, digits and `_`
+/// become one `_` (`nuts[a, b]` → `nuts_a_b`).
+fn column_safe(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    for ch in label.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '_' {
+            out.push(ch);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
 }
 
 /// One CSV row per draw: the sampler statistics, then `columns` (already in CmdStan's

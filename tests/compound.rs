@@ -1,0 +1,445 @@
+//! Compound sampling (Metropolis-within-Gibbs with NUTS for the continuous block),
+//! validated against exact posteriors, against NUTS on a marginalised model, and on a
+//! correlated Gaussian; plus assignment errors, reproducibility and output.
+//!
+//! Tolerances come from Monte-Carlo standard errors: a mean within 4 MCSE, two
+//! estimates within 4 combined MCSE, total-variation distances below the 0.05.
+
+use ppl::infer::{write_json, CmdStanCsv, PlannedStep};
+use ppl::linalg::Matrix;
+use ppl::prelude::*;
+use rand::{Rng, SeedableRng};
+
+// ---------------------------------------------------------------------------------------
+// Coal-mining change point: switchpoint against the exact posterior.
+// ---------------------------------------------------------------------------------------
+
+/// UK coal-mining disasters per year, 1851–1961 (`reference/data/coal_mining.json`).
+const COUNTS: [i64; 111] = [
+    4, 5, 4, 0, 1, 4, 3, 4, 0, 6, 3, 3, 4, 0, 2, 6, 3, 3, 5, 4, 5, 3, 1, 4, 4, 1, 5, 5, 3, 4, 2, 5,
+    2, 2, 3, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 3, 0, 0, 1, 0, 1, 1, 0, 0, 3, 1, 0, 3, 2, 2, 0, 1, 1, 1,
+    0, 1, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 1, 0, 2, 3, 3, 1, 1, 2, 1, 1, 1, 1, 2, 4, 2, 0, 0, 1, 4,
+    0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1,
+];
+const FIRST_YEAR: i64 = 1851;
+
+#[model]
+fn coal_mining(counts: &[i64], first_year: i64) {
+    let last_year = first_year + counts.len() as i64 - 1;
+    let switchpoint = sample!(DiscreteUniform::new(first_year, last_year));
+    let early_rate = sample!(Exponential::new(1.0));
+    let late_rate = sample!(Exponential::new(1.0));
+    let rate: Vec<Real> = (0..counts.len() as i64)
+        .map(|t| {
+            if first_year + t <= switchpoint {
+                early_rate
+            } else {
+                late_rate
+            }
+        })
+        .collect();
+    observe!(Poisson::new(&rate), counts, name = "disasters");
+}
+
+/// `p(s | y)` by enumeration with both Exponential(1) = Gamma(1, 1) rates integrated
+/// out: each part contributes `Γ(S + 1) / (n + 1)^(S + 1)` (constants dropped).
+fn exact_switchpoint_posterior(counts: &[i64]) -> Vec<f64> {
+    let part = |c: &[i64]| {
+        let s = c.iter().sum::<i64>() as f64;
+        ppl::special::ln_gamma(s + 1.0) - (s + 1.0) * (c.len() as f64 + 1.0).ln()
+    };
+    let log_p: Vec<f64> = (0..counts.len())
+        .map(|t| part(&counts[..=t]) + part(&counts[t + 1..]))
+        .collect();
+    normalise(&log_p)
+}
+
+fn normalise(log_p: &[f64]) -> Vec<f64> {
+    let max = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = log_p.iter().map(|l| (l - max).exp()).sum();
+    log_p.iter().map(|l| (l - max).exp() / total).collect()
+}
+
+/// Total-variation distance between the draws of a discrete scalar (values
+/// `offset..offset + p.len()`) and the probabilities `p`.
+fn total_variation(trace: &Trace, name: &str, offset: i64, p: &[f64]) -> f64 {
+    let mut counts = vec![0usize; p.len()];
+    let mut n = 0;
+    for chain in trace.samples(name, 0).unwrap() {
+        for &v in chain {
+            let k = v as i64 - offset;
+            assert!(
+                v == v.round() && (0..p.len() as i64).contains(&k),
+                "{name} = {v}"
+            );
+            counts[k as usize] += 1;
+            n += 1;
+        }
+    }
+    0.5 * counts
+        .iter()
+        .zip(p)
+        .map(|(&c, p)| (c as f64 / n as f64 - p).abs())
+        .sum::<f64>()
+}
+
+#[test]
+fn coal_mining_matches_the_exact_switchpoint_posterior() {
+    let counts = COUNTS;
+    // The data of the reference file, checked when it is available.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/data/coal_mining.json"
+    );
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let file: Vec<i64> = json["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(file, counts);
+    }
+    let model = coal_mining::model(&counts, FIRST_YEAR).unwrap();
+    let settings = Compound::new(Nuts::default().chains(4).draws(1500).seed(11).progress(false));
+    let plan = settings.plan(model.layout()).unwrap();
+    let kinds: Vec<StepKind> = plan.iter().map(|p: &PlannedStep| p.kind).collect();
+    assert_eq!(kinds, [StepKind::CategoricalGibbs, StepKind::Nuts]);
+    let trace = model.sample(settings).unwrap();
+    let tv = total_variation(
+        &trace,
+        "switchpoint",
+        FIRST_YEAR,
+        &exact_switchpoint_posterior(&counts),
+    );
+    eprintln!("coal mining: total variation {tv:.4}");
+    assert!(tv < 0.05, "total variation {tv}");
+    assert_eq!(trace.divergences(), 0);
+    let summary = trace.summary();
+    for name in ["switchpoint", "early_rate", "late_rate"] {
+        assert!(summary.row(name).unwrap().r_hat < 1.01, "{name}");
+    }
+    let rates = trace.acceptance_rates();
+    assert_eq!(rates.len(), 2);
+    assert_eq!(rates[0].0, "categorical_gibbs[switchpoint]");
+    assert_eq!(rates[1].0, "nuts[early_rate, late_rate]");
+    for (label, rate) in &rates {
+        assert!(*rate > 0.3 && *rate <= 1.0, "{label}: {rate}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Discrete Metropolis on an unbounded count, against enumeration.
+// ---------------------------------------------------------------------------------------
+
+#[model]
+fn latent_count(y: &[f64]) {
+    let k = sample!(Poisson::new(3.0));
+    observe!(Normal::new(k as f64, 1.0), y);
+}
+
+#[test]
+fn discrete_metropolis_matches_enumeration() {
+    let y = [5.2, 4.1, 6.3];
+    let model = latent_count::model(&y).unwrap();
+    let trace = model
+        .sample(
+            Compound::new(Nuts::default().chains(4).draws(3000).seed(3).progress(false))
+                .assign("k", StepKind::Metropolis),
+        )
+        .unwrap();
+    assert_eq!(trace.step_labels(), ["metropolis[k]"]);
+    let log_p: Vec<f64> = (0..60)
+        .map(|k| {
+            let k = k as f64;
+            let prior = k * 3.0_f64.ln() - 3.0 - ppl::special::ln_gamma(k + 1.0);
+            prior - 0.5 * y.iter().map(|v| (v - k).powi(2)).sum::<f64>()
+        })
+        .collect();
+    let tv = total_variation(&trace, "k", 0, &normalise(&log_p));
+    eprintln!("latent count: total variation {tv:.4}");
+    assert!(tv < 0.05, "total variation {tv}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Two-component mixture: Bernoulli assignments vs assignments marginalised out.
+// ---------------------------------------------------------------------------------------
+
+/// Mixture data: 40 draws, 30% from N(−2, 1) and 70% from N(2, 1) (fixed seed).
+fn mixture_data() -> Vec<f64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2024);
+    (0..40)
+        .map(|_| {
+            let centre = if rng.gen::<f64>() < 0.3 { -2.0 } else { 2.0 };
+            centre + rng.sample::<f64, _>(rand_distr::StandardNormal)
+        })
+        .collect()
+}
+
+#[model]
+fn mixture_with_assignments(y: &[f64]) {
+    let mu = sample!(
+        Normal::new(0.0, 5.0),
+        shape = 2,
+        transform = Transform::Ordered
+    );
+    let w = sample!(Beta::new(2.0, 2.0));
+    let z = sample!(Bernoulli::new(w), shape = y.len());
+    let loc: Vec<Real> = z.iter().map(|&k| mu[k as usize]).collect();
+    observe!(Normal::new(&loc, 1.0), y);
+}
+
+#[model]
+fn mixture_marginalised(y: &[f64]) {
+    let mu = sample!(
+        Normal::new(0.0, 5.0),
+        shape = 2,
+        transform = Transform::Ordered
+    );
+    let w = sample!(Beta::new(2.0, 2.0));
+    let (ln_w0, ln_w1) = ((1.0 - w).ln(), w.ln());
+    let mut total = Real::constant(0.0);
+    for yn in y {
+        let (d0, d1) = (*yn - mu[0], *yn - mu[1]);
+        total += (ln_w0 - 0.5 * (d0 * d0)).log_sum_exp(ln_w1 - 0.5 * (d1 * d1));
+    }
+    potential!("mixture", total);
+}
+
+#[test]
+fn mixture_with_assignments_agrees_with_the_marginalised_model() {
+    let y = mixture_data();
+    let nuts = Nuts::default().chains(4).draws(2000).seed(5).progress(false);
+    let with_z = mixture_with_assignments::model(&y).unwrap();
+    let compound = with_z.sample(Compound::new(nuts.clone())).unwrap();
+    assert_eq!(
+        compound.step_labels(),
+        ["nuts[mu, w]", "binary_gibbs[z]"],
+        "automatic assignment"
+    );
+    let marginal = mixture_marginalised::model(&y).unwrap().sample(nuts).unwrap();
+    let (a, b) = (compound.summary(), marginal.summary());
+    for name in ["mu[0]", "mu[1]", "w"] {
+        let (ra, rb) = (a.row(name).unwrap(), b.row(name).unwrap());
+        let tolerance = 4.0 * (ra.mcse_mean.powi(2) + rb.mcse_mean.powi(2)).sqrt();
+        eprintln!(
+            "mixture {name}: compound {:.4} ± {:.4}, marginalised {:.4} ± {:.4}",
+            ra.mean, ra.mcse_mean, rb.mean, rb.mcse_mean
+        );
+        assert!(
+            (ra.mean - rb.mean).abs() < tolerance,
+            "{name}: {} vs {} (tolerance {tolerance})",
+            ra.mean,
+            rb.mean
+        );
+        assert!(ra.r_hat < 1.01 && rb.r_hat < 1.01, "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Metropolis (and slice sampling) alone on a 10-d correlated Gaussian.
+// ---------------------------------------------------------------------------------------
+
+const GAUSS_DIM: usize = 10;
+
+/// Covariance `Σ_ij = s_i s_j 0.5^|i−j|` with scales from 0.5 to 2.
+fn gaussian_covariance() -> Matrix<f64> {
+    let scale = |i: usize| 0.5 + 1.5 * i as f64 / (GAUSS_DIM - 1) as f64;
+    Matrix::from_fn(GAUSS_DIM, GAUSS_DIM, |i, j| {
+        scale(i) * scale(j) * 0.5_f64.powi((i as i32 - j as i32).abs())
+    })
+}
+
+#[model]
+fn correlated_gaussian(l: &Matrix<f64>) {
+    let _x = sample!(MvNormal::from_cholesky(0.0, l), name = "x");
+}
+
+/// Checks every mean (truth 0) and variance (truth `Σ_ii`) within 4 MCSE, with the MCSE
+/// of a variance from the ESS of the squared centred draws.
+fn check_gaussian_moments(trace: &Trace, label: &str) {
+    let cov = gaussian_covariance();
+    let summary = trace.summary();
+    for i in 0..GAUSS_DIM {
+        let row = summary.row(&format!("x[{i}]")).unwrap();
+        assert!(row.r_hat < 1.01, "{label} x[{i}]: R-hat {}", row.r_hat);
+        assert!(
+            row.mean.abs() < 4.0 * row.mcse_mean,
+            "{label} x[{i}]: mean {} (mcse {})",
+            row.mean,
+            row.mcse_mean
+        );
+        let chains = trace.samples("x", i).unwrap();
+        let squares: Vec<Vec<f64>> = chains
+            .iter()
+            .map(|c| c.iter().map(|v| v * v).collect())
+            .collect();
+        let views: Vec<&[f64]> = squares.iter().map(Vec::as_slice).collect();
+        let n: usize = views.iter().map(|c| c.len()).sum();
+        let var = views.iter().flat_map(|c| c.iter()).sum::<f64>() / n as f64;
+        let sd_sq = (views
+            .iter()
+            .flat_map(|c| c.iter())
+            .map(|s| (s - var).powi(2))
+            .sum::<f64>()
+            / n as f64)
+            .sqrt();
+        let ess = ppl::infer::diagnostics::ess_bulk(&views);
+        let mcse = sd_sq / ess.sqrt();
+        let truth = cov[(i, i)];
+        assert!(
+            (var - truth).abs() < 4.0 * mcse,
+            "{label} x[{i}]: variance {var} vs {truth} (mcse {mcse})"
+        );
+    }
+}
+
+#[test]
+fn metropolis_alone_recovers_a_correlated_gaussian() {
+    let l = ppl::linalg::cholesky(&gaussian_covariance()).unwrap();
+    let model = correlated_gaussian::model(&l).unwrap();
+    let trace = model
+        .sample(
+            Compound::new(
+                Nuts::default()
+                    .chains(4)
+                    .draws(20000)
+                    .tune(2000)
+                    .seed(8)
+                    .progress(false),
+            )
+            .assign("x", StepKind::Metropolis),
+        )
+        .unwrap();
+    assert_eq!(trace.step_labels(), ["metropolis[x]"]);
+    assert_eq!(trace.gradient_evaluations(), 0);
+    let rate = trace.acceptance_rates()[0].1;
+    assert!((0.2..0.75).contains(&rate), "tuned acceptance {rate}");
+    check_gaussian_moments(&trace, "metropolis");
+}
+
+#[test]
+fn slice_sampling_recovers_a_correlated_gaussian() {
+    let l = ppl::linalg::cholesky(&gaussian_covariance()).unwrap();
+    let model = correlated_gaussian::model(&l).unwrap();
+    let trace = model
+        .sample(
+            Compound::new(Nuts::default().chains(4).draws(4000).seed(9).progress(false))
+                .assign("x", StepKind::Slice),
+        )
+        .unwrap();
+    assert_eq!(trace.step_labels(), ["slice[x]"]);
+    check_gaussian_moments(&trace, "slice");
+}
+
+// ---------------------------------------------------------------------------------------
+// Assignment errors, reproducibility, output.
+// ---------------------------------------------------------------------------------------
+
+fn assignment_error(settings: Compound) -> String {
+    let model = coal_mining::model(&COUNTS, FIRST_YEAR).unwrap();
+    match model.sample(settings) {
+        Err(e @ SampleError::Assignment(_)) => e.to_string(),
+        other => panic!("expected an assignment error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_assignments_are_errors_naming_the_variable() {
+    let base = || Compound::new(Nuts::default().chains(1).draws(10).tune(10).progress(false));
+    let e = assignment_error(base().assign("switchpoint", StepKind::Nuts));
+    assert!(e.contains("`switchpoint` is discrete") && e.contains("NUTS"), "{e}");
+    let e = assignment_error(base().assign("change", StepKind::Metropolis));
+    assert!(e.contains("`change`") && e.contains("no such"), "{e}");
+    let e = assignment_error(
+        base()
+            .assign("early_rate", StepKind::Metropolis)
+            .assign("early_rate", StepKind::Slice),
+    );
+    assert!(e.contains("`early_rate` is assigned to two steps"), "{e}");
+    let e = assignment_error(base().assign("switchpoint", StepKind::Slice));
+    assert!(e.contains("`switchpoint`"), "{e}");
+    let e = assignment_error(base().assign("late_rate", StepKind::BinaryGibbs));
+    assert!(e.contains("`late_rate` is continuous"), "{e}");
+    let e = assignment_error(base().assign("switchpoint", StepKind::BinaryGibbs));
+    assert!(e.contains("`switchpoint` is not a {0, 1} variable"), "{e}");
+
+    let e = latent_count::model(&[1.0])
+        .unwrap()
+        .sample(Compound::new(Nuts::default()).assign("k", StepKind::CategoricalGibbs))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`k` has an unbounded range"), "{e}");
+
+    // Plain NUTS refuses discrete variables and points to compound sampling.
+    let model = coal_mining::model(&COUNTS, FIRST_YEAR).unwrap();
+    let e = model.sample(Nuts::default()).unwrap_err().to_string();
+    assert!(e.contains("switchpoint") && e.contains("Compound"), "{e}");
+    let e = model
+        .sample(Compound::new(Nuts::default()).tune_interval(0))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tuning interval"), "{e}");
+}
+
+#[test]
+fn compound_runs_are_reproducible_and_write_output() {
+    let y = mixture_data();
+    let model = mixture_with_assignments::model(&y).unwrap();
+    let settings = |threads| {
+        Compound::new(
+            Nuts::default()
+                .chains(3)
+                .draws(150)
+                .tune(150)
+                .seed(42)
+                .threads(threads)
+                .keep_warmup(true)
+                .progress(false),
+        )
+        .assign("w", StepKind::Slice)
+        .assign("mu", StepKind::Metropolis)
+    };
+    let one = model.sample(settings(1)).unwrap();
+    let three = model.sample(settings(3)).unwrap();
+    assert_eq!(one.chains().len(), 3);
+    for (a, b) in one.chains().iter().zip(three.chains()) {
+        assert_eq!(a.steps, b.steps);
+        // Statistics include NaN (no step size without NUTS): compare their text.
+        assert_eq!(format!("{:?}", a.stats), format!("{:?}", b.stats));
+        for c in 0..one.num_columns() {
+            assert_eq!(a.column(c), b.column(c));
+            assert_eq!(a.warmup_column(c), b.warmup_column(c));
+        }
+    }
+    assert_eq!(
+        one.step_labels(),
+        ["metropolis[mu]", "slice[w]", "binary_gibbs[z]"]
+    );
+    let chain = &one.chains()[0];
+    assert_eq!(chain.steps[0].accept.len(), 150);
+    assert_eq!(chain.steps[0].warmup_accept.len(), 150);
+    // z values are 0/1, recorded exactly.
+    let z = one.samples("z", 0).unwrap();
+    assert!(z.iter().all(|c| c.iter().all(|v| *v == 0.0 || *v == 1.0)));
+
+    let dir = std::env::temp_dir().join(format!("ppl-compound-{}", std::process::id()));
+    let files = CmdStanCsv::new(&one).write_files(&dir, "mixture").unwrap();
+    assert_eq!(files.len(), 3);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let header = text.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert!(header.starts_with("lp__,accept_stat__"), "{header}");
+    assert!(
+        header.contains("energy__,accept_metropolis_mu__,accept_slice_w__,accept_binary_gibbs_z__,mu.1"),
+        "{header}"
+    );
+    assert!(header.contains(",z.40"), "{header}");
+    let mut json = Vec::new();
+    write_json(&one, &mut json).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(parsed.is_object());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("{}", one.summary());
+}
