@@ -102,7 +102,13 @@ fn coal_mining_matches_the_exact_switchpoint_posterior() {
         assert_eq!(file, counts);
     }
     let model = coal_mining::model(&counts, FIRST_YEAR).unwrap();
-    let settings = Compound::new(Nuts::default().chains(4).draws(1500).seed(11).progress(false));
+    let settings = Compound::new(
+        Nuts::default()
+            .chains(4)
+            .draws(1500)
+            .seed(11)
+            .progress(false),
+    );
     let plan = settings.plan(model.layout()).unwrap();
     let kinds: Vec<StepKind> = plan.iter().map(|p: &PlannedStep| p.kind).collect();
     assert_eq!(kinds, [StepKind::CategoricalGibbs, StepKind::Nuts]);
@@ -145,8 +151,14 @@ fn discrete_metropolis_matches_enumeration() {
     let model = latent_count::model(&y).unwrap();
     let trace = model
         .sample(
-            Compound::new(Nuts::default().chains(4).draws(3000).seed(3).progress(false))
-                .assign("k", StepKind::Metropolis),
+            Compound::new(
+                Nuts::default()
+                    .chains(4)
+                    .draws(3000)
+                    .seed(3)
+                    .progress(false),
+            )
+            .assign("k", StepKind::Metropolis),
         )
         .unwrap();
     assert_eq!(trace.step_labels(), ["metropolis[k]"]);
@@ -210,7 +222,11 @@ fn mixture_marginalised(y: &[f64]) {
 #[test]
 fn mixture_with_assignments_agrees_with_the_marginalised_model() {
     let y = mixture_data();
-    let nuts = Nuts::default().chains(4).draws(2000).seed(5).progress(false);
+    let nuts = Nuts::default()
+        .chains(4)
+        .draws(2000)
+        .seed(5)
+        .progress(false);
     let with_z = mixture_with_assignments::model(&y).unwrap();
     let compound = with_z.sample(Compound::new(nuts.clone())).unwrap();
     assert_eq!(
@@ -218,7 +234,10 @@ fn mixture_with_assignments_agrees_with_the_marginalised_model() {
         ["nuts[mu, w]", "binary_gibbs[z]"],
         "automatic assignment"
     );
-    let marginal = mixture_marginalised::model(&y).unwrap().sample(nuts).unwrap();
+    let marginal = mixture_marginalised::model(&y)
+        .unwrap()
+        .sample(nuts)
+        .unwrap();
     let (a, b) = (compound.summary(), marginal.summary());
     for name in ["mu[0]", "mu[1]", "w"] {
         let (ra, rb) = (a.row(name).unwrap(), b.row(name).unwrap());
@@ -325,8 +344,14 @@ fn slice_sampling_recovers_a_correlated_gaussian() {
     let model = correlated_gaussian::model(&l).unwrap();
     let trace = model
         .sample(
-            Compound::new(Nuts::default().chains(4).draws(4000).seed(9).progress(false))
-                .assign("x", StepKind::Slice),
+            Compound::new(
+                Nuts::default()
+                    .chains(4)
+                    .draws(4000)
+                    .seed(9)
+                    .progress(false),
+            )
+            .assign("x", StepKind::Slice),
         )
         .unwrap();
     assert_eq!(trace.step_labels(), ["slice[x]"]);
@@ -349,7 +374,10 @@ fn assignment_error(settings: Compound) -> String {
 fn bad_assignments_are_errors_naming_the_variable() {
     let base = || Compound::new(Nuts::default().chains(1).draws(10).tune(10).progress(false));
     let e = assignment_error(base().assign("switchpoint", StepKind::Nuts));
-    assert!(e.contains("`switchpoint` is discrete") && e.contains("NUTS"), "{e}");
+    assert!(
+        e.contains("`switchpoint` is discrete") && e.contains("NUTS"),
+        "{e}"
+    );
     let e = assignment_error(base().assign("change", StepKind::Metropolis));
     assert!(e.contains("`change`") && e.contains("no such"), "{e}");
     let e = assignment_error(
@@ -431,7 +459,9 @@ fn compound_runs_are_reproducible_and_write_output() {
     let header = text.lines().find(|l| !l.starts_with('#')).unwrap();
     assert!(header.starts_with("lp__,accept_stat__"), "{header}");
     assert!(
-        header.contains("energy__,accept_metropolis_mu__,accept_slice_w__,accept_binary_gibbs_z__,mu.1"),
+        header.contains(
+            "energy__,accept_metropolis_mu__,accept_slice_w__,accept_binary_gibbs_z__,mu.1"
+        ),
         "{header}"
     );
     assert!(header.contains(",z.40"), "{header}");
