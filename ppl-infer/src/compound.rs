@@ -212,7 +212,7 @@ impl Compound {
                 nuts_names.push(info.name.clone());
                 continue;
             }
-            let block = block_of(layout, &[info.name.clone()])?;
+            let block = block_of(layout, std::slice::from_ref(&info.name))?;
             let range = match kind {
                 StepKind::CategoricalGibbs => match info.integer_bounds {
                     Some((Some(lo), Some(hi))) => Some((lo, hi)),

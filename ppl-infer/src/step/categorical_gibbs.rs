@@ -93,7 +93,7 @@ impl StepMethod for CategoricalGibbsMetropolis {
             let total: f64 = self.log_weights.iter().map(|w| (w - max).exp()).sum();
             let p_cur = (self.log_weights[cur] - max).exp() / total;
             let rest = 1.0 - p_cur;
-            if !(rest > 0.0) || max == f64::NEG_INFINITY {
+            if rest.is_nan() || rest <= 0.0 || max == f64::NEG_INFINITY {
                 // All mass on the current value.
                 continue;
             }
