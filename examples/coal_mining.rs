@@ -5,7 +5,8 @@
 //! The switchpoint posterior is compared with the exact one, computed by enumerating the
 //! switchpoint with both rates integrated out (Gamma–Poisson conjugacy).
 //!
-//! Run with `cargo run --release --example coal_mining`.
+//! Run with `cargo run --release --example coal_mining`; add `-- --csv-dir DIR` to also
+//! write one CmdStan CSV file per chain into `DIR`.
 
 use ppl::prelude::*;
 
@@ -63,6 +64,18 @@ fn main() -> Result<(), ppl::Error> {
     println!("{}", trace.summary());
     for (step, rate) in trace.acceptance_rates() {
         println!("{step}: mean acceptance {rate:.3}");
+    }
+
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "--csv-dir")
+        .and_then(|i| args.get(i + 1))
+    {
+        let files = ppl::infer::CmdStanCsv::new(&trace)
+            .model_name("coal_mining")
+            .write_files(dir, "coal_mining")?;
+        println!("wrote {} CSV files to {dir}", files.len());
     }
 
     let exact = exact_switchpoint_posterior(&COUNTS);

@@ -43,7 +43,11 @@ fn min_ess(trace: &Trace, names: &[&str]) -> f64 {
     summary
         .rows()
         .iter()
-        .filter(|r| names.iter().any(|n| r.name == *n || r.name.starts_with(&format!("{n}["))))
+        .filter(|r| {
+            names
+                .iter()
+                .any(|n| r.name == *n || r.name.starts_with(&format!("{n}[")))
+        })
         .map(|r| r.ess_bulk)
         .fold(f64::INFINITY, f64::min)
 }
@@ -124,7 +128,12 @@ fn main() -> Result<(), ppl::Error> {
     ] {
         let mut rows = Vec::new();
         for seed in 1..=runs {
-            let nuts = settings.settings().clone().draws(draws).seed(seed).progress(false);
+            let nuts = settings
+                .settings()
+                .clone()
+                .draws(draws)
+                .seed(seed)
+                .progress(false);
             let mut s = Compound::new(nuts);
             for (name, kind) in settings.assignments() {
                 s = s.assign(name.clone(), *kind);

@@ -238,7 +238,8 @@ impl<T: ModelTemplate> Model<T> {
     ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
     ///     {
     ///         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
-    ///         api::observe(ctx, "y", Normal::new(2.0 * k as f64, 1.0), 1.0);
+    ///         let shift: f64 = if k == 1 { 2.0 } else { 0.0 };
+    ///         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
     ///     }
     /// }
     ///

@@ -88,7 +88,7 @@ pub enum SampleError {
     #[error("invalid sampler settings: {0}")]
     Settings(#[from] SettingsError),
     /// The model has discrete variables.
-    #[error("NUTS cannot sample discrete variables ({}); sample the model with `Compound` settings (`model.sample(Compound::new(nuts))`), which give the continuous variables to NUTS and the discrete ones to Gibbs/Metropolis steps", .0.join(", "))]
+    #[error("NUTS cannot sample discrete variables ({}); use compound sampling, `model.sample(Compound::new(nuts))`, which gives the continuous variables to NUTS and the discrete ones to Gibbs/Metropolis steps", .0.join(", "))]
     DiscreteVariables(Vec<String>),
     /// The model has no free continuous variables.
     #[error("the model has no free continuous variables to sample")]

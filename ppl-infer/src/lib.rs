@@ -1,4 +1,10 @@
-//! Inference for ppl: the No-U-Turn sampler, parallel chains, traces and diagnostics.
+//! Inference for ppl: the No-U-Turn sampler, compound (Metropolis-within-Gibbs)
+//! sampling for models with discrete variables, parallel chains, traces and diagnostics.
+//!
+//! `model.sample(Nuts::default())` runs NUTS; `model.sample(Compound::new(nuts))`
+//! assigns a step to every variable ([`step`]: NUTS for the continuous block,
+//! BinaryGibbs, CategoricalGibbs or Metropolis for discrete ones, or slice/Metropolis by
+//! [`Compound::assign`]).
 //!
 //! Samplers see models only through [`LogDensity`] (and [`SampleTarget`] for initial
 //! points and recorded values). With a `ppl_core::Model`, sampling is one call:
