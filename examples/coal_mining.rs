@@ -10,50 +10,10 @@
 
 use ppl::prelude::*;
 
-/// UK coal-mining disasters per year, 1851–1961 (Jarrett 1979;
-/// `reference/data/coal_mining.json`).
-const COUNTS: [i64; 111] = [
-    4, 5, 4, 0, 1, 4, 3, 4, 0, 6, 3, 3, 4, 0, 2, 6, 3, 3, 5, 4, 5, 3, 1, 4, 4, 1, 5, 5, 3, 4, 2, 5,
-    2, 2, 3, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 3, 0, 0, 1, 0, 1, 1, 0, 0, 3, 1, 0, 3, 2, 2, 0, 1, 1, 1,
-    0, 1, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 1, 0, 2, 3, 3, 1, 1, 2, 1, 1, 1, 1, 2, 4, 2, 0, 0, 1, 4,
-    0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1,
-];
-const FIRST_YEAR: i64 = 1851;
+#[path = "common/compound_models.rs"]
+mod compound_models;
 
-#[model]
-fn coal_mining(counts: &[i64], first_year: i64) {
-    let last_year = first_year + counts.len() as i64 - 1;
-    let switchpoint = sample!(DiscreteUniform::new(first_year, last_year));
-    let early_rate = sample!(Exponential::new(1.0));
-    let late_rate = sample!(Exponential::new(1.0));
-    // The early rate applies up to and including the switchpoint year.
-    let rate: Vec<Real> = (0..counts.len() as i64)
-        .map(|t| {
-            if first_year + t <= switchpoint {
-                early_rate
-            } else {
-                late_rate
-            }
-        })
-        .collect();
-    observe!(Poisson::new(&rate), counts, name = "disasters");
-}
-
-/// The exact posterior of the switchpoint: `p(s | y) ∝ Π_parts Γ(S + 1) / (n + 1)^(S + 1)`
-/// with `S` the disasters and `n` the years of each part (an Exponential(1) rate is a
-/// Gamma(1, 1) prior), normalised over the years.
-fn exact_switchpoint_posterior(counts: &[i64]) -> Vec<f64> {
-    let part = |c: &[i64]| {
-        let s: f64 = c.iter().sum::<i64>() as f64;
-        ppl::special::ln_gamma(s + 1.0) - (s + 1.0) * (c.len() as f64 + 1.0).ln()
-    };
-    let log_p: Vec<f64> = (0..counts.len())
-        .map(|t| part(&counts[..=t]) + part(&counts[t + 1..]))
-        .collect();
-    let max = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let total: f64 = log_p.iter().map(|l| (l - max).exp()).sum();
-    log_p.iter().map(|l| (l - max).exp() / total).collect()
-}
+use compound_models::{coal_mining, exact_switchpoint_posterior, COUNTS, FIRST_YEAR};
 
 fn main() -> Result<(), ppl::Error> {
     let model = coal_mining::model(&COUNTS, FIRST_YEAR)?;

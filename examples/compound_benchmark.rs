@@ -3,39 +3,12 @@
 //!
 //! Run with `cargo run --release --example compound_benchmark` (numbers in the README).
 
-use ppl::linalg::Matrix;
 use ppl::prelude::*;
 
-/// UK coal-mining disasters per year, 1851–1961 (`reference/data/coal_mining.json`).
-const COUNTS: [i64; 111] = [
-    4, 5, 4, 0, 1, 4, 3, 4, 0, 6, 3, 3, 4, 0, 2, 6, 3, 3, 5, 4, 5, 3, 1, 4, 4, 1, 5, 5, 3, 4, 2, 5,
-    2, 2, 3, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 3, 0, 0, 1, 0, 1, 1, 0, 0, 3, 1, 0, 3, 2, 2, 0, 1, 1, 1,
-    0, 1, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 1, 0, 2, 3, 3, 1, 1, 2, 1, 1, 1, 1, 2, 4, 2, 0, 0, 1, 4,
-    0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1,
-];
+#[path = "common/compound_models.rs"]
+mod compound_models;
 
-#[model]
-fn coal_mining(counts: &[i64], first_year: i64) {
-    let last_year = first_year + counts.len() as i64 - 1;
-    let switchpoint = sample!(DiscreteUniform::new(first_year, last_year));
-    let early_rate = sample!(Exponential::new(1.0));
-    let late_rate = sample!(Exponential::new(1.0));
-    let rate: Vec<Real> = (0..counts.len() as i64)
-        .map(|t| {
-            if first_year + t <= switchpoint {
-                early_rate
-            } else {
-                late_rate
-            }
-        })
-        .collect();
-    observe!(Poisson::new(&rate), counts, name = "disasters");
-}
-
-#[model]
-fn correlated_gaussian(l: &Matrix<f64>) {
-    let _x = sample!(MvNormal::from_cholesky(0.0, l), name = "x");
-}
+use compound_models::{coal_mining, correlated_gaussian, gaussian_covariance, COUNTS, FIRST_YEAR};
 
 /// Minimum bulk ESS over the elements of `names`.
 fn min_ess(trace: &Trace, names: &[&str]) -> f64 {
@@ -75,7 +48,7 @@ fn draws_per_second(trace: &Trace) -> f64 {
 fn main() -> Result<(), ppl::Error> {
     let runs = 3;
     println!("coal mining change point, 4 chains × 1000 + 1000 (median of {runs} seeds):");
-    let model = coal_mining::model(&COUNTS, 1851)?;
+    let model = coal_mining::model(&COUNTS, FIRST_YEAR)?;
     for (label, settings) in [
         ("automatic (CategoricalGibbs + NUTS)", Compound::default()),
         (
@@ -107,10 +80,7 @@ fn main() -> Result<(), ppl::Error> {
     }
 
     println!("\n10-d correlated Gaussian (Σ_ij = s_i s_j 0.5^|i-j|, s from 0.5 to 2), 4 chains:");
-    let scale = |i: usize| 0.5 + 1.5 * i as f64 / 9.0;
-    let cov = Matrix::from_fn(10, 10, |i, j| {
-        scale(i) * scale(j) * 0.5_f64.powi((i as i32 - j as i32).abs())
-    });
+    let cov = gaussian_covariance();
     let l = ppl::linalg::cholesky(&cov).map_err(|e| ppl::ModelError::Point(e.to_string()))?;
     let model = correlated_gaussian::model(&l)?;
     for (label, settings, draws) in [

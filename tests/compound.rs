@@ -5,60 +5,16 @@
 //! Tolerances come from Monte-Carlo standard errors: a mean within 4 MCSE, two
 //! estimates within 4 combined MCSE, total-variation distances below the 0.05.
 
+#[path = "../examples/common/compound_models.rs"]
+mod compound_models;
+
+use compound_models::*;
 use ppl::infer::{write_json, CmdStanCsv, PlannedStep};
-use ppl::linalg::Matrix;
 use ppl::prelude::*;
-use rand::{Rng, SeedableRng};
 
 // ---------------------------------------------------------------------------------------
 // Coal-mining change point: switchpoint against the exact posterior.
 // ---------------------------------------------------------------------------------------
-
-/// UK coal-mining disasters per year, 1851–1961 (`reference/data/coal_mining.json`).
-const COUNTS: [i64; 111] = [
-    4, 5, 4, 0, 1, 4, 3, 4, 0, 6, 3, 3, 4, 0, 2, 6, 3, 3, 5, 4, 5, 3, 1, 4, 4, 1, 5, 5, 3, 4, 2, 5,
-    2, 2, 3, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 3, 0, 0, 1, 0, 1, 1, 0, 0, 3, 1, 0, 3, 2, 2, 0, 1, 1, 1,
-    0, 1, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 1, 1, 0, 2, 3, 3, 1, 1, 2, 1, 1, 1, 1, 2, 4, 2, 0, 0, 1, 4,
-    0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1,
-];
-const FIRST_YEAR: i64 = 1851;
-
-#[model]
-fn coal_mining(counts: &[i64], first_year: i64) {
-    let last_year = first_year + counts.len() as i64 - 1;
-    let switchpoint = sample!(DiscreteUniform::new(first_year, last_year));
-    let early_rate = sample!(Exponential::new(1.0));
-    let late_rate = sample!(Exponential::new(1.0));
-    let rate: Vec<Real> = (0..counts.len() as i64)
-        .map(|t| {
-            if first_year + t <= switchpoint {
-                early_rate
-            } else {
-                late_rate
-            }
-        })
-        .collect();
-    observe!(Poisson::new(&rate), counts, name = "disasters");
-}
-
-/// `p(s | y)` by enumeration with both Exponential(1) = Gamma(1, 1) rates integrated
-/// out: each part contributes `Γ(S + 1) / (n + 1)^(S + 1)` (constants dropped).
-fn exact_switchpoint_posterior(counts: &[i64]) -> Vec<f64> {
-    let part = |c: &[i64]| {
-        let s = c.iter().sum::<i64>() as f64;
-        ppl::special::ln_gamma(s + 1.0) - (s + 1.0) * (c.len() as f64 + 1.0).ln()
-    };
-    let log_p: Vec<f64> = (0..counts.len())
-        .map(|t| part(&counts[..=t]) + part(&counts[t + 1..]))
-        .collect();
-    normalise(&log_p)
-}
-
-fn normalise(log_p: &[f64]) -> Vec<f64> {
-    let max = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let total: f64 = log_p.iter().map(|l| (l - max).exp()).sum();
-    log_p.iter().map(|l| (l - max).exp() / total).collect()
-}
 
 /// Total-variation distance between the draws of a discrete scalar (values
 /// `offset..offset + p.len()`) and the probabilities `p`.
@@ -178,47 +134,6 @@ fn discrete_metropolis_matches_enumeration() {
 // Two-component mixture: Bernoulli assignments vs assignments marginalised out.
 // ---------------------------------------------------------------------------------------
 
-/// Mixture data: 40 draws, 30% from N(−2, 1) and 70% from N(2, 1) (fixed seed).
-fn mixture_data() -> Vec<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2024);
-    (0..40)
-        .map(|_| {
-            let centre = if rng.gen::<f64>() < 0.3 { -2.0 } else { 2.0 };
-            centre + rng.sample::<f64, _>(rand_distr::StandardNormal)
-        })
-        .collect()
-}
-
-#[model]
-fn mixture_with_assignments(y: &[f64]) {
-    let mu = sample!(
-        Normal::new(0.0, 5.0),
-        shape = 2,
-        transform = Transform::Ordered
-    );
-    let w = sample!(Beta::new(2.0, 2.0));
-    let z = sample!(Bernoulli::new(w), shape = y.len());
-    let loc: Vec<Real> = z.iter().map(|&k| mu[k as usize]).collect();
-    observe!(Normal::new(&loc, 1.0), y);
-}
-
-#[model]
-fn mixture_marginalised(y: &[f64]) {
-    let mu = sample!(
-        Normal::new(0.0, 5.0),
-        shape = 2,
-        transform = Transform::Ordered
-    );
-    let w = sample!(Beta::new(2.0, 2.0));
-    let (ln_w0, ln_w1) = ((1.0 - w).ln(), w.ln());
-    let mut total = Real::constant(0.0);
-    for yn in y {
-        let (d0, d1) = (*yn - mu[0], *yn - mu[1]);
-        total += (ln_w0 - 0.5 * (d0 * d0)).log_sum_exp(ln_w1 - 0.5 * (d1 * d1));
-    }
-    potential!("mixture", total);
-}
-
 #[test]
 fn mixture_with_assignments_agrees_with_the_marginalised_model() {
     let y = mixture_data();
@@ -259,21 +174,6 @@ fn mixture_with_assignments_agrees_with_the_marginalised_model() {
 // ---------------------------------------------------------------------------------------
 // Metropolis (and slice sampling) alone on a 10-d correlated Gaussian.
 // ---------------------------------------------------------------------------------------
-
-const GAUSS_DIM: usize = 10;
-
-/// Covariance `Σ_ij = s_i s_j 0.5^|i−j|` with scales from 0.5 to 2.
-fn gaussian_covariance() -> Matrix<f64> {
-    let scale = |i: usize| 0.5 + 1.5 * i as f64 / (GAUSS_DIM - 1) as f64;
-    Matrix::from_fn(GAUSS_DIM, GAUSS_DIM, |i, j| {
-        scale(i) * scale(j) * 0.5_f64.powi((i as i32 - j as i32).abs())
-    })
-}
-
-#[model]
-fn correlated_gaussian(l: &Matrix<f64>) {
-    let _x = sample!(MvNormal::from_cholesky(0.0, l), name = "x");
-}
 
 /// Checks every mean (truth 0) and variance (truth `Σ_ii`) within 4 MCSE, with the MCSE
 /// of a variance from the ESS of the squared centred draws.
