@@ -84,3 +84,29 @@ fn evaluating_a_conditional_allocates_nothing() {
     assert!(total.is_finite());
     assert_eq!(used, 0, "{used} allocations in 19 conditional evaluations");
 }
+
+/// A vector of 40 binary assignments: the only allocation per evaluation is the
+/// `Vec<i64>` the body receives (the runtime's value buffer becomes that `Vec`).
+#[model]
+fn assignments(y: &[f64]) {
+    let w = sample!(Beta::new(2.0, 2.0));
+    let z = sample!(Bernoulli::new(w), shape = y.len());
+    let shift: f64 = z.iter().map(|&k| k as f64).sum::<f64>() / y.len() as f64;
+    observe!(Normal::new(shift, 1.0), y);
+}
+
+#[test]
+fn a_vector_variable_allocates_only_the_vec_the_body_receives() {
+    let y = [0.5; 40];
+    let model = assignments::model(&y).unwrap();
+    let u = [0.1];
+    let mut z = [0_i64; 40];
+    assert!(model.logp_joint(&u, &z).unwrap().is_finite());
+    let before = allocations();
+    for i in 0..40 {
+        z[i] = 1;
+        assert!(model.logp_joint(&u, &z).unwrap().is_finite());
+    }
+    let used = allocations() - before;
+    assert_eq!(used, 40, "{used} allocations in 40 evaluations");
+}

@@ -44,7 +44,10 @@ impl ShapeSpec for Shape {
         Some(self.0)
     }
     fn build<R: Real, D: ElementValue<R>>(xs: Values<R>) -> Vec<D::Element> {
-        xs.into_iter().map(D::element_from).collect()
+        // `into_vec` hands over a spilled buffer, and the in-place collect reuses it when
+        // the element has the scalar's size (`f64` → `Real` or `i64`): one allocation per
+        // vector variable, the `Vec` the body receives.
+        xs.into_vec().into_iter().map(D::element_from).collect()
     }
 }
 
