@@ -171,6 +171,42 @@ fn mixture_with_assignments_agrees_with_the_marginalised_model() {
     }
 }
 
+/// NUTS on part of the continuous vector (`mu`), slice sampling for `w`, BinaryGibbs for
+/// the assignments: the block density writes NUTS's coordinates into the full state.
+#[test]
+fn nuts_on_a_partial_block_agrees_with_the_marginalised_model() {
+    let y = mixture_data();
+    let nuts = Nuts::default()
+        .chains(4)
+        .draws(2000)
+        .seed(6)
+        .progress(false);
+    let compound = mixture_with_assignments::model(&y)
+        .unwrap()
+        .sample(Compound::new(nuts.clone()).assign("w", StepKind::Slice))
+        .unwrap();
+    assert_eq!(
+        compound.step_labels(),
+        ["nuts[mu]", "slice[w]", "binary_gibbs[z]"]
+    );
+    let marginal = mixture_marginalised::model(&y)
+        .unwrap()
+        .sample(nuts)
+        .unwrap();
+    let (a, b) = (compound.summary(), marginal.summary());
+    for name in ["mu[0]", "mu[1]", "w"] {
+        let (ra, rb) = (a.row(name).unwrap(), b.row(name).unwrap());
+        let tolerance = 4.0 * (ra.mcse_mean.powi(2) + rb.mcse_mean.powi(2)).sqrt();
+        assert!(
+            (ra.mean - rb.mean).abs() < tolerance,
+            "{name}: {} vs {} (tolerance {tolerance})",
+            ra.mean,
+            rb.mean
+        );
+        assert!(ra.r_hat < 1.01, "{name}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Metropolis (and slice sampling) alone on a 10-d correlated Gaussian.
 // ---------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ struct NutsStep<M, A> {
     step_size: f64,
     warming_up: bool,
     tuned: bool,
+    u_scratch: Vec<f64>,
+    grad_scratch: Vec<f64>,
 }
 
 /// A NUTS step over the continuous elements of `block`, with the settings (target
@@ -124,6 +126,8 @@ impl<M: EuclideanMetric, A: MetricAdaptation<M>> NutsStep<M, A> {
             step_size: nuts.initial_step_size,
             warming_up: true,
             tuned: false,
+            u_scratch: Vec::new(),
+            grad_scratch: Vec::new(),
         }
     }
 }
@@ -146,17 +150,20 @@ where
     ) -> Result<StepStats, ChainFailureReason> {
         let whole = self.indices.len() == state.u.len()
             && self.indices.iter().enumerate().all(|(k, &i)| k == i);
+        if !whole {
+            // Scratch copies of the full state, kept between iterations (no allocation
+            // after the first): the block's values are written into them per evaluation.
+            self.u_scratch.clear();
+            self.u_scratch.extend_from_slice(&state.u);
+            self.grad_scratch.resize(state.u.len(), 0.0);
+        }
         let block = BlockDensity {
             density,
             z: &state.z,
             indices: &self.indices,
             whole,
-            u: RefCell::new(if whole { Vec::new() } else { state.u.clone() }),
-            grad: RefCell::new(if whole {
-                Vec::new()
-            } else {
-                vec![0.0; state.u.len()]
-            }),
+            u: RefCell::new(std::mem::take(&mut self.u_scratch)),
+            grad: RefCell::new(std::mem::take(&mut self.grad_scratch)),
         };
         let mut counter = GradientCounter::new(&block);
         for (q, &i) in self.point.q.iter_mut().zip(&self.indices) {
@@ -219,6 +226,9 @@ where
             }
         }
         let evaluations = counter.evaluations;
+        drop(counter);
+        self.u_scratch = block.u.into_inner();
+        self.grad_scratch = block.grad.into_inner();
         for (&q, &i) in self.point.q.iter().zip(&self.indices) {
             state.u[i] = q;
         }
