@@ -226,7 +226,6 @@ where
             }
         }
         let evaluations = counter.evaluations;
-        drop(counter);
         self.u_scratch = block.u.into_inner();
         self.grad_scratch = block.grad.into_inner();
         for (&q, &i) in self.point.q.iter().zip(&self.indices) {
