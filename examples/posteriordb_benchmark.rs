@@ -9,6 +9,7 @@
 //! cargo run --release --example posteriordb_benchmark -- --only garch --only arK
 //! cargo run --release --example posteriordb_benchmark -- --verbose      # per-parameter tables
 //! cargo run --release --example posteriordb_benchmark -- --metric stan   # Stan's diagonal adaptation
+//! cargo run --release --example posteriordb_benchmark -- --gradient-cost # µs per gradient only
 //! ```
 //!
 //! - **grads** = leapfrog steps over warm-up + draws, all chains.
@@ -23,7 +24,10 @@
 #[path = "../tests/posteriordb_models/mod.rs"]
 mod posteriordb_models;
 
-use posteriordb_models::{compare, sample_posterior, BoxError, Reference, BENCHMARKS, POSTERIORDB};
+use posteriordb_models::{
+    compare, sample_posterior, with_posterior, BoxError, PosteriorVisitor, Reference, BENCHMARKS,
+    POSTERIORDB,
+};
 use ppl::infer::Metric;
 use ppl::prelude::*;
 
@@ -100,10 +104,65 @@ fn run_once(
     })
 }
 
+/// Times `logp_grad` at an initial point: the fastest of five 0.2 s batches.
+struct GradientCost;
+
+impl PosteriorVisitor for GradientCost {
+    type Output = (usize, f64);
+    fn visit<T: ppl::ModelTemplate + Sync>(
+        self,
+        model: Model<T>,
+    ) -> Result<(usize, f64), BoxError> {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let u = model.initial_point(&mut rng)?;
+        let mut grad = vec![0.0; u.len()];
+        let mut sink = 0.0;
+        for _ in 0..10 {
+            sink += model.logp_grad(&u, &mut grad)?;
+        }
+        // The fastest of five 0.2 s batches (robust to other work on the machine).
+        let mut micros = f64::INFINITY;
+        for _ in 0..5 {
+            let mut evaluations = 0u64;
+            let start = std::time::Instant::now();
+            while start.elapsed().as_secs_f64() < 0.2 {
+                for _ in 0..20 {
+                    sink += model.logp_grad(&u, &mut grad)?;
+                }
+                evaluations += 20;
+            }
+            micros = micros.min(start.elapsed().as_secs_f64() * 1e6 / evaluations as f64);
+        }
+        std::hint::black_box(sink);
+        Ok((u.len(), micros))
+    }
+}
+
+/// Prints the cost of one log-density + gradient per posterior, beside the cost per
+/// gradient (CPU µs: 2 cores × wall ÷ grads) that would reach 1.5× the best peer's ESS/s
+/// at nutpie's ESS per 1000 gradients.
+fn gradient_costs(names: &[&str]) -> Result<(), BoxError> {
+    println!(
+        "| posterior | dim | µs per gradient | budget for 1.5× best peer at nutpie's ESS/1k |"
+    );
+    println!("|---|---|---|---|");
+    for name in names {
+        let (dim, micros) = with_posterior(name, GradientCost)?;
+        let budget = match anchor(name) {
+            Some((ess_s, _, nutpie)) => format!("{:.2}", 2e6 * nutpie / 1000.0 / (1.5 * ess_s)),
+            None => "–".into(),
+        };
+        println!("| {name} | {dim} | {micros:.2} | {budget} |");
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), BoxError> {
     let mut runs = 1usize;
     let mut only: Vec<String> = Vec::new();
     let mut verbose = false;
+    let mut gradient_cost = false;
     let mut metric = Metric::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -111,6 +170,7 @@ fn main() -> Result<(), BoxError> {
             "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
             "--only" => only.push(args.next().ok_or("--only needs a name")?),
             "--verbose" => verbose = true,
+            "--gradient-cost" => gradient_cost = true,
             "--metric" => {
                 metric = match args.next().as_deref() {
                     Some("gradient") => Metric::GradientDiagonal,
@@ -127,6 +187,9 @@ fn main() -> Result<(), BoxError> {
     names.sort_unstable();
     if !only.is_empty() {
         names.retain(|n| only.iter().any(|o| n.contains(o.as_str())));
+    }
+    if gradient_cost {
+        return gradient_costs(&names);
     }
 
     println!(

@@ -59,7 +59,10 @@ pub fn dot<R: Real, A: Elem<R>, B: Elem<R>>(a: &[A], b: &[B]) -> R {
 pub struct DataMatrix {
     rows: usize,
     cols: usize,
+    /// Row-major values.
     data: Vec<f64>,
+    /// The same values column by column (column-major), for the fused GLMs' loops.
+    columns: Vec<f64>,
 }
 
 /// Why a [`DataMatrix`] could not be built.
@@ -138,7 +141,16 @@ impl DataMatrix {
                 value: data[k],
             });
         }
-        Ok(DataMatrix { rows, cols, data })
+        let mut columns = Vec::with_capacity(expected);
+        for j in 0..cols {
+            columns.extend((0..rows).map(|i| data[i * cols + j]));
+        }
+        Ok(DataMatrix {
+            rows,
+            cols,
+            data,
+            columns,
+        })
     }
 
     /// Builds a matrix from its rows, which must all have the same length (no rows give
@@ -187,6 +199,18 @@ impl DataMatrix {
     #[inline]
     pub fn as_slice(&self) -> &[f64] {
         &self.data
+    }
+
+    /// Column `j` as a slice (one value per row).
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// let x = DataMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap();
+    /// assert_eq!(x.column(1), &[2.0, 4.0]);
+    /// ```
+    #[inline]
+    pub fn column(&self, j: usize) -> &[f64] {
+        &self.columns[j * self.rows..(j + 1) * self.rows]
     }
 }
 

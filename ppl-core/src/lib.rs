@@ -13,6 +13,7 @@ pub mod scalar;
 pub mod special;
 pub mod tape;
 pub mod transform;
+pub mod vecmath;
 pub mod vectorized;
 
 pub use context::Context;

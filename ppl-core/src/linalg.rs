@@ -382,6 +382,20 @@ pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// `Σ aᵢ` with eight independent accumulators (so that the adds pipeline and vectorise).
+#[inline(always)]
+pub(crate) fn sum_f64(a: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = a.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for k in 0..8 {
+            acc[k] += x[k];
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

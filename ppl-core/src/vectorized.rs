@@ -132,7 +132,7 @@ pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>)
 pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, partials: &[f64]) {
     match *op {
         Operand::Slice(s) => w.extend(s, partials),
-        Operand::Scalar(r) => w.push(r.tape_index(), partials.iter().sum()),
+        Operand::Scalar(r) => w.push(r.tape_index(), crate::linalg::sum_f64(partials)),
         Operand::Gather(v, index) => GATHER.with(|acc| {
             // Accumulate per source element, then one edge per source.
             let mut acc = acc.borrow_mut();

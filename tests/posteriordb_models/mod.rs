@@ -391,8 +391,33 @@ fn sort_key(name: &str) -> (String, usize) {
 
 /// Loads posterior `name`'s data, builds its model and samples it with `settings`.
 pub fn sample_posterior(name: &str, settings: Nuts) -> Result<Trace, BoxError> {
+    with_posterior(name, SampleWith(settings))
+}
+
+/// Something to do with a posterior's model once its data are loaded (the models have
+/// different types, so the caller passes a visitor rather than receiving the model).
+pub trait PosteriorVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Does the work with the built model.
+    fn visit<T: ppl::ModelTemplate + Sync>(self, model: Model<T>)
+        -> Result<Self::Output, BoxError>;
+}
+
+/// Samples the model with the given settings.
+struct SampleWith(Nuts);
+
+impl PosteriorVisitor for SampleWith {
+    type Output = Trace;
+    fn visit<T: ppl::ModelTemplate + Sync>(self, model: Model<T>) -> Result<Trace, BoxError> {
+        Ok(model.sample(self.0)?)
+    }
+}
+
+/// Loads the posterior's data, builds its model and hands it to `visitor`.
+pub fn with_posterior<V: PosteriorVisitor>(name: &str, visitor: V) -> Result<V::Output, BoxError> {
     let data = StanData::load(name)?;
-    let trace = match name {
+    match name {
         "arK-arK" => {
             let k = data.size("K")?;
             let y = data.reals("y")?;
@@ -400,7 +425,7 @@ pub fn sample_posterior(name: &str, settings: Nuts) -> Result<Trace, BoxError> {
                 .map(|t| (1..=k).map(|lag| y[t - lag]).collect())
                 .collect();
             let lags = DataMatrix::from_rows(&rows)?;
-            ar_k::model(&lags, &y[k..])?.sample(settings)?
+            visitor.visit(ar_k::model(&lags, &y[k..])?)
         }
         "diamonds-diamonds" => {
             let x = data.rows("X")?;
@@ -415,31 +440,31 @@ pub fn sample_posterior(name: &str, settings: Nuts) -> Result<Trace, BoxError> {
                 .flat_map(|r| (1..k).map(|j| r[j] - means[j - 1]).collect::<Vec<_>>())
                 .collect();
             let xc = DataMatrix::new(n, k - 1, xc)?;
-            diamonds::model(&xc, &y)?.sample(settings)?
+            visitor.visit(diamonds::model(&xc, &y)?)
         }
         "eight_schools-eight_schools_noncentered" => {
             let y = data.reals("y")?;
             let sigma = data.reals("sigma")?;
-            eight_schools_noncentered::model(&y, &sigma)?.sample(settings)?
+            visitor.visit(eight_schools_noncentered::model(&y, &sigma)?)
         }
         "garch-garch11" => {
             let y = data.reals("y")?;
-            garch11::model(&y, data.real("sigma1")?)?.sample(settings)?
+            visitor.visit(garch11::model(&y, data.real("sigma1")?)?)
         }
         "gp_pois_regr-gp_pois_regr" => {
             let x = data.reals("x")?;
             let k = data.ints("k")?;
-            gp_pois_regr::model(&x, &k)?.sample(settings)?
+            visitor.visit(gp_pois_regr::model(&x, &k)?)
         }
         "kidiq-kidscore_momiq" => {
             let mom_iq = data.reals("mom_iq")?;
             let x = DataMatrix::new(mom_iq.len(), 1, mom_iq)?;
             let kid_score = data.reals("kid_score")?;
-            kidscore_momiq::model(&x, &kid_score)?.sample(settings)?
+            visitor.visit(kidscore_momiq::model(&x, &kid_score)?)
         }
         "low_dim_gauss_mix-low_dim_gauss_mix" => {
             let y = data.reals("y")?;
-            low_dim_gauss_mix::model(&y)?.sample(settings)?
+            visitor.visit(low_dim_gauss_mix::model(&y)?)
         }
         "radon_mn-radon_hierarchical_intercept_noncentered" => {
             let counties = data.size("J")?;
@@ -457,23 +482,23 @@ pub fn sample_posterior(name: &str, settings: Nuts) -> Result<Trace, BoxError> {
                 .collect();
             let x = DataMatrix::new(log_uppm.len(), 2, x)?;
             let log_radon = data.reals("log_radon")?;
-            radon_intercept_noncentered::model(counties, &county, &x, &log_radon)?
-                .sample(settings)?
+            visitor.visit(radon_intercept_noncentered::model(
+                counties, &county, &x, &log_radon,
+            )?)
         }
         "wells_data-wells_dist100_model" => {
             let dist100: Vec<f64> = data.reals("dist")?.iter().map(|d| d / 100.0).collect();
             let x = DataMatrix::new(dist100.len(), 1, dist100)?;
             let switched = data.ints("switched")?;
-            wells_dist100::model(&x, &switched)?.sample(settings)?
+            visitor.visit(wells_dist100::model(&x, &switched)?)
         }
         "gauss100" => {
             let mu = data.reals("mu")?;
             let chol = Matrix::from_rows(&data.rows("L")?);
-            gauss100::model(&mu, &chol)?.sample(settings)?
+            visitor.visit(gauss100::model(&mu, &chol)?)
         }
-        other => return Err(format!("unknown posterior `{other}`").into()),
-    };
-    Ok(trace)
+        other => Err(format!("unknown posterior `{other}`").into()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
