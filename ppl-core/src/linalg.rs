@@ -23,6 +23,7 @@ use crate::glm::dot;
 use crate::param::{Elem, ScalarValue};
 use crate::scalar::Real;
 use std::ops::{Index, IndexMut};
+use std::sync::OnceLock;
 use thiserror::Error;
 
 /// Why a factorisation failed.
@@ -55,11 +56,79 @@ pub enum LinalgError {
 /// assert_eq!(m.row(0), &[1.0, 2.0, 3.0]);
 /// assert_eq!(m.transpose()[(2, 1)], 6.0);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Matrix<T> {
     rows: usize,
     cols: usize,
     data: Vec<T>,
+    /// What [`Matrix::factor_facts`] found, kept until the matrix is modified (a
+    /// data matrix used as a Cholesky factor is then checked once, not per evaluation).
+    factor_facts: OnceLock<FactorFacts>,
+}
+
+/// Facts about a matrix used as a lower-triangular (Cholesky) factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FactorFacts {
+    /// Square, zero above the diagonal and positive on it.
+    pub valid: bool,
+    /// `Σ ln L_ii` (meaningful when `valid`).
+    pub log_diagonal_sum: f64,
+    /// Every element finite.
+    pub finite: bool,
+}
+
+impl<T: PartialEq> PartialEq for Matrix<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows && self.cols == other.cols && self.data == other.data
+    }
+}
+
+impl<T: ScalarValue> Matrix<T> {
+    /// Whether the matrix is a valid Cholesky factor, and its log-diagonal sum: computed
+    /// on first use and remembered until the matrix is modified.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let l = Matrix::from_rows(&[[2.0, 0.0], [0.5, 1.0]]);
+    /// let facts = l.factor_facts();
+    /// assert!(facts.valid);
+    /// assert!((facts.log_diagonal_sum - 2f64.ln()).abs() < 1e-15);
+    /// assert!(!Matrix::from_rows(&[[2.0, 0.1], [0.5, 1.0]]).factor_facts().valid);
+    /// ```
+    pub fn factor_facts(&self) -> FactorFacts {
+        self.factor_facts_by(|v| v.scalar_value())
+    }
+}
+
+impl<T> Matrix<T> {
+    /// [`Matrix::factor_facts`] with the elements' plain values given by `value`.
+    pub fn factor_facts_by(&self, value: impl Fn(&T) -> f64) -> FactorFacts {
+        *self.factor_facts.get_or_init(|| {
+            let k = self.rows;
+            let mut valid = self.rows == self.cols;
+            let mut log_diagonal_sum = 0.0;
+            let finite = self
+                .data
+                .iter()
+                .fold(true, |ok, v| ok & value(v).is_finite());
+            if valid {
+                for i in 0..k {
+                    let row = &self.data[i * k..(i + 1) * k];
+                    let d = value(&row[i]);
+                    valid &= d > 0.0;
+                    valid &= row[i + 1..]
+                        .iter()
+                        .fold(true, |ok, v| ok & (value(v) == 0.0));
+                    log_diagonal_sum += d.ln();
+                }
+            }
+            FactorFacts {
+                valid,
+                log_diagonal_sum,
+                finite,
+            }
+        })
+    }
 }
 
 impl<T: Copy> Matrix<T> {
@@ -74,7 +143,16 @@ impl<T: Copy> Matrix<T> {
             "a {rows}×{cols} matrix needs {} elements",
             rows * cols
         );
-        Matrix { rows, cols, data }
+        Matrix::new_unchecked(rows, cols, data)
+    }
+
+    fn new_unchecked(rows: usize, cols: usize, data: Vec<T>) -> Self {
+        Matrix {
+            rows,
+            cols,
+            data,
+            factor_facts: OnceLock::new(),
+        }
     }
 
     /// A matrix from its rows (arrays, vectors or slices).
@@ -94,11 +172,7 @@ impl<T: Copy> Matrix<T> {
             );
             data.extend_from_slice(r);
         }
-        Matrix {
-            rows: rows.len(),
-            cols,
-            data,
-        }
+        Matrix::new_unchecked(rows.len(), cols, data)
     }
 
     /// A matrix whose element `(i, j)` is `f(i, j)`.
@@ -109,7 +183,7 @@ impl<T: Copy> Matrix<T> {
                 data.push(f(i, j));
             }
         }
-        Matrix { rows, cols, data }
+        Matrix::new_unchecked(rows, cols, data)
     }
 
     /// Number of rows.
@@ -153,6 +227,7 @@ impl<T: Copy> Matrix<T> {
             rows: self.rows,
             cols: self.cols,
             data: self.data.iter().map(f).collect(),
+            factor_facts: OnceLock::new(),
         }
     }
 }
@@ -197,6 +272,8 @@ impl<T> Index<(usize, usize)> for Matrix<T> {
 impl<T> IndexMut<(usize, usize)> for Matrix<T> {
     #[inline]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
+        // The element may change: forget what was learnt about the matrix.
+        self.factor_facts = OnceLock::new();
         debug_assert!(
             i < self.rows && j < self.cols,
             "index ({i}, {j}) out of bounds"
@@ -358,7 +435,7 @@ pub fn log_det_from_cholesky<R: Real>(l: &Matrix<R>) -> R {
 /// Dot product of two plain slices (over the shorter length) with four independent
 /// accumulators, so that the loop pipelines and vectorises instead of forming one serial
 /// chain of dependent additions. Equal to the serial sum up to reassociation.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -399,6 +476,21 @@ pub(crate) fn sum_f64(a: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn factor_facts_are_forgotten_when_the_matrix_changes() {
+        let mut l = Matrix::from_rows(&[[2.0, 0.0], [0.5, 1.0]]);
+        assert!(l.factor_facts().valid && l.factor_facts().finite);
+        l[(0, 1)] = 0.3;
+        assert!(!l.factor_facts().valid);
+        l[(0, 1)] = 0.0;
+        l[(1, 1)] = f64::NAN;
+        assert!(!l.factor_facts().finite);
+        // A clone keeps what its source knew; an equal matrix compares equal either way.
+        let a = Matrix::from_rows(&[[1.0, 0.0], [0.0, 1.0]]);
+        let _ = a.factor_facts();
+        assert_eq!(a.clone(), Matrix::from_rows(&[[1.0, 0.0], [0.0, 1.0]]));
+    }
     use crate::dist::testing::check_gradients;
     use crate::dist::testing::ScalarFamily;
     use proptest::prelude::*;

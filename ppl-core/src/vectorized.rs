@@ -136,12 +136,8 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
         Operand::Gather(v, index) => GATHER.with(|acc| {
             // Accumulate per source element, then one edge per source.
             let mut acc = acc.borrow_mut();
-            acc.clear();
-            acc.resize(v.len(), 0.0);
-            for (i, d) in index.as_slice().iter().zip(partials) {
-                acc[*i] += d;
-            }
-            w.extend(v, &acc);
+            accumulate_by_index(&mut acc, v.len(), index.as_slice(), partials);
+            w.extend(v, &acc[..v.len()]);
         }),
         _ => {}
     }
@@ -149,6 +145,41 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
 
 thread_local! {
     static GATHER: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `acc[s] = Σ_{i: index[i] = s} partials[i]` for `s < sources` (indices must be below
+/// `sources`). With few sources and many elements (grouped data, usually sorted by
+/// group) one accumulator per source would chain every add of a group through memory;
+/// four interleaved copies give four independent chains, summed at the end.
+fn accumulate_by_index(acc: &mut Vec<f64>, sources: usize, index: &[usize], partials: &[f64]) {
+    acc.clear();
+    if index.len() < 4 * sources {
+        acc.resize(sources, 0.0);
+        for (i, d) in index.iter().zip(partials) {
+            acc[*i] += d;
+        }
+        return;
+    }
+    acc.resize(4 * sources, 0.0);
+    let (lanes, tail) = acc.split_at_mut(sources);
+    let (lane1, tail) = tail.split_at_mut(sources);
+    let (lane2, lane3) = tail.split_at_mut(sources);
+    let n = index.len().min(partials.len());
+    let (idx_chunks, d_chunks) = (index[..n].chunks_exact(4), partials[..n].chunks_exact(4));
+    let (idx_rest, d_rest) = (idx_chunks.remainder(), d_chunks.remainder());
+    for (i4, d4) in idx_chunks.zip(d_chunks) {
+        lanes[i4[0]] += d4[0];
+        lane1[i4[1]] += d4[1];
+        lane2[i4[2]] += d4[2];
+        lane3[i4[3]] += d4[3];
+    }
+    for (i, d) in idx_rest.iter().zip(d_rest) {
+        lanes[*i] += d;
+    }
+    for s in 0..sources {
+        lanes[s] += (lane1[s] + lane2[s]) + lane3[s];
+    }
+    acc.truncate(sources);
 }
 
 /// Operands at most this long are evaluated in stack buffers instead of pooled columns.
@@ -294,4 +325,38 @@ pub fn pointwise_in_support<R: Real, F: Kernel<K>, const K: usize>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accumulate_by_index;
+
+    #[test]
+    fn accumulation_by_index_matches_the_plain_loop() {
+        for (sources, n) in [(3, 5), (3, 12), (3, 13), (85, 919), (10, 1000)] {
+            // Sorted groups (as in grouped data) and a scrambled order.
+            for scrambled in [false, true] {
+                let index: Vec<usize> = (0..n)
+                    .map(|i| {
+                        if scrambled {
+                            (i * 7919) % sources
+                        } else {
+                            i * sources / n
+                        }
+                    })
+                    .collect();
+                let partials: Vec<f64> = (0..n).map(|i| ((i * 31) % 17) as f64 - 8.25).collect();
+                let mut want = vec![0.0; sources];
+                for (i, d) in index.iter().zip(&partials) {
+                    want[*i] += d;
+                }
+                let mut acc = Vec::new();
+                accumulate_by_index(&mut acc, sources, &index, &partials);
+                assert_eq!(acc.len(), sources);
+                for (a, w) in acc.iter().zip(&want) {
+                    assert!((a - w).abs() <= 1e-12 * w.abs().max(1.0), "{a} vs {w}");
+                }
+            }
+        }
+    }
 }

@@ -174,26 +174,19 @@ impl<'c, M: ParamValues, E: ScalarValue> MvNormal<'c, M, E> {
     /// ```
     /// The factor is borrowed, not copied.
     pub fn from_cholesky(mu: M, chol: &'c Matrix<E>) -> Result<Self, ParamError> {
-        check_square(chol, "chol")?;
-        let k = chol.nrows();
-        check_mu(&mu, k)?;
-        // Branch-free passes over contiguous rows first (they vectorise); the element
-        // loop below only runs to report a failure.
-        let data = chol.as_slice();
-        let mut valid = true;
-        for i in 0..k {
-            let row = &data[i * k..(i + 1) * k];
-            valid &= row[i].scalar_value() > 0.0;
-            valid &= row[i + 1..]
-                .iter()
-                .fold(true, |ok, v| ok & (v.scalar_value() == 0.0));
-        }
-        if valid {
+        // Checked once per matrix (the answer is kept with it until it is modified); the
+        // checks below only run to report a failure.
+        let facts = chol.factor_facts();
+        if facts.valid && facts.finite && chol.nrows() > 0 {
+            check_mu(&mu, chol.nrows())?;
             return Ok(MvNormal {
                 mu,
                 chol: Factor::Borrowed(chol),
             });
         }
+        check_square(chol, "chol")?;
+        let k = chol.nrows();
+        check_mu(&mu, k)?;
         for i in 0..k {
             let d = chol[(i, i)].scalar_value();
             if d <= 0.0 {
@@ -266,7 +259,8 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
 
 /// Forward substitution `L z = r` in plain values (`l` row-major k×k): each step is a
 /// dot product with a contiguous row of `L` (split accumulators, so it vectorises).
-fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+#[inline(always)]
+fn forward_solve_kernel(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
     for i in 0..k {
         let row = &l[i * k..i * k + i + 1];
         let s = r[i] - linalg::dot_f64(&row[..i], &z[..i]);
@@ -277,7 +271,8 @@ fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
 /// Back substitution `Lᵀ a = z` in plain values, column-oriented: once `aᵢ` is known its
 /// contribution is removed from the earlier entries with an axpy over row `i` of `L`
 /// (contiguous, independent updates, so it vectorises).
-fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+#[inline(always)]
+fn back_solve_kernel(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
     a[..k].copy_from_slice(&z[..k]);
     for i in (0..k).rev() {
         let row = &l[i * k..i * k + i + 1];
@@ -287,6 +282,40 @@ fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
             *aj -= lij * ai;
         }
     }
+}
+
+/// Forward substitution `L z = r` (see [`forward_solve_kernel`]), with four-lane
+/// vectors on CPUs with AVX2 and FMA.
+fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::vecmath::avx2_fma_available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { forward_solve_avx2(l, k, r, z) };
+    }
+    forward_solve_kernel(l, k, r, z)
+}
+
+/// Back substitution `Lᵀ a = z` (see [`back_solve_kernel`]), with four-lane vectors on
+/// CPUs with AVX2 and FMA.
+fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::vecmath::avx2_fma_available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { back_solve_avx2(l, k, z, a) };
+    }
+    back_solve_kernel(l, k, z, a)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn forward_solve_avx2(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+    forward_solve_kernel(l, k, r, z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn back_solve_avx2(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+    back_solve_kernel(l, k, z, a)
 }
 
 /// The factor's plain values: borrowed when they are data, collected otherwise.
@@ -321,7 +350,10 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
         let x_var = !x.is_constant();
         let mu_var = !mu.is_constant();
         let need_a = x_var || mu_var || l_var;
-        let log_diag: f64 = (0..k).map(|i| l[i * k + i].ln()).sum();
+        let log_diag = self
+            .chol
+            .factor_facts_by(|e| e.elem_value())
+            .log_diagonal_sum;
         R::record_wide(|w| {
             let (mut r, mut z, mut a) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
             let mut grad_mu = vec![0.0; if mu_var { k } else { 0 }];
