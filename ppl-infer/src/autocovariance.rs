@@ -18,12 +18,16 @@ fn fft(re: &mut [f64], im: &mut [f64], inverse: bool) {
         }
     }
     let sign = if inverse { 1.0 } else { -1.0 };
+    // Twiddle factors e^(±2πik/n), k < n/2, computed once; level `len` uses every
+    // (n/len)-th one.
+    let base = sign * 2.0 * std::f64::consts::PI / n as f64;
+    let twiddles: Vec<(f64, f64)> = (0..n / 2).map(|k| (base * k as f64).sin_cos()).collect();
     let mut len = 2;
     while len <= n {
-        let angle = sign * 2.0 * std::f64::consts::PI / len as f64;
+        let stride = n / len;
         for start in (0..n).step_by(len) {
             for k in 0..len / 2 {
-                let (s, c) = (angle * k as f64).sin_cos();
+                let (s, c) = twiddles[k * stride];
                 let a = start + k;
                 let b = a + len / 2;
                 let tr = re[b] * c - im[b] * s;
