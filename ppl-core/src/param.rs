@@ -274,13 +274,20 @@ pub struct Gather<'a, R> {
 /// assert_eq!(op.value(2), 2.0);
 /// ```
 pub fn gather<'a, R>(values: &'a [R], index: &'a [usize]) -> Gather<'a, R> {
-    // A count of comparisons vectorises; `max()` and short-circuiting `all()` do not.
-    let n = values.len();
-    let in_range = index.iter().map(|&i| usize::from(i >= n)).sum::<usize>() == 0;
+    let in_range = all_below(index, values.len());
     Gather {
         values,
         index,
         in_range,
+    }
+}
+
+crate::vecmath::simd_fn! {
+    /// True when every index is below `n`. A count of comparisons vectorises (`max()`
+    /// and short-circuiting `all()` do not), and 64-bit comparisons need AVX2. The check
+    /// runs on every evaluation of a model that gathers, so it matters.
+    fn all_below(index: &[usize], n: usize) -> bool {
+        index.iter().map(|&i| usize::from(i >= n)).sum::<usize>() == 0
     }
 }
 

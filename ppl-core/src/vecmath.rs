@@ -179,6 +179,36 @@ pub fn avx2_fma_available() -> bool {
     }
 }
 
+/// Defines a function whose body is compiled twice, as is and for AVX2 + FMA, and picks
+/// the second on CPUs that have them ([`avx2_fma_available`]). The body's loops (and
+/// the `#[inline(always)]` helpers they call, such as [`exp`] and [`ln_normal`]) then use
+/// four-lane vectors instead of two.
+macro_rules! simd_fn {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$($generic:ident: $bound:path),*>)?
+        ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn kernel $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn wide $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? {
+                kernel($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::vecmath::avx2_fma_available() {
+                // SAFETY: the CPU has AVX2 and FMA.
+                return unsafe { wide($($arg),*) };
+            }
+            kernel($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_fn;
+
 #[cfg(test)]
 mod tests {
     use super::*;

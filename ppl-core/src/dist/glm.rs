@@ -115,30 +115,34 @@ fn sum_rows<F: Family>(
     family.finish(sum_f64(values), y.len(), constant)
 }
 
-/// [`sum_rows`] with four-lane vectors on CPUs with AVX2 and FMA.
-fn sum_rows_dispatch<F: Family>(
-    family: &F,
-    y: &[f64],
-    eta: &mut [f64],
-    values: &mut Vec<f64>,
-) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if vecmath::avx2_fma_available() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { sum_rows_avx2(family, y, eta, values) };
+vecmath::simd_fn! {
+    /// [`sum_rows`], with four-lane vectors on CPUs with AVX2 and FMA.
+    fn sum_rows_dispatch<F: Family>(
+        family: &F,
+        y: &[f64],
+        eta: &mut [f64],
+        values: &mut Vec<f64>,
+    ) -> (f64, f64) {
+        sum_rows(family, y, eta, values)
     }
-    sum_rows(family, y, eta, values)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sum_rows_avx2<F: Family>(
-    family: &F,
-    y: &[f64],
-    eta: &mut [f64],
-    values: &mut Vec<f64>,
-) -> (f64, f64) {
-    sum_rows(family, y, eta, values)
+vecmath::simd_fn! {
+    /// `eta += X β`, one axpy per column of the column-major copy of `x`.
+    fn add_x_beta(x: &DataMatrix, beta: &[f64], eta: &mut [f64]) {
+        for (j, b) in beta.iter().enumerate() {
+            for (e, xij) in eta.iter_mut().zip(x.column(j)) {
+                *e += b * xij;
+            }
+        }
+    }
+}
+
+vecmath::simd_fn! {
+    /// Appends `Xᵀ d` (one dot product per column) to `out`.
+    fn x_transpose_times(x: &DataMatrix, d: &[f64], out: &mut Vec<f64>) {
+        out.extend((0..x.cols()).map(|j| dot_f64(x.column(j), d)));
+    }
 }
 
 /// The linear predictor's parts as operands.
@@ -208,11 +212,7 @@ impl<R: Real> Linear<'_, R> {
                 }
                 Operand::IntData(a) => eta.extend(a.iter().map(|v| *v as f64)),
             }
-            for (j, b) in beta_values.iter().enumerate() {
-                for (e, xij) in eta.iter_mut().zip(self.x.column(j)) {
-                    *e += b * xij;
-                }
-            }
+            add_x_beta(self.x, beta_values, eta);
             let y_values = column(&y, rows, y_buf);
             R::record_wide(|w| {
                 let (total, d_sigma) = sum_rows_dispatch(family, y_values, eta, values);
@@ -232,7 +232,7 @@ impl<R: Real> Linear<'_, R> {
                     push_partials(w, &y, &d_y);
                 }
                 if beta_var {
-                    d_beta.extend((0..cols).map(|j| dot_f64(self.x.column(j), eta)));
+                    x_transpose_times(self.x, eta, d_beta);
                     match self.beta {
                         Operand::Slice(s) => w.extend(s, d_beta),
                         Operand::Scalar(b) => w.push(b.tape_index(), d_beta[0]),

@@ -284,38 +284,20 @@ fn back_solve_kernel(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
     }
 }
 
-/// Forward substitution `L z = r` (see [`forward_solve_kernel`]), with four-lane
-/// vectors on CPUs with AVX2 and FMA.
-fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::vecmath::avx2_fma_available() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { forward_solve_avx2(l, k, r, z) };
+crate::vecmath::simd_fn! {
+    /// Forward substitution `L z = r` (see [`forward_solve_kernel`]), with four-lane
+    /// vectors on CPUs with AVX2 and FMA.
+    fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+        forward_solve_kernel(l, k, r, z)
     }
-    forward_solve_kernel(l, k, r, z)
 }
 
-/// Back substitution `Lᵀ a = z` (see [`back_solve_kernel`]), with four-lane vectors on
-/// CPUs with AVX2 and FMA.
-fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::vecmath::avx2_fma_available() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { back_solve_avx2(l, k, z, a) };
+crate::vecmath::simd_fn! {
+    /// Back substitution `Lᵀ a = z` (see [`back_solve_kernel`]), with four-lane vectors
+    /// on CPUs with AVX2 and FMA.
+    fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+        back_solve_kernel(l, k, z, a)
     }
-    back_solve_kernel(l, k, z, a)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn forward_solve_avx2(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
-    forward_solve_kernel(l, k, r, z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn back_solve_avx2(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
-    back_solve_kernel(l, k, z, a)
 }
 
 /// The factor's plain values: borrowed when they are data, collected otherwise.
