@@ -129,7 +129,8 @@ pub fn kidscore_momiq(mom_iq: &DataMatrix, kid_score: &[f64]) {
 }
 
 /// `low_dim_gauss_mix-low_dim_gauss_mix`: a two-component normal mixture with ordered
-/// means, `log_mix(theta, normal_lpdf(y | mu[1], sigma[1]), normal_lpdf(y | mu[2], sigma[2]))`.
+/// means, `log_mix(theta, normal_lpdf(y | mu[1], sigma[1]), normal_lpdf(y | mu[2], sigma[2]))`
+/// — the fused `NormalMixture` with weights `[theta, 1 − theta]` (one tape node).
 #[model]
 pub fn low_dim_gauss_mix(y: &[f64]) {
     let mu = sample!(
@@ -139,18 +140,8 @@ pub fn low_dim_gauss_mix(y: &[f64]) {
     );
     let sigma = sample!(HalfNormal::new(2.0), shape = 2);
     let theta = sample!(Beta::new(5.0, 5.0));
-    // log_mix: ln(θ p₁ + (1 − θ) p₂) with the normal log-densities written out.
-    const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
-    let c1 = theta.ln() - sigma[0].ln() - HALF_LN_2PI;
-    let c2 = (1.0 - theta).ln() - sigma[1].ln() - HALF_LN_2PI;
-    let (inv1, inv2) = (1.0 / sigma[0], 1.0 / sigma[1]);
-    let mut total = Real::constant(0.0);
-    for yn in y {
-        let z1 = (*yn - mu[0]) * inv1;
-        let z2 = (*yn - mu[1]) * inv2;
-        total += (c1 - 0.5 * (z1 * z1)).log_sum_exp(c2 - 0.5 * (z2 * z2));
-    }
-    potential!("log_mix", total);
+    let w = [theta, 1.0 - theta];
+    observe!(NormalMixture::new(&w[..], &mu, &sigma), y);
 }
 
 /// `radon_mn-radon_hierarchical_intercept_noncentered`: county intercepts gathered by
