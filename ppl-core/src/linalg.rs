@@ -437,26 +437,55 @@ pub fn log_det_from_cholesky<R: Real>(l: &Matrix<R>) -> R {
 /// chain of dependent additions. Equal to the serial sum up to reassociation.
 #[inline(always)]
 pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    dot_f64_with::<false>(a, b)
+}
+
+/// [`dot_f64`] with fused multiply-adds when `FMA` is true (see [`crate::vecmath::madd`]).
+#[inline(always)]
+pub(crate) fn dot_f64_with<const FMA: bool>(a: &[f64], b: &[f64]) -> f64 {
+    // Plain `for` loops over chunks (no closures): an adaptor that is not inlined into
+    // an FMA-compiled caller would turn `mul_add` into a library call.
+    use crate::vecmath::madd;
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     if n < 8 {
         // Too short for split accumulators to pay off.
-        return a.iter().zip(b).fold(0.0, |s, (x, y)| s + x * y);
+        let mut s = 0.0;
+        for (x, y) in a.iter().zip(b) {
+            s = madd::<FMA>(*x, *y, s);
+        }
+        return s;
     }
-    let mut acc = [0.0f64; 4];
-    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        acc[0] += x[0] * y[0];
-        acc[1] += x[1] * y[1];
-        acc[2] += x[2] * y[2];
-        acc[3] += x[3] * y[3];
+    // Sixteen accumulators for long products (four vectors of four: enough independent
+    // chains to hide the multiply-add latency), four for short ones.
+    let (mut acc16, mut acc4) = ([0.0f64; 16], [0.0f64; 4]);
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (ar, br) = if n >= 64 {
+        let rest = (a16.remainder(), b16.remainder());
+        for (x, y) in a16.zip(b16) {
+            for k in 0..16 {
+                acc16[k] = madd::<FMA>(x[k], y[k], acc16[k]);
+            }
+        }
+        rest
+    } else {
+        (a, b)
+    };
+    let (a4, b4) = (ar.chunks_exact(4), br.chunks_exact(4));
+    let (ar, br) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            acc4[k] = madd::<FMA>(x[k], y[k], acc4[k]);
+        }
     }
     let mut tail = 0.0;
     for (x, y) in ar.iter().zip(br) {
-        tail += x * y;
+        tail = madd::<FMA>(*x, *y, tail);
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    for k in 0..4 {
+        acc4[k] += (acc16[k] + acc16[k + 4]) + (acc16[k + 8] + acc16[k + 12]);
+    }
+    (acc4[0] + acc4[1]) + (acc4[2] + acc4[3]) + tail
 }
 
 /// `Σ aᵢ` with eight independent accumulators (so that the adds pipeline and vectorise).
@@ -476,6 +505,27 @@ pub(crate) fn sum_f64(a: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_dot_products_match_the_plain_sum() {
+        for n in [0, 1, 7, 8, 15, 63, 64, 65, 100, 257] {
+            let a: Vec<f64> = (0..n).map(|i| ((i * 37) % 11) as f64 * 0.3 - 1.4).collect();
+            let b: Vec<f64> = (0..n).map(|i| ((i * 13) % 7) as f64 * 0.7 - 2.0).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let scale: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x * y).abs())
+                .sum::<f64>()
+                .max(1.0);
+            for got in [dot_f64(&a, &b), dot_f64_with::<true>(&a, &b)] {
+                assert!(
+                    (got - plain).abs() <= 1e-14 * scale,
+                    "n = {n}: {got} vs {plain}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn factor_facts_are_forgotten_when_the_matrix_changes() {

@@ -51,15 +51,35 @@ const EXP_COEFFS: [f64; 12] = [
     1.0 / 6_227_020_800.0,
 ];
 
+/// `a · b + c`, fused into one rounding when `FMA` is true.
+///
+/// Use `FMA = true` only in code compiled with the `fma` target feature (the AVX2 twin
+/// that [`simd_fn!`](crate::vecmath) generates passes `true`); elsewhere `mul_add` is a
+/// slow library call.
+#[inline(always)]
+pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// eˣ for every `x` (NaN gives NaN, large arguments +∞; results below `2⁻¹⁰²¹` are 0).
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
+    exp_with::<false>(x)
+}
+
+/// [`exp`] with fused multiply-adds when `FMA` is true (see [`madd`]).
+#[inline(always)]
+pub fn exp_with<const FMA: bool>(x: f64) -> f64 {
     let xc = x.clamp(EXP_MIN, EXP_MAX);
     // x = n ln2 + r with |r| ≤ ln2/2.
     let t = xc * LOG2_E + ROUNDER;
     let n = t - ROUNDER;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
-    let er = 1.0 + r + r * r * estrin12(&EXP_COEFFS, r);
+    let er = madd::<FMA>(r * r, estrin12::<FMA>(&EXP_COEFFS, r), 1.0 + r);
     // 2ⁿ = 2ⁿ⁻¹ · 2, so that n = 1024 (near the top of the range) stays representable.
     let bits = t.to_bits().wrapping_sub(ROUNDER.to_bits());
     let half_scale = f64::from_bits(bits.wrapping_add(1022) << 52);
@@ -94,6 +114,12 @@ const LN_COEFFS: [f64; 10] = [
 /// give unspecified finite values or NaN).
 #[inline(always)]
 pub fn ln_normal(x: f64) -> f64 {
+    ln_normal_with::<false>(x)
+}
+
+/// [`ln_normal`] with fused multiply-adds when `FMA` is true (see [`madd`]).
+#[inline(always)]
+pub fn ln_normal_with<const FMA: bool>(x: f64) -> f64 {
     const MANTISSA: u64 = (1 << 52) - 1;
     let bits = x.to_bits();
     let exponent = ((bits >> 52) as i64) - 1023;
@@ -106,7 +132,7 @@ pub fn ln_normal(x: f64) -> f64 {
     // ln(1+f) = f − f²/2 + s·(f²/2 + R), s = f/(2+f), R = Σ (2/(2k+1)) s²ᵏ.
     let s = f / (2.0 + f);
     let s2 = s * s;
-    let r = s2 * estrin10(&LN_COEFFS, s2);
+    let r = s2 * estrin10::<FMA>(&LN_COEFFS, s2);
     let hfsq = 0.5 * f * f;
     k * LN2_HI + ((f - hfsq + s * (hfsq + r)) + k * LN2_LO)
 }
@@ -114,25 +140,25 @@ pub fn ln_normal(x: f64) -> f64 {
 /// `Σ c[k] xᵏ` (k < 12) by Estrin's scheme: independent pairs combined with x², x⁴, x⁸,
 /// so the dependency chain is four multiply-adds deep instead of Horner's eleven.
 #[inline(always)]
-fn estrin12(c: &[f64; 12], x: f64) -> f64 {
+fn estrin12<const FMA: bool>(c: &[f64; 12], x: f64) -> f64 {
     let x2 = x * x;
     let x4 = x2 * x2;
     let x8 = x4 * x4;
-    let p = |k: usize| c[k] + c[k + 1] * x;
-    let low = (p(0) + p(2) * x2) + (p(4) + p(6) * x2) * x4;
-    let high = p(8) + p(10) * x2;
-    low + high * x8
+    let p = |k: usize| madd::<FMA>(c[k + 1], x, c[k]);
+    let low = madd::<FMA>(madd::<FMA>(p(6), x2, p(4)), x4, madd::<FMA>(p(2), x2, p(0)));
+    let high = madd::<FMA>(p(10), x2, p(8));
+    madd::<FMA>(high, x8, low)
 }
 
 /// `Σ c[k] xᵏ` (k < 10) by Estrin's scheme (see [`estrin12`]).
 #[inline(always)]
-fn estrin10(c: &[f64; 10], x: f64) -> f64 {
+fn estrin10<const FMA: bool>(c: &[f64; 10], x: f64) -> f64 {
     let x2 = x * x;
     let x4 = x2 * x2;
     let x8 = x4 * x4;
-    let p = |k: usize| c[k] + c[k + 1] * x;
-    let low = (p(0) + p(2) * x2) + (p(4) + p(6) * x2) * x4;
-    low + p(8) * x8
+    let p = |k: usize| madd::<FMA>(c[k + 1], x, c[k]);
+    let low = madd::<FMA>(madd::<FMA>(p(6), x2, p(4)), x4, madd::<FMA>(p(2), x2, p(0)));
+    madd::<FMA>(p(8), x8, low)
 }
 
 /// ln(1 + eˣ) (softplus) for every finite `x`, accurate in both tails.
@@ -146,13 +172,19 @@ pub fn ln_1p_exp(x: f64) -> f64 {
 /// the logistic likelihood. Finite `x` only (NaN gives NaN).
 #[inline(always)]
 pub fn ln_1p_exp_and_sigmoid(x: f64) -> (f64, f64) {
+    ln_1p_exp_and_sigmoid_with::<false>(x)
+}
+
+/// [`ln_1p_exp_and_sigmoid`] with fused multiply-adds when `FMA` is true (see [`madd`]).
+#[inline(always)]
+pub fn ln_1p_exp_and_sigmoid_with<const FMA: bool>(x: f64) -> (f64, f64) {
     // e = e^−|x| ∈ (0, 1]; ln(1 + eˣ) = max(x, 0) + ln(1 + e).
-    let e = exp(-x.abs());
+    let e = exp_with::<FMA>(-x.abs());
     let u = 1.0 + e;
     // ln(1 + e) = ln u − ((u − 1) − e)/u: corrects the rounding of 1 + e, so tiny e
     // keep full relative accuracy.
     let inv = 1.0 / u;
-    let ln1p = ln_normal(u) - ((u - 1.0) - e) * inv;
+    let ln1p = ln_normal_with::<FMA>(u) - ((u - 1.0) - e) * inv;
     let softplus = x.max(0.0) + ln1p;
     let sigmoid = if x >= 0.0 { inv } else { e * inv };
     (softplus, sigmoid)
@@ -191,19 +223,22 @@ macro_rules! simd_fn {
     ) => {
         $(#[$meta])*
         $vis fn $name $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? {
+            // The body may pass `FMA` on (e.g. `vecmath::exp_with::<FMA>`): true in the
+            // AVX2 + FMA twin, false otherwise.
             #[inline(always)]
-            fn kernel $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? $body
+            #[allow(unused)]
+            fn kernel<const FMA: bool $($(, $generic: $bound)*)?>($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn wide $(<$($generic: $bound),*>)? ($($arg: $ty),*) $(-> $ret)? {
-                kernel($($arg),*)
+                kernel::<true $($(, $generic)*)?>($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             if $crate::vecmath::avx2_fma_available() {
                 // SAFETY: the CPU has AVX2 and FMA.
-                return unsafe { wide($($arg),*) };
+                return unsafe { wide $(::<$($generic),*>)? ($($arg),*) };
             }
-            kernel($($arg),*)
+            kernel::<false $($(, $generic)*)?>($($arg),*)
         }
     };
 }
@@ -293,6 +328,8 @@ mod tests {
         #[test]
         fn exp_within_two_ulp(x in -708.0f64..709.78) {
             prop_assert!(ulps(exp(x), x.exp()) <= 2.0, "exp({}) = {} vs {}", x, exp(x), x.exp());
+            let fused = exp_with::<true>(x);
+            prop_assert!(ulps(fused, x.exp()) <= 2.0, "fused exp({}) = {} vs {}", x, fused, x.exp());
         }
 
         #[test]
@@ -304,6 +341,8 @@ mod tests {
         fn ln_within_two_ulp(m in 1.0f64..2.0, e in -1000i32..1000) {
             let x = m * 2f64.powi(e);
             prop_assert!(ulps(ln_normal(x), x.ln()) <= 2.0, "ln({}) = {} vs {}", x, ln_normal(x), x.ln());
+            let fused = ln_normal_with::<true>(x);
+            prop_assert!(ulps(fused, x.ln()) <= 2.0, "fused ln({}) = {} vs {}", x, fused, x.ln());
         }
 
         #[test]
@@ -313,6 +352,9 @@ mod tests {
             let want_sg = if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { x.exp() / (1.0 + x.exp()) };
             prop_assert!(ulps(sp, want_sp) <= 3.0, "softplus({}) = {} vs {}", x, sp, want_sp);
             prop_assert!(ulps(sg, want_sg) <= 3.0, "sigmoid({}) = {} vs {}", x, sg, want_sg);
+            let (sp, sg) = ln_1p_exp_and_sigmoid_with::<true>(x);
+            prop_assert!(ulps(sp, want_sp) <= 3.0, "fused softplus({}) = {} vs {}", x, sp, want_sp);
+            prop_assert!(ulps(sg, want_sg) <= 3.0, "fused sigmoid({}) = {} vs {}", x, sg, want_sg);
         }
     }
 }

@@ -11,7 +11,7 @@ use super::bernoulli::support01;
 use super::poisson::{is_count, ln_factorial, sample_poisson, scalar_of};
 use super::{Distribution, ElementValue, ParamError, Support};
 use crate::glm::DataMatrix;
-use crate::linalg::{dot_f64, sum_f64};
+use crate::linalg::{dot_f64, dot_f64_with, sum_f64};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::{EvalMode, Real};
 use crate::special::{log1p_exp, sigmoid, HALF_LN_2PI};
@@ -81,7 +81,7 @@ trait Family {
     fn row_generic<R: Real>(&self, y: R, eta: R, sigma: R) -> R;
     /// The row term in a form that vectorises (no branches, no library calls):
     /// `(t, ∂ln p/∂η)`, where `ln p = t` plus what [`Family::finish`] adds.
-    fn term(&self, y: f64, eta: f64) -> (f64, f64);
+    fn term<const FMA: bool>(&self, y: f64, eta: f64) -> (f64, f64);
     /// The part of `Σ ln p` that depends only on the outcomes, or `None` when an
     /// outcome is outside the support.
     fn outcome_constant(&self, y: &[f64]) -> Option<f64>;
@@ -96,7 +96,7 @@ trait Family {
 /// (`values` is scratch space). The row loop is a plain element-wise loop, which the
 /// compiler vectorises because [`Family::term`] is branch-free.
 #[inline(always)]
-fn sum_rows<F: Family>(
+fn sum_rows<const FMA: bool, F: Family>(
     family: &F,
     y: &[f64],
     eta: &mut [f64],
@@ -108,7 +108,7 @@ fn sum_rows<F: Family>(
     values.clear();
     values.resize(eta.len(), 0.0);
     for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
-        let (value, d) = family.term(*yi, *e);
+        let (value, d) = family.term::<FMA>(*yi, *e);
         *v = value;
         *e = d;
     }
@@ -123,7 +123,7 @@ vecmath::simd_fn! {
         eta: &mut [f64],
         values: &mut Vec<f64>,
     ) -> (f64, f64) {
-        sum_rows(family, y, eta, values)
+        sum_rows::<FMA, F>(family, y, eta, values)
     }
 }
 
@@ -132,7 +132,7 @@ vecmath::simd_fn! {
     fn add_x_beta(x: &DataMatrix, beta: &[f64], eta: &mut [f64]) {
         for (j, b) in beta.iter().enumerate() {
             for (e, xij) in eta.iter_mut().zip(x.column(j)) {
-                *e += b * xij;
+                *e = vecmath::madd::<FMA>(*b, *xij, *e);
             }
         }
     }
@@ -141,7 +141,9 @@ vecmath::simd_fn! {
 vecmath::simd_fn! {
     /// Appends `Xᵀ d` (one dot product per column) to `out`.
     fn x_transpose_times(x: &DataMatrix, d: &[f64], out: &mut Vec<f64>) {
-        out.extend((0..x.cols()).map(|j| dot_f64(x.column(j), d)));
+        for j in 0..x.cols() {
+            out.push(dot_f64_with::<FMA>(x.column(j), d));
+        }
     }
 }
 
@@ -362,7 +364,7 @@ impl Family for NormalFamily {
     }
     /// `t = r²` with `r = (y − η)/σ`; ∂/∂η = r/σ.
     #[inline(always)]
-    fn term(&self, y: f64, eta: f64) -> (f64, f64) {
+    fn term<const FMA: bool>(&self, y: f64, eta: f64) -> (f64, f64) {
         let r = (y - eta) * self.inv_sigma;
         (r * r, r * self.inv_sigma)
     }
@@ -517,9 +519,9 @@ impl Family for BernoulliLogitFamily {
     }
     /// With s = 2y − 1 (±1): `t = ln p = −ln(1 + e^(−sη))`, ∂/∂η = s·σ(−sη).
     #[inline(always)]
-    fn term(&self, y: f64, eta: f64) -> (f64, f64) {
+    fn term<const FMA: bool>(&self, y: f64, eta: f64) -> (f64, f64) {
         let sign = 2.0 * y - 1.0;
-        let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid(-sign * eta);
+        let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid_with::<FMA>(-sign * eta);
         (-softplus, sign * sigmoid)
     }
     fn outcome_constant(&self, y: &[f64]) -> Option<f64> {
@@ -659,8 +661,8 @@ impl Family for PoissonLogFamily {
     }
     /// `t = kη − e^η`, ∂/∂η = k − e^η; the constant is `−Σ ln k!`.
     #[inline(always)]
-    fn term(&self, k: f64, eta: f64) -> (f64, f64) {
-        let rate = vecmath::exp(eta);
+    fn term<const FMA: bool>(&self, k: f64, eta: f64) -> (f64, f64) {
+        let rate = vecmath::exp_with::<FMA>(eta);
         (k * eta - rate, k - rate)
     }
     fn outcome_constant(&self, y: &[f64]) -> Option<f64> {

@@ -260,10 +260,10 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
 /// Forward substitution `L z = r` in plain values (`l` row-major k×k): each step is a
 /// dot product with a contiguous row of `L` (split accumulators, so it vectorises).
 #[inline(always)]
-fn forward_solve_kernel(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
+fn forward_solve_kernel<const FMA: bool>(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
     for i in 0..k {
         let row = &l[i * k..i * k + i + 1];
-        let s = r[i] - linalg::dot_f64(&row[..i], &z[..i]);
+        let s = r[i] - linalg::dot_f64_with::<FMA>(&row[..i], &z[..i]);
         z[i] = s / row[i];
     }
 }
@@ -272,14 +272,14 @@ fn forward_solve_kernel(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
 /// contribution is removed from the earlier entries with an axpy over row `i` of `L`
 /// (contiguous, independent updates, so it vectorises).
 #[inline(always)]
-fn back_solve_kernel(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
+fn back_solve_kernel<const FMA: bool>(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
     a[..k].copy_from_slice(&z[..k]);
     for i in (0..k).rev() {
         let row = &l[i * k..i * k + i + 1];
         let ai = a[i] / row[i];
         a[i] = ai;
         for (aj, lij) in a[..i].iter_mut().zip(&row[..i]) {
-            *aj -= lij * ai;
+            *aj = crate::vecmath::madd::<FMA>(-lij, ai, *aj);
         }
     }
 }
@@ -288,7 +288,7 @@ crate::vecmath::simd_fn! {
     /// Forward substitution `L z = r` (see [`forward_solve_kernel`]), with four-lane
     /// vectors on CPUs with AVX2 and FMA.
     fn forward_solve(l: &[f64], k: usize, r: &[f64], z: &mut [f64]) {
-        forward_solve_kernel(l, k, r, z)
+        forward_solve_kernel::<FMA>(l, k, r, z)
     }
 }
 
@@ -296,7 +296,7 @@ crate::vecmath::simd_fn! {
     /// Back substitution `Lᵀ a = z` (see [`back_solve_kernel`]), with four-lane vectors
     /// on CPUs with AVX2 and FMA.
     fn back_solve(l: &[f64], k: usize, z: &[f64], a: &mut [f64]) {
-        back_solve_kernel(l, k, z, a)
+        back_solve_kernel::<FMA>(l, k, z, a)
     }
 }
 

@@ -281,7 +281,7 @@ crate::vecmath::simd_fn! {
         for i in 0..n {
             let inv = 1.0 / sigma[i];
             let z = (x[i] - mu[i]) * inv;
-            values[i] = -0.5 * z * z - crate::vecmath::ln_normal(sigma[i]) - HALF_LN_2PI;
+            values[i] = -0.5 * z * z - crate::vecmath::ln_normal_with::<FMA>(sigma[i]) - HALF_LN_2PI;
             d_mu[i] = z * inv;
             d_sigma[i] = (z * z - 1.0) * inv;
         }

@@ -175,7 +175,7 @@ vecmath::simd_fn! {
             let l1 = offset1 - 0.5 * a * a;
             let l2 = offset2 - 0.5 * b * b;
             // ln(e^l1 + e^l2) = l2 + softplus(l1 − l2); responsibility of 1 = σ(l1 − l2).
-            let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid(l1 - l2);
+            let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid_with::<FMA>(l1 - l2);
             values[i] = l2 + softplus;
             resp[i] = sigmoid;
             z1[i] = a;
