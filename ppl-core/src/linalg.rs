@@ -23,6 +23,7 @@ use crate::glm::dot;
 use crate::param::{Elem, ScalarValue};
 use crate::scalar::Real;
 use std::ops::{Index, IndexMut};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use thiserror::Error;
 
@@ -56,7 +57,7 @@ pub enum LinalgError {
 /// assert_eq!(m.row(0), &[1.0, 2.0, 3.0]);
 /// assert_eq!(m.transpose()[(2, 1)], 6.0);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Matrix<T> {
     rows: usize,
     cols: usize,
@@ -64,6 +65,10 @@ pub struct Matrix<T> {
     /// What [`Matrix::factor_facts`] found, kept until the matrix is modified (a
     /// data matrix used as a Cholesky factor is then checked once, not per evaluation).
     factor_facts: OnceLock<FactorFacts>,
+    /// The inverse of the lower triangle (see [`Matrix::reused_lower_inverse_by`]).
+    lower_inverse: OnceLock<Vec<f64>>,
+    /// How often the inverse was asked for.
+    inverse_requests: AtomicU32,
 }
 
 /// Facts about a matrix used as a lower-triangular (Cholesky) factor.
@@ -75,6 +80,19 @@ pub struct FactorFacts {
     pub log_diagonal_sum: f64,
     /// Every element finite.
     pub finite: bool,
+}
+
+impl<T: Clone> Clone for Matrix<T> {
+    fn clone(&self) -> Self {
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.clone(),
+            factor_facts: self.factor_facts.clone(),
+            lower_inverse: self.lower_inverse.clone(),
+            inverse_requests: AtomicU32::new(self.inverse_requests.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl<T: PartialEq> PartialEq for Matrix<T> {
@@ -129,6 +147,35 @@ impl<T> Matrix<T> {
             }
         })
     }
+
+    /// The inverse of the lower triangle (row-major, zero above the diagonal) of a
+    /// square matrix with a nonzero diagonal, once the matrix has been asked for it
+    /// before: a factor that lives across evaluations (data) is inverted once, O(k³),
+    /// and every later triangular solve becomes an independent matrix-vector product;
+    /// a factor rebuilt per evaluation is never inverted (`None`: solve instead).
+    pub(crate) fn reused_lower_inverse_by(&self, value: impl Fn(&T) -> f64) -> Option<&[f64]> {
+        if let Some(inv) = self.lower_inverse.get() {
+            return Some(inv);
+        }
+        if self.inverse_requests.fetch_add(1, Ordering::Relaxed) < 1 {
+            return None;
+        }
+        let k = self.rows;
+        let inv = self.lower_inverse.get_or_init(|| {
+            let l: Vec<f64> = self.data.iter().map(&value).collect();
+            let mut inv = vec![0.0; k * k];
+            // Column j of L⁻¹ by forward substitution on the unit vector e_j.
+            for j in 0..k {
+                inv[j * k + j] = 1.0 / l[j * k + j];
+                for i in j + 1..k {
+                    let s: f64 = (j..i).map(|m| l[i * k + m] * inv[m * k + j]).sum();
+                    inv[i * k + j] = -s / l[i * k + i];
+                }
+            }
+            inv
+        });
+        Some(inv)
+    }
 }
 
 impl<T: Copy> Matrix<T> {
@@ -152,6 +199,8 @@ impl<T: Copy> Matrix<T> {
             cols,
             data,
             factor_facts: OnceLock::new(),
+            lower_inverse: OnceLock::new(),
+            inverse_requests: AtomicU32::new(0),
         }
     }
 
@@ -228,6 +277,8 @@ impl<T: Copy> Matrix<T> {
             cols: self.cols,
             data: self.data.iter().map(f).collect(),
             factor_facts: OnceLock::new(),
+            lower_inverse: OnceLock::new(),
+            inverse_requests: AtomicU32::new(0),
         }
     }
 }
@@ -274,6 +325,8 @@ impl<T> IndexMut<(usize, usize)> for Matrix<T> {
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
         // The element may change: forget what was learnt about the matrix.
         self.factor_facts = OnceLock::new();
+        self.lower_inverse = OnceLock::new();
+        *self.inverse_requests.get_mut() = 0;
         debug_assert!(
             i < self.rows && j < self.cols,
             "index ({i}, {j}) out of bounds"
@@ -525,6 +578,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn lower_inverse_is_computed_on_reuse_and_forgotten_on_change() {
+        let mut l = Matrix::from_rows(&[[2.0, 0.0, 0.0], [0.5, 1.0, 0.0], [-1.0, 0.3, 4.0]]);
+        assert!(
+            l.reused_lower_inverse_by(|v| *v).is_none(),
+            "first use: solve"
+        );
+        let inv = l
+            .reused_lower_inverse_by(|v| *v)
+            .expect("second use: inverted")
+            .to_vec();
+        for i in 0..3 {
+            for j in 0..3 {
+                let p: f64 = (0..3).map(|m| l[(i, m)] * inv[m * 3 + j]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((p - want).abs() < 1e-15, "({i}, {j}): {p}");
+            }
+        }
+        l[(2, 2)] = 5.0;
+        assert!(
+            l.reused_lower_inverse_by(|v| *v).is_none(),
+            "changed: forgotten"
+        );
     }
 
     #[test]
