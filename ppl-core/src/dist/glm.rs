@@ -810,21 +810,33 @@ mod tests {
     }
     impl ScalarFamily for Glm {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
-            let (alpha, beta) = (args[0], &args[1..4]);
-            match self.family {
-                0 => NormalIdGlm::new(&self.x, alpha, beta, args[4])
-                    .unwrap()
-                    .log_density(Operand::Data(&Y_REAL))
-                    .unwrap(),
-                1 => BernoulliLogitGlm::new(&self.x, alpha, beta)
-                    .unwrap()
-                    .log_density(Operand::IntData(&Y_BIN))
-                    .unwrap(),
-                _ => PoissonLogGlm::new(&self.x, alpha, beta)
-                    .unwrap()
-                    .log_density(Operand::IntData(&Y_COUNT))
-                    .unwrap(),
-            }
+            let sigma = args.get(4).copied().unwrap_or(R::constant(1.0));
+            family_log_density(self.family, &self.x, args[0], &args[1..4], sigma)
+        }
+    }
+
+    /// The log-density of family 0 (normal, with `sigma`), 1 (logistic) or 2 (Poisson)
+    /// at the fixed outcomes.
+    fn family_log_density<R: Real, A: Param<R> + ParamValues>(
+        family: usize,
+        x: &DataMatrix,
+        alpha: A,
+        beta: &[R],
+        sigma: R,
+    ) -> R {
+        match family {
+            0 => NormalIdGlm::new(x, alpha, beta, sigma)
+                .unwrap()
+                .log_density(Operand::Data(&Y_REAL))
+                .unwrap(),
+            1 => BernoulliLogitGlm::new(x, alpha, beta)
+                .unwrap()
+                .log_density(Operand::IntData(&Y_BIN))
+                .unwrap(),
+            _ => PoissonLogGlm::new(x, alpha, beta)
+                .unwrap()
+                .log_density(Operand::IntData(&Y_COUNT))
+                .unwrap(),
         }
     }
 
@@ -868,21 +880,7 @@ mod tests {
     impl ScalarFamily for GatheredAlpha {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
             let alpha = crate::param::gather(&args[0..3], &GROUP);
-            let beta = &args[3..6];
-            match self.family {
-                0 => NormalIdGlm::new(&self.x, alpha, beta, args[6])
-                    .unwrap()
-                    .log_density(Operand::Data(&Y_REAL))
-                    .unwrap(),
-                1 => BernoulliLogitGlm::new(&self.x, alpha, beta)
-                    .unwrap()
-                    .log_density(Operand::IntData(&Y_BIN))
-                    .unwrap(),
-                _ => PoissonLogGlm::new(&self.x, alpha, beta)
-                    .unwrap()
-                    .log_density(Operand::IntData(&Y_COUNT))
-                    .unwrap(),
-            }
+            family_log_density(self.family, &self.x, alpha, &args[3..6], args[6])
         }
     }
 
