@@ -139,5 +139,5 @@ pub enum Error {
     Unsupported(String),
 }
 
-/// Result with the core's [`Error`].
+/// Result with the core's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

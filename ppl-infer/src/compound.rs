@@ -271,7 +271,7 @@ pub const CATEGORICAL_GIBBS_MAX_RANGE: i64 = 256;
 
 /// The automatic choice for a variable without an explicit assignment: NUTS for
 /// continuous variables; for discrete ones BinaryGibbs on {0, 1}, CategoricalGibbs on a
-/// finite range of at most [`CATEGORICAL_GIBBS_MAX_RANGE`] values (a categorical
+/// finite range of at most `CATEGORICAL_GIBBS_MAX_RANGE` (256) values (a categorical
 /// variable, a bounded count, a change point), Metropolis otherwise.
 ///
 /// Full-conditional proposals cost one evaluation per value but jump anywhere in the

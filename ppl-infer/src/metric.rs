@@ -12,7 +12,7 @@
 //! * [`Metric::Dense`]: Stan's windowed dense adaptation (`dense_e`): the regularised
 //!   covariance of each slow window's draws.
 //!
-//! Internally the sampler is generic over [`EuclideanMetric`], so the diagonal metrics
+//! Internally the sampler is generic over `EuclideanMetric`, so the diagonal metrics
 //! pay nothing for the dense one.
 
 use crate::hamiltonian::PhasePoint;

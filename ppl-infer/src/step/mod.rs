@@ -12,7 +12,7 @@
 //! | Metropolis, rounded-Gaussian integer proposals | discrete | [`metropolis`] |
 //! | BinaryGibbsMetropolis (flip proposals) | {0, 1} | [`binary_gibbs`] |
 //! | CategoricalGibbsMetropolis (full-conditional proposals) | finite range | [`categorical_gibbs`] |
-//! | Slice sampling (stepping out, shrinkage) | continuous | [`slice`] |
+//! | Slice sampling (stepping out, shrinkage) | continuous | [`slice`](mod@slice) |
 //!
 //! Blocks are resolved against the layout once ([`Block`]); each evaluation then writes
 //! the proposal into the chain's state and evaluates the joint density in plain `f64`.
