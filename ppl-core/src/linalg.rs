@@ -57,7 +57,6 @@ pub enum LinalgError {
 /// assert_eq!(m.row(0), &[1.0, 2.0, 3.0]);
 /// assert_eq!(m.transpose()[(2, 1)], 6.0);
 /// ```
-#[derive(Debug)]
 pub struct Matrix<T> {
     rows: usize,
     cols: usize,
@@ -80,6 +79,17 @@ pub struct FactorFacts {
     pub log_diagonal_sum: f64,
     /// Every element finite.
     pub finite: bool,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Matrix<T> {
+    // The caches are an implementation detail: show the shape and the elements only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matrix")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .field("data", &self.data)
+            .finish()
+    }
 }
 
 impl<T: Clone> Clone for Matrix<T> {
