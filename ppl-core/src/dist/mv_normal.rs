@@ -6,7 +6,7 @@ use crate::linalg::{self, Matrix};
 use crate::param::{check_param, Elem, Operand, Param, ParamValues, ScalarValue};
 use crate::scalar::{EvalMode, Real};
 use crate::special::HALF_LN_2PI;
-use crate::vectorized::LengthMismatch;
+use crate::vectorized::{self, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
 use std::borrow::Cow;
@@ -371,76 +371,81 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
         } else {
             None
         };
-        R::record_wide(|w| {
-            let (mut r, mut z, mut a) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
-            let mut grad_mu = vec![0.0; if mu_var { k } else { 0 }];
-            let mut grad_l = vec![0.0; if l_var { k * k } else { 0 }];
-            let mut grad_x_scalar = 0.0;
-            let mut sum_q = 0.0;
-            if x_var {
-                w.reserve(n * k);
+        // Work vectors from the thread's pool: no allocation per evaluation.
+        vectorized::with_columns::<4, _>(|[r, z, a, grad_mu]| {
+            for col in [&mut *r, &mut *z, &mut *a] {
+                col.resize(k, 0.0);
             }
-            for e in 0..n {
-                for (i, ri) in r.iter_mut().enumerate() {
-                    *ri = x.value(e * k + i) - mu.value(i);
-                }
-                match inverse {
-                    Some(linv) => inverse_products(linv, k, &r, &mut z, &mut a, need_a),
-                    None => {
-                        forward_solve(&l, k, &r, &mut z);
-                        if need_a {
-                            back_solve(&l, k, &z, &mut a);
-                        }
-                    }
-                }
-                sum_q += z.iter().map(|v| v * v).sum::<f64>();
-                if !need_a {
-                    continue;
-                }
+            grad_mu.resize(if mu_var { k } else { 0 }, 0.0);
+            R::record_wide(|w| {
+                let mut grad_l = vec![0.0; if l_var { k * k } else { 0 }];
+                let mut grad_x_scalar = 0.0;
+                let mut sum_q = 0.0;
                 if x_var {
-                    match x {
-                        Operand::Slice(s) => {
-                            for i in 0..k {
-                                w.push(s[e * k + i].tape_index(), -a[i]);
+                    w.reserve(n * k);
+                }
+                for e in 0..n {
+                    for (i, ri) in r.iter_mut().enumerate() {
+                        *ri = x.value(e * k + i) - mu.value(i);
+                    }
+                    match inverse {
+                        Some(linv) => inverse_products(linv, k, r, z, a, need_a),
+                        None => {
+                            forward_solve(&l, k, r, z);
+                            if need_a {
+                                back_solve(&l, k, z, a);
                             }
                         }
-                        _ => grad_x_scalar -= a.iter().sum::<f64>(),
+                    }
+                    sum_q += z.iter().map(|v| v * v).sum::<f64>();
+                    if !need_a {
+                        continue;
+                    }
+                    if x_var {
+                        match x {
+                            Operand::Slice(s) => {
+                                for i in 0..k {
+                                    w.push(s[e * k + i].tape_index(), -a[i]);
+                                }
+                            }
+                            _ => grad_x_scalar -= a.iter().sum::<f64>(),
+                        }
+                    }
+                    if mu_var {
+                        for i in 0..k {
+                            grad_mu[i] += a[i];
+                        }
+                    }
+                    if l_var {
+                        for i in 0..k {
+                            for j in 0..=i {
+                                grad_l[i * k + j] += a[i] * z[j];
+                            }
+                        }
                     }
                 }
-                if mu_var {
-                    for i in 0..k {
-                        grad_mu[i] += a[i];
+                if let Operand::Scalar(s) = x {
+                    w.push(s.tape_index(), grad_x_scalar);
+                }
+                match mu {
+                    Operand::Slice(s) => {
+                        for (i, g) in grad_mu.iter().enumerate() {
+                            w.push(s[i].tape_index(), *g);
+                        }
                     }
+                    Operand::Scalar(s) => w.push(s.tape_index(), grad_mu.iter().sum()),
+                    _ => {}
                 }
                 if l_var {
                     for i in 0..k {
+                        grad_l[i * k + i] -= n as f64 / l[i * k + i];
                         for j in 0..=i {
-                            grad_l[i * k + j] += a[i] * z[j];
+                            w.push(l_idx[i * k + j], grad_l[i * k + j]);
                         }
                     }
                 }
-            }
-            if let Operand::Scalar(s) = x {
-                w.push(s.tape_index(), grad_x_scalar);
-            }
-            match mu {
-                Operand::Slice(s) => {
-                    for (i, g) in grad_mu.iter().enumerate() {
-                        w.push(s[i].tape_index(), *g);
-                    }
-                }
-                Operand::Scalar(s) => w.push(s.tape_index(), grad_mu.iter().sum()),
-                _ => {}
-            }
-            if l_var {
-                for i in 0..k {
-                    grad_l[i * k + i] -= n as f64 / l[i * k + i];
-                    for j in 0..=i {
-                        w.push(l_idx[i * k + j], grad_l[i * k + j]);
-                    }
-                }
-            }
-            -0.5 * sum_q - n as f64 * (log_diag + k as f64 * HALF_LN_2PI)
+                -0.5 * sum_q - n as f64 * (log_diag + k as f64 * HALF_LN_2PI)
+            })
         })
     }
 

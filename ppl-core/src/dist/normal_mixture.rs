@@ -10,6 +10,7 @@ use crate::vecmath;
 use crate::vectorized::{self, LengthMismatch};
 use rand::{Rng, RngCore};
 use rand_distr::Distribution as _;
+use smallvec::{smallvec, SmallVec};
 
 const NAME: &str = "NormalMixture";
 
@@ -98,17 +99,22 @@ impl<W: ParamValues, M: ParamValues, S: ParamValues> NormalMixture<W, M, S> {
 /// The components' plain parameters.
 struct Components {
     /// ln wₖ − ln σₖ − ½ ln 2π.
-    offset: Vec<f64>,
+    offset: PerComponent,
     /// −ln σₖ − ½ ln 2π (the component's own log-density offset).
-    density_offset: Vec<f64>,
-    inv_sigma: Vec<f64>,
-    mu: Vec<f64>,
+    density_offset: PerComponent,
+    inv_sigma: PerComponent,
+    mu: PerComponent,
 }
+
+/// One value per component, on the stack for up to four components (no allocation per
+/// evaluation in the usual case).
+type PerComponent = SmallVec<[f64; 4]>;
 
 impl Components {
     fn new<R: Real>(w: &Operand<'_, R>, mu: &Operand<'_, R>, sigma: &Operand<'_, R>) -> Self {
         let k = w.len().unwrap_or(1);
-        let density_offset: Vec<f64> = (0..k).map(|c| -sigma.value(c).ln() - HALF_LN_2PI).collect();
+        let density_offset: PerComponent =
+            (0..k).map(|c| -sigma.value(c).ln() - HALF_LN_2PI).collect();
         Components {
             offset: (0..k)
                 .map(|c| w.value(c).ln() + density_offset[c])
@@ -200,7 +206,7 @@ impl<W, M, S> NormalMixture<W, M, S> {
         let weights_positive = (0..k).all(|c| w.value(c) > 0.0);
         vectorized::with_columns::<6, _>(|[xb, values, resp, z1, z2, d_x]| {
             let xs = vectorized::column(&x, n, xb);
-            let mut moments = vec![Moments::default(); k];
+            let mut moments: SmallVec<[Moments; 4]> = smallvec![Moments::default(); k];
             let total;
             if k == 2 && weights_positive {
                 for col in [&mut *values, &mut *resp, &mut *z1, &mut *z2] {
@@ -244,9 +250,9 @@ impl<W, M, S> NormalMixture<W, M, S> {
                     }
                 }
             } else {
-                let mut r = vec![0.0; k];
+                let mut r: PerComponent = smallvec![0.0; k];
                 let mut sum = 0.0;
-                for (i, xi) in xs.iter().enumerate() {
+                for xi in xs {
                     sum += comps.element(*xi, &mut r);
                     if taping {
                         let mut dx = 0.0;
@@ -258,9 +264,6 @@ impl<W, M, S> NormalMixture<W, M, S> {
                             dx -= r[c] * z * comps.inv_sigma[c];
                         }
                         if !x.is_constant() {
-                            if i == 0 {
-                                d_x.clear();
-                            }
                             d_x.push(dx);
                         }
                     }
@@ -273,7 +276,8 @@ impl<W, M, S> NormalMixture<W, M, S> {
                 }
                 // ∂/∂wₖ = Σᵢ N(xᵢ | k)/p(xᵢ) = Σ rₖ / wₖ for positive weights; a zero
                 // weight needs the densities themselves.
-                let d_w: Vec<f64> = (0..k)
+                let mut scratch: PerComponent = smallvec![0.0; k];
+                let d_w: PerComponent = (0..k)
                     .map(|c| {
                         let wc = w.value(c);
                         if wc > 0.0 {
@@ -283,14 +287,15 @@ impl<W, M, S> NormalMixture<W, M, S> {
                                 .map(|xi| {
                                     let z = (xi - comps.mu[c]) * comps.inv_sigma[c];
                                     let ln_density = comps.density_offset[c] - 0.5 * z * z;
-                                    (ln_density - mixture_ln_density(&comps, *xi)).exp()
+                                    (ln_density - comps.element(*xi, &mut scratch)).exp()
                                 })
                                 .sum()
                         }
                     })
                     .collect();
-                let d_mu: Vec<f64> = (0..k).map(|c| moments[c].rz * comps.inv_sigma[c]).collect();
-                let d_sigma: Vec<f64> = (0..k)
+                let d_mu: PerComponent =
+                    (0..k).map(|c| moments[c].rz * comps.inv_sigma[c]).collect();
+                let d_sigma: PerComponent = (0..k)
                     .map(|c| (moments[c].rz2 - moments[c].r) * comps.inv_sigma[c])
                     .collect();
                 vectorized::push_partials(edges, &w, &d_w);
@@ -303,12 +308,6 @@ impl<W, M, S> NormalMixture<W, M, S> {
             })
         })
     }
-}
-
-/// ln p(x) of one element (no responsibilities).
-fn mixture_ln_density(comps: &Components, x: f64) -> f64 {
-    let mut r = vec![0.0; comps.len()];
-    comps.element(x, &mut r)
 }
 
 /// `ln Σₖ wₖ N(x | μₖ, σₖ)` by the generic formula (forward-mode scalars).
@@ -370,8 +369,9 @@ impl<R: Real, W: Param<R>, M: Param<R>, S: Param<R>> Distribution<R> for NormalM
         out: &mut Vec<f64>,
     ) -> Result<(), LengthMismatch> {
         let comps = Components::new(&self.w.operand(), &self.mu.operand(), &self.sigma.operand());
+        let mut scratch: PerComponent = smallvec![0.0; comps.len()];
         for i in 0..x.len().unwrap_or(1) {
-            out.push(mixture_ln_density(&comps, x.value(i)));
+            out.push(comps.element(x.value(i), &mut scratch));
         }
         Ok(())
     }
