@@ -112,9 +112,9 @@ impl<'a> ForwardContext<'a> {
         if !is_fixed {
             self.layout.discrete_dim += len;
         }
-        self.layout.variables.push(VariableInfo {
+        let info = VariableInfo {
             name: name.to_string(),
-            shape: shape.clone(),
+            shape,
             len,
             unconstrained_len: 0,
             offset,
@@ -123,14 +123,21 @@ impl<'a> ForwardContext<'a> {
             fixed: is_fixed,
             distribution: dist.name(),
             integer_bounds,
-        });
+        };
+        self.record(name, info, values)
+    }
+
+    /// Adds a variable to the layout and its draw to the prior draws; returns the values
+    /// the model body receives.
+    fn record(&mut self, name: &'static str, info: VariableInfo, values: Vec<f64>) -> Values<f64> {
         self.draws.insert(
             name,
             Array {
-                shape,
+                shape: info.shape.clone(),
                 values: values.clone(),
             },
         );
+        self.layout.variables.push(info);
         Values::from_vec(values)
     }
 
@@ -229,9 +236,9 @@ impl Context<f64> for ForwardContext<'_> {
         let offset = self.layout.dim;
         let ulen = if is_fixed { 0 } else { unconstrained_len };
         self.layout.dim += ulen;
-        self.layout.variables.push(VariableInfo {
+        let info = VariableInfo {
             name: name.to_string(),
-            shape: shape.clone(),
+            shape,
             len,
             unconstrained_len: ulen,
             offset,
@@ -240,15 +247,8 @@ impl Context<f64> for ForwardContext<'_> {
             fixed: is_fixed,
             distribution: dist.name(),
             integer_bounds: None,
-        });
-        self.draws.insert(
-            name,
-            Array {
-                shape,
-                values: values.clone(),
-            },
-        );
-        Values::from_vec(values)
+        };
+        self.record(name, info, values)
     }
 
     fn observe<D: Distribution<f64>>(
