@@ -5,6 +5,7 @@ pub mod context;
 pub mod dist;
 pub mod error;
 pub mod glm;
+pub mod gp;
 pub mod layout;
 pub mod linalg;
 pub mod model;

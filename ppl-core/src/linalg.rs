@@ -21,7 +21,7 @@
 
 use crate::glm::dot;
 use crate::param::{Elem, ScalarValue};
-use crate::scalar::Real;
+use crate::scalar::{EvalMode, Real};
 use std::ops::{Index, IndexMut};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -361,6 +361,9 @@ pub fn cholesky<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
             cols: a.cols,
         });
     }
+    if R::MODE == EvalMode::Tape {
+        return cholesky_recorded(a);
+    }
     let n = a.rows;
     let mut l = vec![R::constant(0.0); n * n];
     for j in 0..n {
@@ -378,6 +381,120 @@ pub fn cholesky<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
         }
     }
     Ok(Matrix::from_vec(n, n, l))
+}
+
+/// Factorises the values of `a` into the row-major `l` (lower triangle written, upper
+/// left as given).
+fn cholesky_values(
+    n: usize,
+    a: impl Fn(usize, usize) -> f64,
+    l: &mut [f64],
+) -> Result<(), LinalgError> {
+    for j in 0..n {
+        let row_j = &mut l[j * n..j * n + n];
+        let pivot = a(j, j) - dot_f64(&row_j[..j], &row_j[..j]);
+        if !(pivot > 0.0 && pivot.is_finite()) {
+            return Err(LinalgError::NotPositiveDefinite {
+                pivot: j,
+                value: pivot,
+            });
+        }
+        let d = pivot.sqrt();
+        row_j[j] = d;
+        for i in j + 1..n {
+            let (upper, lower) = l.split_at_mut(i * n);
+            let row_j = &upper[j * n..j * n + j];
+            let s = dot_f64(&lower[..j], row_j);
+            lower[j] = (a(i, j) - s) / d;
+        }
+    }
+    Ok(())
+}
+
+/// The tape path of [`cholesky`]: the factor is computed in `f64` and recorded as one
+/// multi-output node (inputs and outputs: the lower triangles, row by row) whose reverse
+/// step is [`cholesky_backward`]. O(k³) arithmetic and O(k²) tape slots, where the
+/// scalar algorithm would record O(k²) nodes with O(k³) edges.
+fn cholesky_recorded<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
+    let n = a.rows;
+    let mut l = vec![0.0; n * n];
+    cholesky_values(n, |i, j| a.data[i * n + j].value(), &mut l)?;
+    let first = crate::tape::Var::multi_output(
+        (0..n).flat_map(|i| (0..=i).map(move |j| a.data[i * n + j].tape_index())),
+        n * (n + 1) / 2,
+        &l,
+        n,
+        cholesky_backward,
+    );
+    let mut slot = first;
+    let mut out = Vec::with_capacity(n * n);
+    for i in 0..n {
+        for j in 0..n {
+            if j <= i {
+                out.push(R::from_tape(l[i * n + j], slot));
+                if first != 0 {
+                    slot += 1;
+                }
+            } else {
+                out.push(R::constant(0.0));
+            }
+        }
+    }
+    Ok(Matrix::from_vec(n, n, out))
+}
+
+/// Reverse step of the Cholesky factorisation: the scalar algorithm of [`cholesky`]
+/// run backwards (column by column from the last; within a column the off-diagonal
+/// entries before the pivot). `data` is the row-major factor, the adjoints are packed
+/// lower triangles row by row.
+fn cholesky_backward(
+    m: &crate::tape::MultiOutput<'_>,
+    input_adjoints: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    let n = m.meta;
+    let l = m.data;
+    // L̄, row-major, from the packed output adjoints.
+    scratch.clear();
+    scratch.resize(n * n, 0.0);
+    let lbar = &mut scratch[..];
+    let mut p = 0;
+    for i in 0..n {
+        for j in 0..=i {
+            lbar[i * n + j] = m.output_adjoints[p];
+            p += 1;
+        }
+    }
+    let packed = |i: usize, j: usize| i * (i + 1) / 2 + j;
+    for j in (0..n).rev() {
+        let d = l[j * n + j];
+        let l_j = &l[j * n..j * n + j];
+        for i in (j + 1..n).rev() {
+            let g = lbar[i * n + j];
+            if g == 0.0 {
+                continue;
+            }
+            // L_ij = (A_ij − Σ_k L_ik L_jk) / L_jj.
+            input_adjoints[packed(i, j)] = g / d;
+            let s = -g / d;
+            let l_i = &l[i * n..i * n + j];
+            let (upper, lower) = lbar.split_at_mut(i * n);
+            let lbar_j = &mut upper[j * n..j * n + j];
+            let lbar_i = &mut lower[..j];
+            for k in 0..j {
+                lbar_i[k] += s * l_j[k];
+                lbar_j[k] += s * l_i[k];
+            }
+            upper[j * n + j] -= g * l[i * n + j] / d;
+        }
+        // L_jj = √(A_jj − Σ_k L_jk²).
+        let pbar = lbar[j * n + j] * 0.5 / d;
+        input_adjoints[packed(j, j)] = pbar;
+        let lbar_j = &mut lbar[j * n..j * n + j];
+        for k in 0..j {
+            lbar_j[k] -= 2.0 * pbar * l_j[k];
+        }
+    }
 }
 
 /// Solves `L x = b` for lower-triangular `L` by forward substitution (only the lower
@@ -568,6 +685,87 @@ pub(crate) fn sum_f64(a: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tape::{self, Var};
+
+    /// `A = M Mᵀ + I` from the lower-triangular entries of `M` (the arguments), then a
+    /// nonlinear function of every entry of its Cholesky factor: `Σ w_ij L_ij + Σ ln L_ii`.
+    struct FactorOfParameters {
+        n: usize,
+    }
+    impl ScalarFamily for FactorOfParameters {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let n = self.n;
+            let mut m = Matrix::from_fn(n, n, |_, _| R::constant(0.0));
+            let mut p = 0;
+            for i in 0..n {
+                for j in 0..=i {
+                    m[(i, j)] = args[p];
+                    p += 1;
+                }
+            }
+            let mut a: Matrix<R> = mul_transpose(&m);
+            for i in 0..n {
+                a[(i, i)] += 1.0;
+            }
+            let l = cholesky(&a).expect("positive definite");
+            let mut total = R::constant(0.0);
+            for i in 0..n {
+                for j in 0..=i {
+                    total += l[(i, j)] * (0.3 + 0.1 * (i * n + j) as f64);
+                }
+                total += l[(i, i)].ln();
+            }
+            total
+        }
+    }
+
+    #[test]
+    fn recorded_cholesky_gradient_matches_forward_mode_and_differences() {
+        for n in [1, 2, 3, 5] {
+            let k = n * (n + 1) / 2;
+            let args: Vec<f64> = (0..k).map(|i| ((i * 7) % 5) as f64 * 0.4 - 0.7).collect();
+            check_gradients(&FactorOfParameters { n }, &args, 1e-6);
+        }
+    }
+
+    #[test]
+    fn recorded_cholesky_matches_the_scalar_algorithm_and_records_one_node_per_entry() {
+        let a = Matrix::from_rows(&[[4.0, 1.2, -0.4], [1.2, 3.0, 0.5], [-0.4, 0.5, 2.0]]);
+        let plain: Matrix<f64> = cholesky(&a).unwrap();
+        tape::reset();
+        let vars = Matrix::from_fn(3, 3, |i, j| Var::leaf(a[(i, j)]));
+        let before = tape::len();
+        let l = cholesky(&vars).unwrap();
+        // One multi-output node and one slot per lower-triangular entry.
+        assert_eq!(tape::len() - before, 1 + 6);
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((l[(i, j)].value() - plain[(i, j)]).abs() < 1e-14);
+                assert_eq!(l[(i, j)].index() == 0, j > i, "({i}, {j})");
+            }
+        }
+        // Constant input: nothing is recorded.
+        let consts = Matrix::from_fn(3, 3, |i, j| Var::constant(a[(i, j)]));
+        let before = tape::len();
+        let l = cholesky(&consts).unwrap();
+        assert_eq!(tape::len(), before);
+        assert!(l.as_slice().iter().all(|v| v.index() == 0));
+    }
+
+    #[test]
+    fn recorded_cholesky_reports_the_failing_pivot() {
+        tape::reset();
+        let vars = Matrix::from_fn(2, 2, |i, j| Var::leaf([[1.0, 2.0], [2.0, 1.0]][i][j]));
+        assert!(matches!(
+            cholesky(&vars),
+            Err(LinalgError::NotPositiveDefinite { pivot: 1, .. })
+        ));
+        let nan = Matrix::from_fn(2, 2, |i, j| Var::leaf(if i == j { f64::NAN } else { 0.0 }));
+        assert!(matches!(
+            cholesky(&nan),
+            Err(LinalgError::NotPositiveDefinite { pivot: 0, .. })
+        ));
+    }
 
     #[test]
     fn split_dot_products_match_the_plain_sum() {

@@ -3,8 +3,11 @@
 //! A [`Var`] is a value plus the index of the tape node that produced it; index 0 is
 //! reserved for constants, which record nothing. Nodes are fixed-size (two parents with
 //! their partials); vectorised densities and other many-input operations record one *wide*
-//! node whose parents and partials live in a side store. The tape keeps its capacity
-//! between evaluations, so a gradient evaluation allocates nothing once warm.
+//! node whose parents and partials live in a side store. Operations with many outputs
+//! (a Cholesky factorisation) record one *multi-output* node followed by one passive node
+//! per output; its reverse step is a function that maps the outputs' adjoints to its
+//! inputs' adjoints (Stan's multi-output vari). The tape keeps its capacity between
+//! evaluations, so a gradient evaluation allocates nothing once warm.
 
 use crate::param::{Elem, Operand, Param};
 use crate::scalar::{EvalMode, Real};
@@ -22,6 +25,34 @@ pub struct Var {
 
 /// Marks a wide node: `rhs` is the start of its edges and `d_lhs` their count.
 const WIDE: u32 = u32::MAX;
+/// Marks a multi-output node: `rhs` indexes `Tape::multi`.
+const MULTI: u32 = u32::MAX - 1;
+
+/// What a multi-output node's reverse step receives.
+#[derive(Debug)]
+pub struct MultiOutput<'a> {
+    /// The small integer the operation recorded (e.g. a matrix dimension).
+    pub meta: usize,
+    /// The values the operation kept for its reverse step.
+    pub data: &'a [f64],
+    /// The adjoints of the outputs, in the order they were recorded.
+    pub output_adjoints: &'a [f64],
+}
+
+/// A multi-output node's reverse step: writes `∂L/∂input_k` (given the outputs'
+/// adjoints) into `input_adjoints[k]`, which arrives zeroed; `scratch` is reusable
+/// working memory.
+pub type MultiBackward = fn(&MultiOutput<'_>, input_adjoints: &mut [f64], scratch: &mut Vec<f64>);
+
+#[derive(Clone, Copy)]
+struct MultiNode {
+    backward: MultiBackward,
+    meta: usize,
+    inputs: (u32, u32),
+    data: (u32, u32),
+    first_output: u32,
+    outputs: u32,
+}
 
 #[derive(Clone, Copy)]
 struct Node {
@@ -36,6 +67,11 @@ struct Tape {
     edge_index: Vec<u32>,
     edge_partial: Vec<f64>,
     adjoints: Vec<f64>,
+    multi: Vec<MultiNode>,
+    multi_inputs: Vec<u32>,
+    multi_data: Vec<f64>,
+    scratch: Vec<f64>,
+    input_adjoints: Vec<f64>,
 }
 
 impl Tape {
@@ -45,6 +81,11 @@ impl Tape {
             edge_index: Vec::new(),
             edge_partial: Vec::new(),
             adjoints: Vec::new(),
+            multi: Vec::new(),
+            multi_inputs: Vec::new(),
+            multi_data: Vec::new(),
+            scratch: Vec::new(),
+            input_adjoints: Vec::new(),
         }
     }
 
@@ -52,6 +93,9 @@ impl Tape {
         self.nodes.clear();
         self.edge_index.clear();
         self.edge_partial.clear();
+        self.multi.clear();
+        self.multi_inputs.clear();
+        self.multi_data.clear();
         // Slot 0: the constant sink. Adjoints flowing into it are ignored.
         self.nodes.push(Node {
             lhs: 0,
@@ -153,14 +197,23 @@ impl Var {
         if a.idx == 0 && b.idx == 0 {
             return Var::constant(val);
         }
-        let idx = with_tape(|t| {
-            t.push(Node {
+        // A constant operand goes on the right (slot 0): the sweep skips it.
+        let node = if a.idx == 0 {
+            Node {
+                lhs: b.idx,
+                rhs: 0,
+                d_lhs: db,
+                d_rhs: 0.0,
+            }
+        } else {
+            Node {
                 lhs: a.idx,
                 rhs: b.idx,
                 d_lhs: da,
                 d_rhs: db,
-            })
-        });
+            }
+        };
+        let idx = with_tape(|t| t.push(node));
         Var { val, idx }
     }
 
@@ -212,6 +265,68 @@ impl Var {
             });
             Var { val: value, idx }
         })
+    }
+}
+
+impl Var {
+    /// Records a multi-output operation: `inputs` are the tape slots of its arguments
+    /// (constants' slot 0 allowed), `outputs` the number of values it produced, `data` and `meta`
+    /// whatever its reverse step `backward` needs. Returns the tape slot of the first
+    /// output (the others follow consecutively), or 0 when every input is a constant
+    /// (nothing is recorded and the outputs are constants).
+    ///
+    /// Use [`Real::from_tape`] to turn the slots back into scalars.
+    pub fn multi_output(
+        inputs: impl IntoIterator<Item = u32>,
+        outputs: usize,
+        data: &[f64],
+        meta: usize,
+        backward: MultiBackward,
+    ) -> u32 {
+        with_tape(|t| {
+            let in_start = t.multi_inputs.len();
+            let mut any = false;
+            for i in inputs {
+                any |= i != 0;
+                t.multi_inputs.push(i);
+            }
+            if !any || outputs == 0 {
+                t.multi_inputs.truncate(in_start);
+                return 0;
+            }
+            let data_start = t.multi_data.len();
+            t.multi_data.extend_from_slice(data);
+            let node_index = t.nodes.len() as u32;
+            t.multi.push(MultiNode {
+                backward,
+                meta,
+                inputs: (in_start as u32, t.multi_inputs.len() as u32),
+                data: (data_start as u32, t.multi_data.len() as u32),
+                first_output: node_index + 1,
+                outputs: outputs as u32,
+            });
+            t.push(Node {
+                lhs: MULTI,
+                rhs: (t.multi.len() - 1) as u32,
+                d_lhs: 0.0,
+                d_rhs: 0.0,
+            });
+            for _ in 0..outputs {
+                t.push(Node {
+                    lhs: 0,
+                    rhs: 0,
+                    d_lhs: 0.0,
+                    d_rhs: 0.0,
+                });
+            }
+            node_index + 1
+        })
+    }
+
+    /// A tape scalar from its value and slot (see [`Var::multi_output`]).
+    #[inline]
+    pub(crate) fn from_slot(val: f64, idx: u32) -> Var {
+        Var { val, idx }
     }
 }
 
@@ -279,6 +394,11 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
         );
         t.adjoints.clear();
         t.adjoints.resize(n, 0.0);
+        // A multi-output node is never an operand, so its own adjoint stays zero; mark it
+        // so that the sweep does not skip it.
+        for m in &t.multi {
+            t.adjoints[m.first_output as usize - 1] = 1.0;
+        }
         if output.idx != 0 {
             t.adjoints[output.idx as usize] = 1.0;
             sweep(t, output.idx as usize);
@@ -304,7 +424,27 @@ fn sweep(t: &mut Tape, top: usize) {
             continue;
         }
         let node = nodes[i];
-        if node.lhs == WIDE {
+        if node.lhs == MULTI {
+            let m = t.multi[node.rhs as usize];
+            let first = m.first_output as usize;
+            let inputs = &t.multi_inputs[m.inputs.0 as usize..m.inputs.1 as usize];
+            t.input_adjoints.clear();
+            t.input_adjoints.resize(inputs.len(), 0.0);
+            (m.backward)(
+                &MultiOutput {
+                    meta: m.meta,
+                    data: &t.multi_data[m.data.0 as usize..m.data.1 as usize],
+                    output_adjoints: &adj[first..first + m.outputs as usize],
+                },
+                &mut t.input_adjoints,
+                &mut t.scratch,
+            );
+            for (j, g) in inputs.iter().zip(&t.input_adjoints) {
+                let j = *j as usize;
+                assert!(j < i, "a multi-output node's inputs precede it");
+                adj[j] += g;
+            }
+        } else if node.lhs == WIDE {
             let start = node.rhs as usize;
             let end = start + node.d_lhs as usize;
             for (j, p) in edge_index[start..end].iter().zip(&edge_partial[start..end]) {
@@ -315,13 +455,18 @@ fn sweep(t: &mut Tape, top: usize) {
                 // constant slot), so j < i ≤ top < adj.len().
                 unsafe { *adj.get_unchecked_mut(j) += a * p };
             }
-        } else {
+        } else if node.lhs != 0 {
+            // Leaves and the outputs of multi-output nodes (left slot 0) pass nothing on;
+            // unary nodes have the constant slot 0 on the right. Skipping slot 0 keeps
+            // the sweep from chaining every node through one memory location.
             let (l, r) = (node.lhs as usize, node.rhs as usize);
             debug_assert!(l < i && r < i, "a node's parents precede it");
             // SAFETY: as above, both parents were recorded before node i.
             unsafe {
                 *adj.get_unchecked_mut(l) += a * node.d_lhs;
-                *adj.get_unchecked_mut(r) += a * node.d_rhs;
+                if r != 0 {
+                    *adj.get_unchecked_mut(r) += a * node.d_rhs;
+                }
             }
         }
     }
@@ -519,6 +664,10 @@ impl Real for Var {
     #[inline]
     fn record_wide(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> Self {
         Var::wide_with(fill)
+    }
+    #[inline]
+    fn from_tape(value: f64, index: u32) -> Self {
+        Var::from_slot(value, index)
     }
     #[inline]
     fn exp(self) -> Self {

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each includer uses a different part
 
+use ppl::gp::exp_quad_cov;
 use ppl::linalg::mat_vec;
 use ppl::prelude::*;
 use serde_json::Value;
@@ -94,23 +95,15 @@ pub fn gp_pois_regr(x: &[f64], k: &[i64]) {
     let rho = sample!(Gamma::new(25.0, 4.0));
     let alpha = sample!(HalfNormal::new(2.0));
     let f_tilde = sample!(Normal::new(0.0, 1.0), shape = x.len());
-    let n = x.len();
-    let alpha_sq = alpha.square();
-    let scale = -0.5 / rho.square();
-    let cov = Matrix::from_fn(n, n, |i, j| {
-        let d = x[i] - x[j];
-        let c = alpha_sq * (scale * (d * d)).exp();
-        if i == j {
-            c + 1e-10
-        } else {
-            c
-        }
-    });
+    let mut cov = exp_quad_cov(x, alpha, rho);
+    for i in 0..x.len() {
+        cov[(i, i)] += 1e-10;
+    }
     // Stan rejects the proposal when the factorisation fails; NaN makes PoissonLog's
     // parameter check fail, which gives log-density −∞ (the same rejection).
     let f: Vec<Real> = match cholesky(&cov) {
         Ok(l) => mat_vec(&l, &f_tilde),
-        Err(_) => vec![Real::constant(f64::NAN); n],
+        Err(_) => vec![Real::constant(f64::NAN); x.len()],
     };
     deterministic!(f);
     observe!(PoissonLog::new(&f), k);

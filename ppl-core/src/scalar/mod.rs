@@ -122,6 +122,16 @@ pub trait Real:
         Self::constant(EdgeWriter::discarding(fill))
     }
 
+    /// The scalar a multi-output tape operation produced in slot `index` with `value`
+    /// (see [`Var::multi_output`](crate::tape::Var::multi_output)); slot 0 is a
+    /// constant. Non-tape types return the constant: callers record multi-output nodes
+    /// only when `Self::MODE` is `Tape`.
+    #[inline]
+    fn from_tape(value: f64, index: u32) -> Self {
+        let _ = index;
+        Self::constant(value)
+    }
+
     /// e^x.
     #[inline]
     fn exp(self) -> Self {
