@@ -157,16 +157,20 @@ impl Var {
     /// Appends one new leaf per value to `out`, in one access to the tape.
     pub fn leaves(values: &[f64], out: &mut Vec<Var>) {
         with_tape(|t| {
-            out.reserve(values.len());
-            for v in values {
-                let idx = t.push(Node {
-                    lhs: 0,
-                    rhs: 0,
-                    d_lhs: 0.0,
-                    d_rhs: 0.0,
-                });
-                out.push(Var { val: *v, idx });
-            }
+            let first = t.nodes.len() as u32;
+            let leaf = Node {
+                lhs: 0,
+                rhs: 0,
+                d_lhs: 0.0,
+                d_rhs: 0.0,
+            };
+            t.nodes.resize(t.nodes.len() + values.len(), leaf);
+            out.extend(
+                values
+                    .iter()
+                    .zip(first..)
+                    .map(|(v, idx)| Var { val: *v, idx }),
+            );
         });
     }
 

@@ -232,36 +232,59 @@ fn normal_sum_gathered_mean<R: Real>(
 /// finite number, which that logarithm does not cover.
 fn normal_sum_vector_sigma<R: Real>(ops: &[Operand<'_, R>; 3], n: usize) -> Option<R> {
     let [x, mu, sigma] = *ops;
+    if n <= SMALL {
+        // Short operands: columns on the stack.
+        let mut cols = [[0.0; SMALL]; 6];
+        let [xb, mb, sb, values, d_mu, d_sigma] = &mut cols;
+        for i in 0..n {
+            xb[i] = x.value(i);
+            mb[i] = mu.value(i);
+            sb[i] = sigma.value(i);
+        }
+        let columns = [&xb[..n], &mb[..n], &sb[..n]];
+        let out = [&mut values[..n], &mut d_mu[..n], &mut d_sigma[..n]];
+        return normal_vector_sigma_recorded(ops, columns, out);
+    }
     vectorized::with_columns::<6, _>(|[xb, mb, sb, values, d_mu, d_sigma]| {
         let sigmas = vectorized::column(&sigma, n, sb);
-        if !sigmas.iter().fold(true, |ok, s| {
-            ok & (*s >= f64::MIN_POSITIVE) & (*s <= f64::MAX)
-        }) {
-            return None;
-        }
         let xs = vectorized::column(&x, n, xb);
         let ms = vectorized::column(&mu, n, mb);
         for col in [&mut *values, &mut *d_mu, &mut *d_sigma] {
             col.resize(n, 0.0);
         }
-        let total = normal_rows(xs, ms, sigmas, values, d_mu, d_sigma);
-        Some(R::record_wide(|w| {
-            if R::MODE == EvalMode::Tape {
-                match x {
-                    Operand::Slice(v) => w.extend_scaled(v, d_mu, -1.0),
-                    Operand::Scalar(v) => w.push(v.tape_index(), -crate::linalg::sum_f64(d_mu)),
-                    Operand::Gather(..) => {
-                        let d_x: Vec<f64> = d_mu.iter().map(|d| -d).collect();
-                        vectorized::push_partials(w, &x, &d_x);
-                    }
-                    _ => {}
-                }
-                vectorized::push_partials(w, &mu, d_mu);
-                vectorized::push_partials(w, &sigma, d_sigma);
-            }
-            total
-        }))
+        normal_vector_sigma_recorded(ops, [xs, ms, sigmas], [values, d_mu, d_sigma])
     })
+}
+
+/// The body of [`normal_sum_vector_sigma`] once the operands' values are in columns.
+fn normal_vector_sigma_recorded<R: Real>(
+    ops: &[Operand<'_, R>; 3],
+    [xs, ms, sigmas]: [&[f64]; 3],
+    [values, d_mu, d_sigma]: [&mut [f64]; 3],
+) -> Option<R> {
+    let [x, mu, sigma] = *ops;
+    if !sigmas.iter().fold(true, |ok, s| {
+        ok & (*s >= f64::MIN_POSITIVE) & (*s <= f64::MAX)
+    }) {
+        return None;
+    }
+    let total = normal_rows(xs, ms, sigmas, values, d_mu, d_sigma);
+    Some(R::record_wide(|w| {
+        if R::MODE == EvalMode::Tape {
+            match x {
+                Operand::Slice(v) => w.extend_scaled(v, d_mu, -1.0),
+                Operand::Scalar(v) => w.push(v.tape_index(), -crate::linalg::sum_f64(d_mu)),
+                Operand::Gather(..) => {
+                    let d_x: Vec<f64> = d_mu.iter().map(|d| -d).collect();
+                    vectorized::push_partials(w, &x, &d_x);
+                }
+                _ => {}
+            }
+            vectorized::push_partials(w, &mu, d_mu);
+            vectorized::push_partials(w, &sigma, d_sigma);
+        }
+        total
+    }))
 }
 
 crate::vecmath::simd_fn! {
@@ -311,10 +334,8 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
             if let Some(sigma) = scalar_of(ops[2]) {
                 return Ok(normal_sum_scalar_sigma(ops[0], ops[1], sigma, n));
             }
-            if n > SMALL {
-                if let Some(lp) = normal_sum_vector_sigma(&ops, n) {
-                    return Ok(lp);
-                }
+            if let Some(lp) = normal_sum_vector_sigma(&ops, n) {
+                return Ok(lp);
             }
         }
         Ok(vectorized::sum(&NormalKernel, &ops, n))
@@ -358,30 +379,37 @@ mod tests {
 
     const N: usize = 20;
 
-    /// args = [x₀..x₁₉, mu, σ₀..σ₁₉]: one σ per element, longer than the short path.
-    struct VectorSigma;
+    /// args = [x₀..x_{n−1}, mu, σ₀..σ_{n−1}]: one σ per element; n = 20 is longer than the
+    /// short path, n = 5 takes it.
+    struct VectorSigma(usize);
     impl ScalarFamily for VectorSigma {
         fn log_density<R: Real>(&self, args: &[R]) -> R {
-            Normal::new(args[N], &args[N + 1..])
+            let n = self.0;
+            Normal::new(args[n], &args[n + 1..])
                 .unwrap()
-                .log_density(Operand::Slice(&args[..N]))
+                .log_density(Operand::Slice(&args[..n]))
                 .unwrap()
         }
     }
 
-    fn args(sigma_scale: f64) -> Vec<f64> {
-        let mut a: Vec<f64> = (0..N).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
+    fn args_n(n: usize, sigma_scale: f64) -> Vec<f64> {
+        let mut a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
         a.push(0.3);
-        a.extend((0..N).map(|i| sigma_scale * (0.5 + (i as f64 * 0.61).cos().abs())));
+        a.extend((0..n).map(|i| sigma_scale * (0.5 + (i as f64 * 0.61).cos().abs())));
         a
+    }
+
+    fn args(sigma_scale: f64) -> Vec<f64> {
+        args_n(N, sigma_scale)
     }
 
     /// Σ ln N(xᵢ | μ, σᵢ) element by element with `std`'s logarithm.
     fn by_formula(a: &[f64]) -> f64 {
-        (0..N)
+        let n = (a.len() - 1) / 2;
+        (0..n)
             .map(|i| {
-                let (x, s) = (a[i], a[N + 1 + i]);
-                let z = (x - a[N]) / s;
+                let (x, s) = (a[i], a[n + 1 + i]);
+                let z = (x - a[n]) / s;
                 -0.5 * z * z - s.ln() - HALF_LN_2PI
             })
             .sum()
@@ -389,15 +417,17 @@ mod tests {
 
     #[test]
     fn vector_sigma_matches_the_element_formula_and_its_gradient() {
-        for scale in [1.0, 0.2, 40.0] {
-            let a = args(scale);
-            let lp: f64 = VectorSigma.log_density(&a);
-            let want = by_formula(&a);
-            assert!(
-                (lp - want).abs() <= 1e-12 * want.abs().max(1.0),
-                "{lp} vs {want}"
-            );
-            check_gradients(&VectorSigma, &a, 1e-6);
+        for n in [N, 5, 1] {
+            for scale in [1.0, 0.2, 40.0] {
+                let a = args_n(n, scale);
+                let lp: f64 = VectorSigma(n).log_density(&a);
+                let want = by_formula(&a);
+                assert!(
+                    (lp - want).abs() <= 1e-12 * want.abs().max(1.0),
+                    "n = {n}: {lp} vs {want}"
+                );
+                check_gradients(&VectorSigma(n), &a, 1e-6);
+            }
         }
     }
 
@@ -407,7 +437,7 @@ mod tests {
         let mut a = args(1.0);
         a[N + 1 + 3] = 1e-310;
         a[3] = a[N];
-        let lp: f64 = VectorSigma.log_density(&a);
+        let lp: f64 = VectorSigma(N).log_density(&a);
         let want = by_formula(&a);
         assert!((lp - want).abs() <= 1e-12 * want.abs(), "{lp} vs {want}");
     }
