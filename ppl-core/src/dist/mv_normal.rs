@@ -302,8 +302,9 @@ crate::vecmath::simd_fn! {
 
 crate::vecmath::simd_fn! {
     /// `z = L⁻¹ r` and, when `back`, `a = L⁻ᵀ z`, given the inverse `linv` of the
-    /// factor (row-major, lower triangular): one dot product per row, then one axpy per
-    /// row, all independent of each other (unlike substitution).
+    /// factor (row-major, lower triangular): per row one dot product for `zᵢ`, then
+    /// (while the row is still in L1 cache) one axpy into `a`; the rows are independent
+    /// of each other (unlike substitution), and the inverse is read once.
     fn inverse_products(
         linv: &[f64],
         k: usize,
@@ -312,14 +313,14 @@ crate::vecmath::simd_fn! {
         a: &mut [f64],
         back: bool,
     ) {
-        for i in 0..k {
-            z[i] = linalg::dot_f64_with::<FMA>(&linv[i * k..i * k + i + 1], &r[..=i]);
-        }
         if back {
             a[..k].fill(0.0);
-            for i in 0..k {
-                let zi = z[i];
-                let row = &linv[i * k..i * k + i + 1];
+        }
+        for i in 0..k {
+            let row = &linv[i * k..i * k + i + 1];
+            let zi = linalg::dot_f64_with::<FMA>(row, &r[..=i]);
+            z[i] = zi;
+            if back {
                 for (aj, lij) in a[..=i].iter_mut().zip(row) {
                     *aj = crate::vecmath::madd::<FMA>(*lij, zi, *aj);
                 }
