@@ -12,7 +12,7 @@
 use crate::param::{Elem, Operand, Param};
 use crate::scalar::{EvalMode, Real};
 use crate::special::Derivs;
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -63,7 +63,6 @@ struct Node {
 }
 
 struct Tape {
-    nodes: Vec<Node>,
     edge_index: Vec<u32>,
     edge_partial: Vec<f64>,
     adjoints: Vec<f64>,
@@ -77,7 +76,6 @@ struct Tape {
 impl Tape {
     const fn new() -> Self {
         Tape {
-            nodes: Vec::new(),
             edge_index: Vec::new(),
             edge_partial: Vec::new(),
             adjoints: Vec::new(),
@@ -90,31 +88,55 @@ impl Tape {
     }
 
     fn clear(&mut self) {
-        self.nodes.clear();
         self.edge_index.clear();
         self.edge_partial.clear();
         self.multi.clear();
         self.multi_inputs.clear();
         self.multi_data.clear();
-        // Slot 0: the constant sink. Adjoints flowing into it are ignored.
-        self.nodes.push(Node {
-            lhs: 0,
-            rhs: 0,
-            d_lhs: 0.0,
-            d_rhs: 0.0,
+        with_nodes(|nodes| {
+            nodes.clear();
+            // Slot 0: the constant sink. Adjoints flowing into it are ignored.
+            nodes.push(PASSIVE);
         });
-    }
-
-    #[inline]
-    fn push(&mut self, node: Node) -> u32 {
-        let idx = self.nodes.len() as u32;
-        self.nodes.push(node);
-        idx
     }
 }
 
+/// A leaf, or an output slot of a multi-output node: passes nothing on.
+const PASSIVE: Node = Node {
+    lhs: 0,
+    rhs: 0,
+    d_lhs: 0.0,
+    d_rhs: 0.0,
+};
+
 thread_local! {
     static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+    /// The nodes, apart from the rest of the tape so that recording a scalar operation
+    /// touches no borrow flag (a `RefCell` flag is written twice per node, and every
+    /// node's write waited on the previous node's).
+    static NODES: UnsafeCell<Vec<Node>> = const { UnsafeCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's nodes.
+///
+/// Every caller passes a closure that only touches the vector (no callbacks, no other
+/// tape access that could reach `NODES`), so the mutable reference is never aliased:
+/// this function is private to the module and is the only way to reach `NODES`.
+#[inline(always)]
+fn with_nodes<T>(f: impl FnOnce(&mut Vec<Node>) -> T) -> T {
+    // SAFETY: see above; the thread-local is not shared between threads, and no
+    // closure passed here re-enters `with_nodes`.
+    NODES.with(|n| f(unsafe { &mut *n.get() }))
+}
+
+/// Appends a node and returns its index.
+#[inline(always)]
+fn push_node(node: Node) -> u32 {
+    with_nodes(|nodes| {
+        let idx = nodes.len() as u32;
+        nodes.push(node);
+        idx
+    })
 }
 
 #[inline]
@@ -131,7 +153,7 @@ pub fn reset() {
 
 /// Number of nodes in the current recording (for tests and benchmarks).
 pub fn len() -> usize {
-    with_tape(|t| t.nodes.len())
+    with_nodes(|nodes| nodes.len())
 }
 
 impl Var {
@@ -143,35 +165,25 @@ impl Var {
 
     /// A new independent variable (a leaf of the tape).
     pub fn leaf(val: f64) -> Var {
-        let idx = with_tape(|t| {
-            t.push(Node {
-                lhs: 0,
-                rhs: 0,
-                d_lhs: 0.0,
-                d_rhs: 0.0,
-            })
-        });
-        Var { val, idx }
+        Var {
+            val,
+            idx: push_node(PASSIVE),
+        }
     }
 
     /// Appends one new leaf per value to `out`, in one access to the tape.
     pub fn leaves(values: &[f64], out: &mut Vec<Var>) {
-        with_tape(|t| {
-            let first = t.nodes.len() as u32;
-            let leaf = Node {
-                lhs: 0,
-                rhs: 0,
-                d_lhs: 0.0,
-                d_rhs: 0.0,
-            };
-            t.nodes.resize(t.nodes.len() + values.len(), leaf);
-            out.extend(
-                values
-                    .iter()
-                    .zip(first..)
-                    .map(|(v, idx)| Var { val: *v, idx }),
-            );
+        let first = with_nodes(|nodes| {
+            let first = nodes.len() as u32;
+            nodes.resize(nodes.len() + values.len(), PASSIVE);
+            first
         });
+        out.extend(
+            values
+                .iter()
+                .zip(first..)
+                .map(|(v, idx)| Var { val: *v, idx }),
+        );
     }
 
     /// The tape index (0 for constants).
@@ -185,13 +197,11 @@ impl Var {
         if a.idx == 0 {
             return Var::constant(val);
         }
-        let idx = with_tape(|t| {
-            t.push(Node {
-                lhs: a.idx,
-                rhs: 0,
-                d_lhs: da,
-                d_rhs: 0.0,
-            })
+        let idx = push_node(Node {
+            lhs: a.idx,
+            rhs: 0,
+            d_lhs: da,
+            d_rhs: 0.0,
         });
         Var { val, idx }
     }
@@ -217,7 +227,7 @@ impl Var {
                 d_rhs: db,
             }
         };
-        let idx = with_tape(|t| t.push(node));
+        let idx = push_node(node);
         Var { val, idx }
     }
 
@@ -236,7 +246,7 @@ impl Var {
             if count == 0 {
                 return Var::constant(value);
             }
-            let idx = t.push(Node {
+            let idx = push_node(Node {
                 lhs: WIDE,
                 rhs: start as u32,
                 d_lhs: count as f64,
@@ -261,7 +271,7 @@ impl Var {
             if count == 0 {
                 return Var::constant(value);
             }
-            let idx = t.push(Node {
+            let idx = push_node(Node {
                 lhs: WIDE,
                 rhs: start as u32,
                 d_lhs: count as f64,
@@ -300,7 +310,7 @@ impl Var {
             }
             let data_start = t.multi_data.len();
             t.multi_data.extend_from_slice(data);
-            let node_index = t.nodes.len() as u32;
+            let node_index = with_nodes(|nodes| nodes.len() as u32);
             t.multi.push(MultiNode {
                 backward,
                 meta,
@@ -309,20 +319,16 @@ impl Var {
                 first_output: node_index + 1,
                 outputs: outputs as u32,
             });
-            t.push(Node {
+            let multi = Node {
                 lhs: MULTI,
                 rhs: (t.multi.len() - 1) as u32,
                 d_lhs: 0.0,
                 d_rhs: 0.0,
+            };
+            with_nodes(|nodes| {
+                nodes.push(multi);
+                nodes.resize(nodes.len() + outputs, PASSIVE);
             });
-            for _ in 0..outputs {
-                t.push(Node {
-                    lhs: 0,
-                    rhs: 0,
-                    d_lhs: 0.0,
-                    d_rhs: 0.0,
-                });
-            }
             node_index + 1
         })
     }
@@ -391,7 +397,7 @@ impl EdgeWriter<'_> {
 pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
     assert_eq!(leaves.len(), grad.len(), "one gradient slot per leaf");
     with_tape(|t| {
-        let n = t.nodes.len();
+        let n = len();
         assert!(
             (output.idx as usize) < n,
             "the output belongs to the current recording"
@@ -418,59 +424,114 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
 }
 
 /// The reverse sweep: propagates adjoints from node `top` down to node 1.
+///
+/// Plain nodes (at most two parents) are handled by a tight loop; it stops at each wide
+/// or multi-output node with a non-zero adjoint, which is handled out of line.
 fn sweep(t: &mut Tape, top: usize) {
-    let nodes = &t.nodes[..=top];
-    let adj = &mut t.adjoints[..];
-    let (edge_index, edge_partial) = (&t.edge_index[..], &t.edge_partial[..]);
-    for i in (1..=top).rev() {
-        let a = adj[i];
-        if a == 0.0 {
-            continue;
+    assert!(top < t.adjoints.len());
+    let mut i = top;
+    loop {
+        // The nodes are borrowed only while no foreign code runs (a multi-output node's
+        // reverse step might record operations).
+        let node;
+        (i, node) = with_nodes(|nodes| {
+            assert!(top < nodes.len());
+            let i = sweep_plain(&nodes[..=top], &mut t.adjoints[..=top], i);
+            (i, nodes[i])
+        });
+        if i == 0 {
+            return;
         }
-        let node = nodes[i];
-        if node.lhs == MULTI {
-            let m = t.multi[node.rhs as usize];
-            let first = m.first_output as usize;
-            let inputs = &t.multi_inputs[m.inputs.0 as usize..m.inputs.1 as usize];
-            t.input_adjoints.clear();
-            t.input_adjoints.resize(inputs.len(), 0.0);
-            (m.backward)(
-                &MultiOutput {
-                    meta: m.meta,
-                    data: &t.multi_data[m.data.0 as usize..m.data.1 as usize],
-                    output_adjoints: &adj[first..first + m.outputs as usize],
-                },
-                &mut t.input_adjoints,
-                &mut t.scratch,
-            );
-            for (j, g) in inputs.iter().zip(&t.input_adjoints) {
-                let j = *j as usize;
-                assert!(j < i, "a multi-output node's inputs precede it");
-                adj[j] += g;
-            }
-        } else if node.lhs == WIDE {
-            let start = node.rhs as usize;
-            let end = start + node.d_lhs as usize;
-            for (j, p) in edge_index[start..end].iter().zip(&edge_partial[start..end]) {
-                let j = *j as usize;
-                debug_assert!(j < i, "a node's parents precede it");
-                // SAFETY: every edge points at a node recorded before the wide node that
-                // owns it (parents exist before their children, and index 0 is the
-                // constant slot), so j < i ≤ top < adj.len().
-                unsafe { *adj.get_unchecked_mut(j) += a * p };
-            }
-        } else if node.lhs != 0 {
-            // Leaves and the outputs of multi-output nodes (left slot 0) pass nothing on;
-            // unary nodes have the constant slot 0 on the right. Skipping slot 0 keeps
-            // the sweep from chaining every node through one memory location.
-            let (l, r) = (node.lhs as usize, node.rhs as usize);
-            debug_assert!(l < i && r < i, "a node's parents precede it");
-            // SAFETY: as above, both parents were recorded before node i.
-            unsafe {
-                *adj.get_unchecked_mut(l) += a * node.d_lhs;
-                if r != 0 {
-                    *adj.get_unchecked_mut(r) += a * node.d_rhs;
+        sweep_compound(t, node, i);
+        i -= 1;
+    }
+}
+
+/// Sweeps plain nodes from `from` down to 1 and returns the index of the first wide or
+/// multi-output node with a non-zero adjoint (0 when none is left).
+#[inline(always)]
+fn sweep_plain(nodes: &[Node], adj: &mut [f64], from: usize) -> usize {
+    debug_assert!(from < nodes.len() && nodes.len() == adj.len());
+    let (np, ap) = (nodes.as_ptr(), adj.as_mut_ptr());
+    let mut i = from;
+    while i > 0 {
+        // SAFETY: 0 < i ≤ from < nodes.len() == adj.len(); the parents written below are
+        // checked to lie below i.
+        unsafe {
+            let a = *ap.add(i);
+            if a != 0.0 {
+                let node = &*np.add(i);
+                let (l, r) = (node.lhs as usize, node.rhs as usize);
+                // Leaves and the outputs of multi-output nodes have slot 0 on the left
+                // and pass nothing on; unary nodes have the constant slot 0 on the right.
+                // Skipping slot 0 keeps the sweep from chaining every node through one
+                // memory location.
+                if l != 0 {
+                    if l >= i {
+                        if node.lhs >= MULTI {
+                            return i;
+                        }
+                        stale_index();
+                    }
+                    *ap.add(l) += a * node.d_lhs;
+                    if r != 0 {
+                        if r >= i {
+                            stale_index();
+                        }
+                        *ap.add(r) += a * node.d_rhs;
+                    }
                 }
+            }
+        }
+        i -= 1;
+    }
+    0
+}
+
+/// A node whose parent does not precede it: a `Var` from an earlier recording was used.
+#[cold]
+#[inline(never)]
+fn stale_index() -> ! {
+    panic!("a tape variable from an earlier recording was used after `tape::reset`")
+}
+
+/// The reverse step of wide node or multi-output node `i`.
+#[inline(never)]
+fn sweep_compound(t: &mut Tape, node: Node, i: usize) {
+    let a = t.adjoints[i];
+    if node.lhs == MULTI {
+        let m = t.multi[node.rhs as usize];
+        let first = m.first_output as usize;
+        let inputs = &t.multi_inputs[m.inputs.0 as usize..m.inputs.1 as usize];
+        t.input_adjoints.clear();
+        t.input_adjoints.resize(inputs.len(), 0.0);
+        (m.backward)(
+            &MultiOutput {
+                meta: m.meta,
+                data: &t.multi_data[m.data.0 as usize..m.data.1 as usize],
+                output_adjoints: &t.adjoints[first..first + m.outputs as usize],
+            },
+            &mut t.input_adjoints,
+            &mut t.scratch,
+        );
+        for (j, g) in inputs.iter().zip(&t.input_adjoints) {
+            let j = *j as usize;
+            if j >= i {
+                stale_index();
+            }
+            t.adjoints[j] += g;
+        }
+    } else {
+        let start = node.rhs as usize;
+        let end = start + node.d_lhs as usize;
+        let adj = &mut t.adjoints[..i];
+        for (j, p) in t.edge_index[start..end]
+            .iter()
+            .zip(&t.edge_partial[start..end])
+        {
+            match adj.get_mut(*j as usize) {
+                Some(x) => *x += a * p,
+                None => stale_index(),
             }
         }
     }
@@ -739,6 +800,28 @@ impl Param<Var> for Var {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_from_an_earlier_recording_is_refused_not_followed() {
+        reset();
+        let mut stale = Var::leaf(1.0);
+        for _ in 0..10 {
+            stale = stale * 2.0;
+        }
+        reset();
+        let x = Var::leaf(0.5);
+        // `stale` points beyond the new recording: the sweep must stop, not write
+        // outside the adjoints (plain node and wide node).
+        let y = x * stale;
+        let err = std::panic::catch_unwind(|| gradient(y, &[x], &mut [0.0])).unwrap_err();
+        let msg = err.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(msg.contains("earlier recording"), "{msg}");
+        reset();
+        let x = Var::leaf(0.5);
+        let y = Var::wide(1.0, [(x.index(), 1.0), (stale.index(), 1.0)]);
+        assert!(std::panic::catch_unwind(|| gradient(y, &[x], &mut [0.0])).is_err());
+        reset();
+    }
 
     #[test]
     fn product_rule_and_quotient() {
