@@ -806,7 +806,7 @@ mod tests {
         reset();
         let mut stale = Var::leaf(1.0);
         for _ in 0..10 {
-            stale = stale * 2.0;
+            stale *= 2.0;
         }
         reset();
         let x = Var::leaf(0.5);
