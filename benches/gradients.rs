@@ -151,6 +151,16 @@ fn eight_schools(y: &[f64], sigma: &[f64]) {
     observe!(Normal::new(&theta, sigma), y);
 }
 
+/// The same model with θ built by [`affine`] (one tape operation).
+#[model]
+fn eight_schools_affine(y: &[f64], sigma: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 5.0));
+    let tau = sample!(HalfCauchy::new(5.0));
+    let theta_raw = sample!(Normal::new(0.0, 1.0), shape = y.len());
+    let theta = affine(mu, tau, &theta_raw);
+    observe!(Normal::new(&theta, sigma), y);
+}
+
 fn eight_schools_hand(y: &[f64], sigma: &[f64], u: &[f64], grad: &mut [f64]) -> f64 {
     let mu = u[0];
     let tau = u[1].exp();
@@ -250,6 +260,12 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("hand", |b| {
         b.iter(|| eight_schools_hand(&Y8, &S8, black_box(&u), &mut g2))
+    });
+    let with_affine = eight_schools_affine::model(&Y8, &S8).expect("valid model");
+    let l3 = with_affine.logp_grad(&u, &mut g1).unwrap();
+    same(&g1, &g2, l3, l2);
+    group.bench_function("tape_affine", |b| {
+        b.iter(|| with_affine.logp_grad(black_box(&u), &mut g1).unwrap())
     });
     group.finish();
 }

@@ -57,6 +57,7 @@ pub enum Error {
 /// Everything a model file needs: `use ppl::prelude::*;`.
 pub mod prelude {
     pub use crate::{Error, ModelError};
+    pub use ppl_core::affine::affine;
     pub use ppl_core::dist::*;
     pub use ppl_core::glm::{dot, matvec, matvec_add, DataMatrix};
     pub use ppl_core::layout::Point;

@@ -1,6 +1,7 @@
 //! Core of `ppl`: the scalar trait, tape autodiff, distributions, transforms, contexts
 //! and the model runtime. Users depend on the façade crate `ppl`; see its docs.
 
+pub mod affine;
 pub mod context;
 pub mod dist;
 pub mod error;

@@ -23,7 +23,8 @@ pub struct Var {
     idx: u32,
 }
 
-/// Marks a wide node: `rhs` is the start of its edges and `d_lhs` their count.
+/// Marks a wide node: `rhs` is the start of its edges and `d_lhs` holds their count
+/// (as bits: `f64::from_bits(count)`).
 const WIDE: u32 = u32::MAX;
 /// Marks a multi-output node: `rhs` indexes `Tape::multi`.
 const MULTI: u32 = u32::MAX - 1;
@@ -249,7 +250,7 @@ impl Var {
             let idx = push_node(Node {
                 lhs: WIDE,
                 rhs: start as u32,
-                d_lhs: count as f64,
+                d_lhs: f64::from_bits(count as u64),
                 d_rhs: 0.0,
             });
             Var { val: value, idx }
@@ -274,7 +275,7 @@ impl Var {
             let idx = push_node(Node {
                 lhs: WIDE,
                 rhs: start as u32,
-                d_lhs: count as f64,
+                d_lhs: f64::from_bits(count as u64),
                 d_rhs: 0.0,
             });
             Var { val: value, idx }
@@ -297,6 +298,25 @@ impl Var {
         meta: usize,
         backward: MultiBackward,
     ) -> u32 {
+        Var::multi_output_with(
+            inputs,
+            outputs,
+            |d| d.extend_from_slice(data),
+            meta,
+            backward,
+        )
+    }
+
+    /// [`Var::multi_output`] with the reverse step's data appended by `data` straight
+    /// into the tape's store (no intermediate buffer). `data` must not record
+    /// operations.
+    pub fn multi_output_with(
+        inputs: impl IntoIterator<Item = u32>,
+        outputs: usize,
+        data: impl FnOnce(&mut Vec<f64>),
+        meta: usize,
+        backward: MultiBackward,
+    ) -> u32 {
         with_tape(|t| {
             let in_start = t.multi_inputs.len();
             let mut any = false;
@@ -309,7 +329,7 @@ impl Var {
                 return 0;
             }
             let data_start = t.multi_data.len();
-            t.multi_data.extend_from_slice(data);
+            data(&mut t.multi_data);
             let node_index = with_nodes(|nodes| nodes.len() as u32);
             t.multi.push(MultiNode {
                 backward,
@@ -523,7 +543,7 @@ fn sweep_compound(t: &mut Tape, node: Node, i: usize) {
         }
     } else {
         let start = node.rhs as usize;
-        let end = start + node.d_lhs as usize;
+        let end = start + node.d_lhs.to_bits() as usize;
         let adj = &mut t.adjoints[..i];
         for (j, p) in t.edge_index[start..end]
             .iter()

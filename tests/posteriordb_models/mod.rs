@@ -52,7 +52,7 @@ pub fn eight_schools_noncentered(y: &[f64], sigma: &[f64]) {
     let theta_trans = sample!(Normal::new(0.0, 1.0), shape = y.len());
     let mu = sample!(Normal::new(0.0, 5.0));
     let tau = sample!(HalfCauchy::new(5.0));
-    let theta: Vec<Real> = theta_trans.iter().map(|t| *t * tau + mu).collect();
+    let theta = affine(mu, tau, &theta_trans);
     deterministic!(theta);
     observe!(Normal::new(&theta, sigma), y);
 }
@@ -151,10 +151,7 @@ pub fn radon_intercept_noncentered(
     let mu_alpha = sample!(Normal::new(0.0, 10.0));
     let sigma_alpha = sample!(HalfNormal::new(1.0));
     let sigma_y = sample!(HalfNormal::new(1.0));
-    let alpha: Vec<Real> = alpha_raw
-        .iter()
-        .map(|a| mu_alpha + sigma_alpha * *a)
-        .collect();
+    let alpha = affine(mu_alpha, sigma_alpha, &alpha_raw);
     deterministic!(alpha);
     observe!(
         NormalIdGlm::new(x, gather(&alpha, county), &beta, sigma_y),
