@@ -322,6 +322,13 @@ fn inverse_products(
     inverse_products_kernel::<false>(linv, k, r, z, a, back)
 }
 
+/// The first `m4` columns of four rows, four columns at a time.
+fn block_chunks(rows: [&[f64]; 4], m4: usize) -> impl Iterator<Item = [&[f64]; 4]> {
+    (0..m4)
+        .step_by(4)
+        .map(move |j| rows.map(|row| &row[j..j + 4]))
+}
+
 /// [`inverse_products`] in portable code (`FMA`: use fused multiply-adds).
 #[allow(clippy::needless_range_loop)]
 fn inverse_products_kernel<const FMA: bool>(
@@ -345,18 +352,11 @@ fn inverse_products_kernel<const FMA: bool>(
         let row = |q: usize| &linv[(i0 + q) * k..(i0 + q) * k + i0 + q + 1];
         let rows = [row(0), row(1), row(2), row(3)];
         let mut acc = [[0.0f64; 4]; 4];
-        for ((((rc, p0), p1), p2), p3) in r[..m4]
-            .chunks_exact(4)
-            .zip(rows[0][..m4].chunks_exact(4))
-            .zip(rows[1][..m4].chunks_exact(4))
-            .zip(rows[2][..m4].chunks_exact(4))
-            .zip(rows[3][..m4].chunks_exact(4))
-        {
+        for (rc, p) in r[..m4].chunks_exact(4).zip(block_chunks(rows, m4)) {
             for l in 0..4 {
-                acc[0][l] = madd::<FMA>(p0[l], rc[l], acc[0][l]);
-                acc[1][l] = madd::<FMA>(p1[l], rc[l], acc[1][l]);
-                acc[2][l] = madd::<FMA>(p2[l], rc[l], acc[2][l]);
-                acc[3][l] = madd::<FMA>(p3[l], rc[l], acc[3][l]);
+                for q in 0..4 {
+                    acc[q][l] = madd::<FMA>(p[q][l], rc[l], acc[q][l]);
+                }
             }
         }
         let mut zq = [0.0f64; 4];
@@ -370,18 +370,11 @@ fn inverse_products_kernel<const FMA: bool>(
         }
         z[i0..i0 + 4].copy_from_slice(&zq);
         if back {
-            for ((((ac, p0), p1), p2), p3) in a[..m4]
-                .chunks_exact_mut(4)
-                .zip(rows[0][..m4].chunks_exact(4))
-                .zip(rows[1][..m4].chunks_exact(4))
-                .zip(rows[2][..m4].chunks_exact(4))
-                .zip(rows[3][..m4].chunks_exact(4))
-            {
+            for (ac, p) in a[..m4].chunks_exact_mut(4).zip(block_chunks(rows, m4)) {
                 for l in 0..4 {
-                    let mut v = madd::<FMA>(p0[l], zq[0], ac[l]);
-                    v = madd::<FMA>(p1[l], zq[1], v);
-                    v = madd::<FMA>(p2[l], zq[2], v);
-                    ac[l] = madd::<FMA>(p3[l], zq[3], v);
+                    for q in 0..4 {
+                        ac[l] = madd::<FMA>(p[q][l], zq[q], ac[l]);
+                    }
                 }
             }
             for q in 0..4 {
