@@ -19,6 +19,7 @@ use crate::linalg::Matrix;
 use crate::scalar::{EvalMode, Real};
 use crate::tape::{MultiOutput, Var};
 use crate::vecmath;
+use crate::vectorized;
 
 /// The squared-exponential (exponentiated quadratic) covariance of the points `x`:
 /// `K_ij = α² exp(−(x_i − x_j)² / (2ρ²))` with marginal standard deviation `alpha` and
@@ -41,38 +42,41 @@ pub fn exp_quad_cov<R: Real>(x: &[f64], alpha: R, rho: R) -> Matrix<R> {
     // The distinct entries, packed lower triangle row by row: first the squared
     // distances, then (in place) the exponentials; the squared distances follow them.
     let m = n * (n + 1) / 2;
-    let mut data = vec![0.0; 2 + 2 * m];
-    data[0] = a;
-    data[1] = r;
-    let (ex, d2) = data[2..].split_at_mut(m);
-    let mut p = 0;
-    for i in 0..n {
-        for j in 0..=i {
-            d2[p] = (x[i] - x[j]) * (x[i] - x[j]);
-            p += 1;
+    // Work memory from the thread's pool: no allocation for it per evaluation.
+    vectorized::with_columns::<1, _>(|[data]| {
+        data.resize(2 + 2 * m, 0.0);
+        data[0] = a;
+        data[1] = r;
+        let (ex, d2) = data[2..].split_at_mut(m);
+        let mut p = 0;
+        for i in 0..n {
+            for j in 0..=i {
+                d2[p] = (x[i] - x[j]) * (x[i] - x[j]);
+                p += 1;
+            }
         }
-    }
-    scaled_exp(d2, -0.5 / (r * r), ex);
-    let first = if R::MODE == EvalMode::Tape {
-        let inputs = [alpha.tape_index(), rho.tape_index()];
-        Var::multi_output(inputs, m, &data, n, exp_quad_backward)
-    } else {
-        0
-    };
-    let a2 = a * a;
-    let ex = &data[2..2 + m];
-    let mut k = vec![R::constant(0.0); n * n];
-    let mut p = 0;
-    for i in 0..n {
-        for j in 0..=i {
-            let slot = if first == 0 { 0 } else { first + p as u32 };
-            let v = R::from_tape(a2 * ex[p], slot);
-            k[i * n + j] = v;
-            k[j * n + i] = v;
-            p += 1;
+        scaled_exp(d2, -0.5 / (r * r), ex);
+        let first = if R::MODE == EvalMode::Tape {
+            let inputs = [alpha.tape_index(), rho.tape_index()];
+            Var::multi_output(inputs, m, data, n, exp_quad_backward)
+        } else {
+            0
+        };
+        let a2 = a * a;
+        let ex = &data[2..2 + m];
+        let mut k = vec![R::constant(0.0); n * n];
+        let mut p = 0;
+        for i in 0..n {
+            for j in 0..=i {
+                let slot = if first == 0 { 0 } else { first + p as u32 };
+                let v = R::from_tape(a2 * ex[p], slot);
+                k[i * n + j] = v;
+                k[j * n + i] = v;
+                p += 1;
+            }
         }
-    }
-    Matrix::from_vec(n, n, k)
+        Matrix::from_vec(n, n, k)
+    })
 }
 
 vecmath::simd_fn! {

@@ -417,30 +417,33 @@ fn cholesky_values(
 /// scalar algorithm would record O(k²) nodes with O(k³) edges.
 fn cholesky_recorded<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
     let n = a.rows;
-    let mut l = vec![0.0; n * n];
-    cholesky_values(n, |i, j| a.data[i * n + j].value(), &mut l)?;
-    let first = crate::tape::Var::multi_output(
-        (0..n).flat_map(|i| (0..=i).map(move |j| a.data[i * n + j].tape_index())),
-        n * (n + 1) / 2,
-        &l,
-        n,
-        cholesky_backward,
-    );
-    let mut slot = first;
-    let mut out = Vec::with_capacity(n * n);
-    for i in 0..n {
-        for j in 0..n {
-            if j <= i {
-                out.push(R::from_tape(l[i * n + j], slot));
-                if first != 0 {
-                    slot += 1;
+    // The factor's values in work memory from the thread's pool; the tape keeps a copy.
+    crate::vectorized::with_columns::<1, _>(|[l]| {
+        l.resize(n * n, 0.0);
+        cholesky_values(n, |i, j| a.data[i * n + j].value(), l)?;
+        let first = crate::tape::Var::multi_output(
+            (0..n).flat_map(|i| (0..=i).map(move |j| a.data[i * n + j].tape_index())),
+            n * (n + 1) / 2,
+            l,
+            n,
+            cholesky_backward,
+        );
+        let mut slot = first;
+        let mut out = Vec::with_capacity(n * n);
+        for i in 0..n {
+            for j in 0..n {
+                if j <= i {
+                    out.push(R::from_tape(l[i * n + j], slot));
+                    if first != 0 {
+                        slot += 1;
+                    }
+                } else {
+                    out.push(R::constant(0.0));
                 }
-            } else {
-                out.push(R::constant(0.0));
             }
         }
-    }
-    Ok(Matrix::from_vec(n, n, out))
+        Ok(Matrix::from_vec(n, n, out))
+    })
 }
 
 /// Reverse step of the Cholesky factorisation: the scalar algorithm of [`cholesky`]
@@ -615,8 +618,13 @@ pub fn log_det_from_cholesky<R: Real>(l: &Matrix<R>) -> R {
 /// Dot product of two plain slices (over the shorter length) with four independent
 /// accumulators, so that the loop pipelines and vectorises instead of forming one serial
 /// chain of dependent additions. Equal to the serial sum up to reassociation.
+///
+/// ```
+/// use ppl_core::linalg::dot_f64;
+/// assert_eq!(dot_f64(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0, 7.0]), 32.0);
+/// ```
 #[inline(always)]
-pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+pub fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
     dot_f64_with::<false>(a, b)
 }
 

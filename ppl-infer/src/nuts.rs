@@ -9,6 +9,7 @@
 //! (Betancourt 2017, "A Conceptual Introduction to Hamiltonian Monte Carlo", appendix A).
 
 use crate::hamiltonian::{EuclideanMetric, GradientCounter, PhasePoint};
+use ppl_core::linalg::dot_f64 as dot;
 use ppl_core::model::LogDensity;
 use ppl_core::special::log_sum_exp2;
 use rand::Rng;
@@ -84,22 +85,6 @@ struct Trajectory<'a, 'd, D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanM
     n_leapfrog: u32,
     sum_metro_prob: f64,
     divergent: bool,
-}
-
-/// `a · b` with four independent partial sums (the loop vectorises and is not bound by
-/// the latency of one accumulator).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    for (x, y) in a.chunks_exact(4).zip(b.chunks_exact(4)) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail = n / 4 * 4;
-    let rest: f64 = a[tail..].iter().zip(&b[tail..]).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
 }
 
 /// The generalised no-U-turn criterion: both end velocities point along `rho`.

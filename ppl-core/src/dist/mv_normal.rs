@@ -319,7 +319,7 @@ fn inverse_products(
         // SAFETY: the CPU has AVX2 and FMA, and the lengths were checked above.
         return unsafe { inverse_products_avx2(linv, k, r, z, a, back) };
     }
-    inverse_products_kernel::<false>(linv, k, r, z, a, back)
+    inverse_products_portable(linv, k, r, z, a, back)
 }
 
 /// The first `m4` columns of four rows, four columns at a time.
@@ -329,9 +329,10 @@ fn block_chunks(rows: [&[f64]; 4], m4: usize) -> impl Iterator<Item = [&[f64]; 4
         .map(move |j| rows.map(|row| &row[j..j + 4]))
 }
 
-/// [`inverse_products`] in portable code (`FMA`: use fused multiply-adds).
+/// [`inverse_products`] in portable code (plain multiplies and adds; the AVX2 version
+/// fuses them).
 #[allow(clippy::needless_range_loop)]
-fn inverse_products_kernel<const FMA: bool>(
+fn inverse_products_portable(
     linv: &[f64],
     k: usize,
     r: &[f64],
@@ -355,7 +356,7 @@ fn inverse_products_kernel<const FMA: bool>(
         for (rc, p) in r[..m4].chunks_exact(4).zip(block_chunks(rows, m4)) {
             for l in 0..4 {
                 for q in 0..4 {
-                    acc[q][l] = madd::<FMA>(p[q][l], rc[l], acc[q][l]);
+                    acc[q][l] = madd::<false>(p[q][l], rc[l], acc[q][l]);
                 }
             }
         }
@@ -363,23 +364,23 @@ fn inverse_products_kernel<const FMA: bool>(
         for q in 0..4 {
             let mut s = (acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3]);
             for (p, rj) in rows[q][m4..].iter().zip(&r[m4..]) {
-                s = madd::<FMA>(*p, *rj, s);
+                s = madd::<false>(*p, *rj, s);
             }
             zq[q] = s;
-            zz[q] = madd::<FMA>(s, s, zz[q]);
+            zz[q] = madd::<false>(s, s, zz[q]);
         }
         z[i0..i0 + 4].copy_from_slice(&zq);
         if back {
             for (ac, p) in a[..m4].chunks_exact_mut(4).zip(block_chunks(rows, m4)) {
                 for l in 0..4 {
                     for q in 0..4 {
-                        ac[l] = madd::<FMA>(p[q][l], zq[q], ac[l]);
+                        ac[l] = madd::<false>(p[q][l], zq[q], ac[l]);
                     }
                 }
             }
             for q in 0..4 {
                 for (aj, p) in a[m4..].iter_mut().zip(&rows[q][m4..]) {
-                    *aj = madd::<FMA>(*p, zq[q], *aj);
+                    *aj = madd::<false>(*p, zq[q], *aj);
                 }
             }
         }
@@ -387,12 +388,12 @@ fn inverse_products_kernel<const FMA: bool>(
     }
     for i in i0..k {
         let row = &linv[i * k..i * k + i + 1];
-        let zi = linalg::dot_f64_with::<FMA>(row, &r[..=i]);
+        let zi = linalg::dot_f64_with::<false>(row, &r[..=i]);
         z[i] = zi;
-        zz[0] = madd::<FMA>(zi, zi, zz[0]);
+        zz[0] = madd::<false>(zi, zi, zz[0]);
         if back {
             for (aj, lij) in a[..=i].iter_mut().zip(row) {
-                *aj = madd::<FMA>(*lij, zi, *aj);
+                *aj = madd::<false>(*lij, zi, *aj);
             }
         }
     }
@@ -542,15 +543,15 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
             None
         };
         // Work vectors from the thread's pool: no allocation per evaluation.
-        vectorized::with_columns::<6, _>(|[r, z, a, grad_mu, x_buf, mu_buf]| {
+        vectorized::with_columns::<7, _>(|[r, z, a, grad_mu, grad_l, x_buf, mu_buf]| {
             let xs = vectorized::column(&x, n * k, x_buf);
             let ms = vectorized::column(&mu, k, mu_buf);
             for col in [&mut *r, &mut *z, &mut *a] {
                 col.resize(k, 0.0);
             }
             grad_mu.resize(if mu_var { k } else { 0 }, 0.0);
+            grad_l.resize(if l_var { k * k } else { 0 }, 0.0);
             R::record_wide(|w| {
-                let mut grad_l = vec![0.0; if l_var { k * k } else { 0 }];
                 let mut grad_x_scalar = 0.0;
                 let mut sum_q = 0.0;
                 if x_var {
@@ -927,7 +928,7 @@ mod tests {
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * (1.0 + y.abs());
             let mut runs: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
             let (mut z, mut a) = (vec![0.0; k], vec![7.0; k]);
-            let zz = inverse_products_kernel::<false>(&linv, k, &r, &mut z, &mut a, true);
+            let zz = inverse_products_portable(&linv, k, &r, &mut z, &mut a, true);
             runs.push((z.clone(), a.clone(), zz));
             #[cfg(target_arch = "x86_64")]
             if crate::vecmath::avx2_fma_available() {
