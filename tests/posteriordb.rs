@@ -96,11 +96,13 @@ fn garch11() {
 }
 
 /// The GP diverges at the default target acceptance in every system of ANCHORS.md
-/// (Stan 10, NumPyro 19, PyMC 126, nutpie 220 of 4000 draws); the allowance is 5% of
-/// the draws. Ours: 113 at this seed (no Cholesky failures among them).
+/// (Stan 10, NumPyro 19, PyMC 126, nutpie 220 of 4000 draws); the allowance is 2.5% of
+/// the draws. Ours: 22 at this seed (no Cholesky failures among them); 113 before the
+/// step size was searched afresh for the final window after late warm-up divergences,
+/// which this allowance would now catch.
 #[test]
 fn gp_pois_regr() {
-    check("gp_pois_regr-gp_pois_regr", 200);
+    check("gp_pois_regr-gp_pois_regr", 100);
 }
 
 #[test]
