@@ -747,6 +747,10 @@ impl Real for Var {
         Var::wide(value, operands.iter().map(|(v, d)| (v.idx, *d)))
     }
     #[inline]
+    fn from_two_partials(value: f64, (a, da): (Self, f64), (b, db): (Self, f64)) -> Self {
+        Var::binary(value, a, da, b, db)
+    }
+    #[inline]
     fn record_wide(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> Self {
         Var::wide_with(fill)
     }

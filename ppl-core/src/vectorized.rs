@@ -217,6 +217,19 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
             }
             R::constant(total)
         }),
+        EvalMode::Tape if n == 1 => {
+            let (v, d) = kernel.eval_partials(std::array::from_fn(|k| ops[k].value(0)));
+            record_one(v, ops, &d).unwrap_or_else(|| {
+                R::record_wide(|w| {
+                    for k in 0..K {
+                        if !ops[k].is_constant() {
+                            push_partials(w, &ops[k], &d[k..=k]);
+                        }
+                    }
+                    v
+                })
+            })
+        }
         EvalMode::Tape if n <= SMALL => {
             let mut partials = [[0.0; SMALL]; K];
             let mut total = 0.0;
@@ -266,6 +279,31 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
             })
         }),
     }
+}
+
+/// One element's log-density `value` with partials `d` (one per operand, every operand
+/// of length 1) as a plain tape node, when at most two operands are variables: the
+/// usual case of a scalar with constant parameters (`mu ~ Normal(0, 5)`), and cheaper
+/// than a wide node. `None` when three or more operands are variables.
+pub fn record_one<R: Real, const K: usize>(
+    value: f64,
+    ops: &[Operand<'_, R>; K],
+    d: &[f64; K],
+) -> Option<R> {
+    let zero = (R::constant(0.0), 0.0);
+    let mut parents = [zero, zero];
+    let mut count = 0;
+    for k in 0..K {
+        if ops[k].is_constant() {
+            continue;
+        }
+        if count == 2 {
+            return None;
+        }
+        parents[count] = (ops[k].lift(0), d[k]);
+        count += 1;
+    }
+    Some(R::from_two_partials(value, parents[0], parents[1]))
 }
 
 fn columns<'a, R: Real, const K: usize>(
@@ -329,7 +367,59 @@ pub fn pointwise_in_support<R: Real, F: Kernel<K>, const K: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::accumulate_by_index;
+    use super::{accumulate_by_index, sum, Kernel};
+    use crate::param::{gather, Operand, Param};
+    use crate::scalar::Real;
+    use crate::tape::{self, Var};
+
+    /// ln N(x | μ, σ) written once, differentiated by duals (the default partials).
+    struct Gauss;
+    impl Kernel<3> for Gauss {
+        fn eval<R: Real>(&self, [x, mu, sigma]: [R; 3]) -> R {
+            let z = (x - mu) / sigma;
+            z * z * -0.5 - sigma.ln()
+        }
+    }
+
+    /// One element with every mix of constant and variable operands (and a gathered
+    /// one): the value and the tape gradient match the formula and its derivatives, and
+    /// one node is recorded (a plain one for up to two variables, else a wide one).
+    #[test]
+    fn one_element_sums_record_one_node_with_exact_partials() {
+        let (x, mu, sigma) = (0.7, -0.4, 1.3);
+        let z = (x - mu) / sigma;
+        let value = -0.5 * z * z - f64::ln(sigma);
+        let want = [-z / sigma, z / sigma, (z * z - 1.0) / sigma];
+        for mask in 0..8u32 {
+            tape::reset();
+            let vars = [Var::leaf(x), Var::leaf(mu), Var::leaf(sigma)];
+            let plain = [x, mu, sigma];
+            let index = [0usize];
+            let gathered = gather(&vars[1..2], &index);
+            let ops: [Operand<'_, Var>; 3] = std::array::from_fn(|k| {
+                if mask & (1 << k) == 0 {
+                    Operand::Const(plain[k])
+                } else if k == 1 {
+                    Param::<Var>::operand(&gathered)
+                } else {
+                    Operand::Scalar(vars[k])
+                }
+            });
+            let before = tape::len();
+            let out = sum(&Gauss, &ops, 1);
+            assert!((out.value() - value).abs() < 1e-14, "{mask}");
+            let variables = mask.count_ones() as usize;
+            assert_eq!(tape::len() - before, usize::from(variables > 0), "{mask}");
+            let mut grad = [0.0; 3];
+            if variables > 0 {
+                tape::gradient(out, &vars, &mut grad);
+            }
+            for k in 0..3 {
+                let expect = if mask & (1 << k) == 0 { 0.0 } else { want[k] };
+                assert!((grad[k] - expect).abs() < 1e-14, "{mask} {k}: {grad:?}");
+            }
+        }
+    }
 
     #[test]
     fn accumulation_by_index_matches_the_plain_loop() {

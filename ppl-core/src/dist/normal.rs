@@ -330,6 +330,10 @@ impl<R: Real, M: Param<R>, S: Param<R>> Distribution<R> for Normal<M, S> {
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&["x", "mu", "sigma"], &ops)?;
+        if n == 1 {
+            // One element (a scalar prior): a plain node through the generic driver.
+            return Ok(vectorized::sum(&NormalKernel, &ops, 1));
+        }
         if R::MODE != EvalMode::Dual {
             if let Some(sigma) = scalar_of(ops[2]) {
                 return Ok(normal_sum_scalar_sigma(ops[0], ops[1], sigma, n));

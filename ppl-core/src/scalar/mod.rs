@@ -114,6 +114,14 @@ pub trait Real:
     /// with higher order never reach this (they evaluate generic formulas).
     fn from_partials(value: f64, operands: &[(Self, f64)]) -> Self;
 
+    /// A value with partial derivatives with respect to at most two operands: one plain
+    /// tape node (cheaper to record and to sweep than a wide one). Either operand may
+    /// be a constant. Same restrictions as [`Real::from_partials`].
+    #[inline]
+    fn from_two_partials(value: f64, a: (Self, f64), b: (Self, f64)) -> Self {
+        Self::from_partials(value, &[a, b])
+    }
+
     /// Records one wide tape node whose edges `fill` writes, returning `fill`'s value.
     /// Non-tape types discard the edges and return a constant: callers use this only
     /// when `Self::MODE` is `Tape` or `Value`.
