@@ -92,46 +92,65 @@ trait Family {
     }
 }
 
-/// `(Σ ln p, ∂/∂σ)` over all rows, overwriting each `eta[i]` with its row's `∂/∂η`
-/// (`values` is scratch space). The row loop is a plain element-wise loop, which the
-/// compiler vectorises because [`Family::term`] is branch-free.
-#[inline(always)]
-fn sum_rows<const FMA: bool, F: Family>(
+/// The plain-value work of a fused GLM: `eta += X β` ([`add_x_beta`]), the family's
+/// row terms, which leave `∂ln p/∂η` in `eta` (`values` is scratch space for the
+/// terms), and, when `d_beta` is given, `d_beta = Xᵀ ∂ln p/∂η`
+/// ([`add_x_transpose_times`]). Returns `Σ t` over all rows.
+fn glm_rows<F: Family>(
     family: &F,
+    x: &DataMatrix,
+    beta: &[f64],
     y: &[f64],
     eta: &mut [f64],
     values: &mut Vec<f64>,
-) -> (f64, f64) {
-    let Some(constant) = family.outcome_constant(y) else {
-        return (f64::NEG_INFINITY, 0.0);
-    };
+    d_beta: Option<&mut Vec<f64>>,
+) -> f64 {
+    let rows = eta.len().min(y.len());
+    let eta = &mut eta[..rows];
     values.clear();
-    values.resize(eta.len(), 0.0);
-    for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
-        let (value, d) = family.term::<FMA>(*yi, *e);
-        *v = value;
-        *e = d;
+    values.resize(rows, 0.0);
+    add_x_beta(x, beta, eta);
+    row_terms(family, &y[..rows], eta, values);
+    if let Some(d) = d_beta {
+        d.clear();
+        d.resize(x.cols(), 0.0);
+        add_x_transpose_times(x, eta, d);
     }
-    family.finish(sum_f64(values), y.len(), constant)
+    sum_f64(values)
 }
 
 vecmath::simd_fn! {
-    /// [`sum_rows`], with four-lane vectors on CPUs with AVX2 and FMA.
-    fn sum_rows_dispatch<F: Family>(
-        family: &F,
-        y: &[f64],
-        eta: &mut [f64],
-        values: &mut Vec<f64>,
-    ) -> (f64, f64) {
-        sum_rows::<FMA, F>(family, y, eta, values)
+    /// Per row, the family's term into `values` and `∂ln p/∂η` into `eta`. The loop is
+    /// a plain element-wise loop, which the compiler vectorises because
+    /// [`Family::term`] is branch-free.
+    fn row_terms<F: Family>(family: &F, y: &[f64], eta: &mut [f64], values: &mut [f64]) {
+        for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
+            let (value, d) = family.term::<FMA>(*yi, *e);
+            *v = value;
+            *e = d;
+        }
     }
 }
 
 vecmath::simd_fn! {
-    /// `eta += X β`, one axpy per column of the column-major copy of `x`.
+    /// `eta += X β`, four columns of the column-major copy of `x` per sweep over
+    /// `eta` (which has one element per row).
     fn add_x_beta(x: &DataMatrix, beta: &[f64], eta: &mut [f64]) {
-        for (j, b) in beta.iter().enumerate() {
-            for (e, xij) in eta.iter_mut().zip(x.column(j)) {
+        let rows = eta.len();
+        let col = |j: usize| &x.column(j)[..rows];
+        let mut j = 0;
+        while j + 4 <= beta.len() {
+            let (c0, c1, c2, c3) = (col(j), col(j + 1), col(j + 2), col(j + 3));
+            let b = &beta[j..j + 4];
+            for (i, e) in eta.iter_mut().enumerate() {
+                let pair0 = vecmath::madd::<FMA>(b[1], c1[i], b[0] * c0[i]);
+                let pair1 = vecmath::madd::<FMA>(b[3], c3[i], b[2] * c2[i]);
+                *e += pair0 + pair1;
+            }
+            j += 4;
+        }
+        for (b, j) in beta[j..].iter().zip(j..) {
+            for (e, xij) in eta.iter_mut().zip(col(j)) {
                 *e = vecmath::madd::<FMA>(*b, *xij, *e);
             }
         }
@@ -139,12 +158,96 @@ vecmath::simd_fn! {
 }
 
 vecmath::simd_fn! {
-    /// Appends `Xᵀ d` (one dot product per column) to `out`.
-    fn x_transpose_times(x: &DataMatrix, d: &[f64], out: &mut Vec<f64>) {
-        for j in 0..x.cols() {
-            out.push(dot_f64_with::<FMA>(x.column(j), d));
+    /// `out += Xᵀ d` (`d` has one element per row): one dot product per column, four
+    /// columns at a time with AVX2 (each load of `d` shared).
+    fn add_x_transpose_times(x: &DataMatrix, d: &[f64], out: &mut [f64]) {
+        let col = |j: usize| &x.column(j)[..d.len()];
+        let mut j = 0;
+        #[cfg(target_arch = "x86_64")]
+        if FMA {
+            // SAFETY (both calls): FMA is true only in the twin compiled for (and chosen
+            // on) CPUs with AVX2 and FMA; every column slice has `d.len()` elements.
+            while j + 4 <= out.len() {
+                let dots = unsafe { dots_avx2([col(j), col(j + 1), col(j + 2), col(j + 3)], d) };
+                for (o, v) in out[j..j + 4].iter_mut().zip(dots) {
+                    *o += v;
+                }
+                j += 4;
+            }
+            for (o, j) in out[j..].iter_mut().zip(j..) {
+                *o += unsafe { dot_avx2(col(j), d) };
+            }
+            return;
+        }
+        for (o, j) in out[j..].iter_mut().zip(j..) {
+            *o += dot_f64_with::<FMA>(col(j), d);
         }
     }
+}
+
+/// The dot product `Σᵢ c[i]·d[i]` with AVX2 + FMA: four accumulators of four lanes
+/// (sixteen independent multiply-add chains).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA, and `c` must hold at least `d.len()` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(c: &[f64], d: &[f64]) -> f64 {
+    use std::arch::x86_64::*;
+    let n = d.len();
+    let (dp, cp) = (d.as_ptr(), c.as_ptr());
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut i = 0;
+    while i + 16 <= n {
+        for (k, a) in acc.iter_mut().enumerate() {
+            let j = i + 4 * k;
+            *a = _mm256_fmadd_pd(_mm256_loadu_pd(cp.add(j)), _mm256_loadu_pd(dp.add(j)), *a);
+        }
+        i += 16;
+    }
+    let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+    let mut lanes = [0.0; 4];
+    _mm256_storeu_pd(lanes.as_mut_ptr(), sum);
+    let mut s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for k in i..n {
+        s = (*cp.add(k)).mul_add(*dp.add(k), s);
+    }
+    s
+}
+
+/// `Q` dot products `Σᵢ cols[q][i]·d[i]` with AVX2 + FMA: two accumulators per column
+/// (independent multiply-add chains), each load of `d` shared by the `Q` columns.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA, and every column must hold at least `d.len()` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dots_avx2<const Q: usize>(cols: [&[f64]; Q], d: &[f64]) -> [f64; Q] {
+    use std::arch::x86_64::*;
+    let n = d.len();
+    let (dp, cp) = (d.as_ptr(), cols.map(|c| c.as_ptr()));
+    let mut lo = [_mm256_setzero_pd(); Q];
+    let mut hi = [_mm256_setzero_pd(); Q];
+    let mut i = 0;
+    while i + 8 <= n {
+        let (d0, d1) = (_mm256_loadu_pd(dp.add(i)), _mm256_loadu_pd(dp.add(i + 4)));
+        for q in 0..Q {
+            lo[q] = _mm256_fmadd_pd(_mm256_loadu_pd(cp[q].add(i)), d0, lo[q]);
+            hi[q] = _mm256_fmadd_pd(_mm256_loadu_pd(cp[q].add(i + 4)), d1, hi[q]);
+        }
+        i += 8;
+    }
+    let mut out = [0.0; Q];
+    for q in 0..Q {
+        let mut lanes = [0.0; 4];
+        _mm256_storeu_pd(lanes.as_mut_ptr(), _mm256_add_pd(lo[q], hi[q]));
+        let mut s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for k in i..n {
+            s = (*cp[q].add(k)).mul_add(*dp.add(k), s);
+        }
+        out[q] = s;
+    }
+    out
 }
 
 /// The linear predictor's parts as operands.
@@ -214,10 +317,22 @@ impl<R: Real> Linear<'_, R> {
                 }
                 Operand::IntData(a) => eta.extend(a.iter().map(|v| *v as f64)),
             }
-            add_x_beta(self.x, beta_values, eta);
             let y_values = column(&y, rows, y_buf);
+            let Some(constant) = family.outcome_constant(y_values) else {
+                return R::constant(f64::NEG_INFINITY);
+            };
             R::record_wide(|w| {
-                let (total, d_sigma) = sum_rows_dispatch(family, y_values, eta, values);
+                let want_d_beta = beta_var.then_some(&mut *d_beta);
+                let sum_terms = glm_rows(
+                    family,
+                    self.x,
+                    beta_values,
+                    y_values,
+                    eta,
+                    values,
+                    want_d_beta,
+                );
+                let (total, d_sigma) = family.finish(sum_terms, rows, constant);
                 if !taping || total.is_nan() || total == f64::NEG_INFINITY {
                     return total;
                 }
@@ -234,7 +349,6 @@ impl<R: Real> Linear<'_, R> {
                     push_partials(w, &y, &d_y);
                 }
                 if beta_var {
-                    x_transpose_times(self.x, eta, d_beta);
                     match self.beta {
                         Operand::Slice(s) => w.extend(s, d_beta),
                         Operand::Scalar(b) => w.push(b.tape_index(), d_beta[0]),
@@ -895,6 +1009,52 @@ mod tests {
                 &[0.3, -0.4, 0.9, 0.5, -0.7, 0.2, 1.3],
                 1e-6,
             );
+        }
+    }
+
+    /// A normal GLM with `cols` columns; args = [α, β₀..β_{cols−1}, σ].
+    struct WideGlm {
+        x: DataMatrix,
+        y: Vec<f64>,
+    }
+    impl ScalarFamily for WideGlm {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let cols = self.x.cols();
+            NormalIdGlm::new(&self.x, args[0], &args[1..1 + cols], args[1 + cols])
+                .unwrap()
+                .log_density(Operand::Data(&self.y))
+                .unwrap()
+        }
+    }
+
+    /// Column counts around the four-column sweeps (1–9) and row counts around the
+    /// vector loops' strides (remainders of 8 and 16): value against the normal
+    /// density around `α + Xβ`, tape gradient against duals and differences.
+    #[test]
+    fn wide_design_matrices_match_the_definition() {
+        let mut rng = test_rng(5);
+        for rows in [3, 37, 203] {
+            let y: Vec<f64> = (0..rows).map(|_| rng.gen::<f64>() * 4.0 - 2.0).collect();
+            for cols in 1..=9 {
+                let data: Vec<f64> = (0..rows * cols)
+                    .map(|_| rng.gen::<f64>() * 2.0 - 1.0)
+                    .collect();
+                let x = DataMatrix::new(rows, cols, data).unwrap();
+                let mut args: Vec<f64> = (0..2 + cols).map(|k| 0.2 * k as f64 - 0.6).collect();
+                args[1 + cols] = 1.4;
+                let eta: Vec<f64> = matvec_add(&x, args[0], &args[1..1 + cols]);
+                let want: f64 = Normal::new(&eta, args[1 + cols])
+                    .unwrap()
+                    .log_density(Operand::Data(&y))
+                    .unwrap();
+                let model = WideGlm { x, y: y.clone() };
+                let got: f64 = model.log_density(&args);
+                assert!(
+                    (got - want).abs() < 1e-11 * want.abs().max(1.0),
+                    "{rows}×{cols}: {got} vs {want}"
+                );
+                check_gradients(&model, &args, 1e-6);
+            }
         }
     }
 

@@ -172,14 +172,18 @@ fn normal_sum_gathered_mean<R: Real>(
     let s = sigma.value();
     let inv = 1.0 / s;
     let n = y.len();
-    vectorized::with_columns::<1, _>(|[per_group]| {
+    vectorized::with_columns::<2, _>(|[per_group, theta_values]| {
+        // The source values as plain f64s: the loop then indexes them with an 8-byte
+        // stride, which the addressing mode scales for free.
+        theta_values.extend(theta.iter().map(|t| t.value()));
+        let theta_values = &theta_values[..];
         // Four independent sums of squares, so the loop is not bound by the latency of
         // one floating-point accumulator.
         let mut acc = [0.0f64; 4];
         let residual = |yi: &f64, g: &usize| {
             // SAFETY: every index is below `index.bound()` (checked by `gather`), and
             // `theta.len() >= bound` was asserted above.
-            yi - unsafe { theta.get_unchecked(*g) }.value()
+            yi - unsafe { theta_values.get_unchecked(*g) }
         };
         if need_partials {
             per_group.resize(theta.len(), 0.0);
