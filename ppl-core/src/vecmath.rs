@@ -178,8 +178,14 @@ pub fn ln_1p_exp_and_sigmoid(x: f64) -> (f64, f64) {
 /// [`ln_1p_exp_and_sigmoid`] with fused multiply-adds when `FMA` is true (see [`madd`]).
 #[inline(always)]
 pub fn ln_1p_exp_and_sigmoid_with<const FMA: bool>(x: f64) -> (f64, f64) {
+    ln_1p_exp_and_sigmoid_from_exp::<FMA>(x, exp_with::<FMA>(-x.abs()))
+}
+
+/// [`ln_1p_exp_and_sigmoid_with`] given `e = e^−|x|` (computed beforehand, e.g. in a
+/// separate loop: two short loops keep fewer constants live than one long one).
+#[inline(always)]
+pub fn ln_1p_exp_and_sigmoid_from_exp<const FMA: bool>(x: f64, e: f64) -> (f64, f64) {
     // e = e^−|x| ∈ (0, 1]; ln(1 + eˣ) = max(x, 0) + ln(1 + e).
-    let e = exp_with::<FMA>(-x.abs());
     let u = 1.0 + e;
     // ln(1 + e) = ln u − ((u − 1) − e)/u: corrects the rounding of 1 + e, so tiny e
     // keep full relative accuracy.

@@ -85,6 +85,14 @@ trait Family {
     /// The part of `Σ ln p` that depends only on the outcomes, or `None` when an
     /// outcome is outside the support.
     fn outcome_constant(&self, y: &[f64]) -> Option<f64>;
+    /// Whether [`row_terms`] computes `e^−|η|` for all rows first and then
+    /// [`Family::term_from_exp`].
+    const EXP_FIRST: bool = false;
+    /// [`Family::term`] given `e = e^−|η|` (used when [`Family::EXP_FIRST`]).
+    fn term_from_exp<const FMA: bool>(&self, y: f64, eta: f64, e: f64) -> (f64, f64) {
+        let _ = e;
+        self.term::<FMA>(y, eta)
+    }
     /// `(Σ ln p, ∂/∂σ)` from `Σ t` over `n` rows and the outcome constant.
     fn finish(&self, sum_terms: f64, n: usize, constant: f64) -> (f64, f64) {
         let _ = n;
@@ -124,6 +132,18 @@ vecmath::simd_fn! {
     /// a plain element-wise loop, which the compiler vectorises because
     /// [`Family::term`] is branch-free.
     fn row_terms<F: Family>(family: &F, y: &[f64], eta: &mut [f64], values: &mut [f64]) {
+        if F::EXP_FIRST {
+            // Two loops: the exponentials first (into `values`), then the rest.
+            for (v, e) in values.iter_mut().zip(eta.iter()) {
+                *v = vecmath::exp_with::<FMA>(-e.abs());
+            }
+            for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
+                let (value, d) = family.term_from_exp::<FMA>(*yi, *e, *v);
+                *v = value;
+                *e = d;
+            }
+            return;
+        }
         for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
             let (value, d) = family.term::<FMA>(*yi, *e);
             *v = value;
@@ -634,8 +654,14 @@ impl Family for BernoulliLogitFamily {
     /// With s = 2y − 1 (±1): `t = ln p = −ln(1 + e^(−sη))`, ∂/∂η = s·σ(−sη).
     #[inline(always)]
     fn term<const FMA: bool>(&self, y: f64, eta: f64) -> (f64, f64) {
+        self.term_from_exp::<FMA>(y, eta, vecmath::exp_with::<FMA>(-eta.abs()))
+    }
+    const EXP_FIRST: bool = true;
+    /// `e^−|−sη|` is `e^−|η|` (s = ±1), so the exponentials need not know the outcomes.
+    #[inline(always)]
+    fn term_from_exp<const FMA: bool>(&self, y: f64, eta: f64, e: f64) -> (f64, f64) {
         let sign = 2.0 * y - 1.0;
-        let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid_with::<FMA>(-sign * eta);
+        let (softplus, sigmoid) = vecmath::ln_1p_exp_and_sigmoid_from_exp::<FMA>(-sign * eta, e);
         (-softplus, sign * sigmoid)
     }
     fn outcome_constant(&self, y: &[f64]) -> Option<f64> {
