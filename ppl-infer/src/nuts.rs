@@ -36,8 +36,9 @@ pub struct SampleStats {
     pub energy: f64,
 }
 
-/// Momenta and velocities at the two ends of a subtree, its summed momentum, its log
-/// sum of weights and its multinomial proposal: what a subtree reports to its parent.
+/// Momenta and velocities at the two ends of a subtree, its summed momentum (written,
+/// not accumulated), its log sum of weights and its multinomial proposal: what a
+/// subtree reports to its parent.
 struct SubtreeOut<'a> {
     propose: &'a mut PhasePoint,
     p_sharp_beg: &'a mut [f64],
@@ -125,12 +126,6 @@ fn no_u_turn_sum(
     total(plus, plus_rest) > 0.0 && total(minus, minus_rest) > 0.0
 }
 
-fn add_into(acc: &mut [f64], x: &[f64]) {
-    for (a, x) in acc.iter_mut().zip(x) {
-        *a += x;
-    }
-}
-
 impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_, '_, D, G, M> {
     /// Builds a subtree of `2^depth` leapfrog steps from `z`, which ends at the subtree's
     /// far end. Returns `Ok(false)` when the subtree diverged or turned back on itself.
@@ -157,7 +152,7 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
             out.propose.copy_from(z);
             self.metric.velocity(&z.p, out.p_sharp_beg);
             out.p_sharp_end.copy_from_slice(out.p_sharp_beg);
-            add_into(out.rho, &z.p);
+            out.rho.copy_from_slice(&z.p);
             out.p_beg.copy_from_slice(&z.p);
             out.p_end.copy_from_slice(&z.p);
             return Ok(!self.divergent);
@@ -168,7 +163,6 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
 
         // The initial half, starting next to the existing trajectory.
         let mut log_sum_weight_init = f64::NEG_INFINITY;
-        level.rho_init.fill(0.0);
         let valid_init = self.build_tree(
             depth - 1,
             lower,
@@ -189,7 +183,6 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
 
         // The final half, continuing from where the initial half ended.
         let mut log_sum_weight_final = f64::NEG_INFINITY;
-        level.rho_final.fill(0.0);
         let valid_final = self.build_tree(
             depth - 1,
             lower,
@@ -239,8 +232,14 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
             &level.rho_final,
             &level.p_init_end,
         );
-        add_into(out.rho, &level.rho_init);
-        add_into(out.rho, &level.rho_final);
+        for ((r, a), b) in out
+            .rho
+            .iter_mut()
+            .zip(&level.rho_init)
+            .zip(&level.rho_final)
+        {
+            *r = a + b;
+        }
         Ok(persist)
     }
 }
@@ -333,8 +332,6 @@ impl NutsWorkspace {
         };
 
         while depth < max_depth {
-            self.rho_fwd.fill(0.0);
-            self.rho_bck.fill(0.0);
             let mut log_sum_weight_subtree = f64::NEG_INFINITY;
             let levels = &mut self.levels[..];
             let valid = if traj.rng.gen::<f64>() > 0.5 {
