@@ -182,6 +182,8 @@ vecmath::simd_fn! {
     /// columns at a time with AVX2 (each load of `d` shared).
     fn add_x_transpose_times(x: &DataMatrix, d: &[f64], out: &mut [f64]) {
         let col = |j: usize| &x.column(j)[..d.len()];
+        // Only the x86-64 intrinsics path advances `j` before the portable loop.
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut j = 0;
         #[cfg(target_arch = "x86_64")]
         if FMA {
