@@ -285,7 +285,7 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
 /// of length 1) as a plain tape node, when at most two operands are variables: the
 /// usual case of a scalar with constant parameters (`mu ~ Normal(0, 5)`), and cheaper
 /// than a wide node. `None` when three or more operands are variables.
-pub fn record_one<R: Real, const K: usize>(
+fn record_one<R: Real, const K: usize>(
     value: f64,
     ops: &[Operand<'_, R>; K],
     d: &[f64; K],

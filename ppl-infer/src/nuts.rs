@@ -126,6 +126,13 @@ fn no_u_turn_sum(
     total(plus, plus_rest) > 0.0 && total(minus, minus_rest) > 0.0
 }
 
+/// `out = a + b` element by element (a trajectory's summed momentum from its halves).
+fn write_sum(out: &mut [f64], a: &[f64], b: &[f64]) {
+    for ((r, x), y) in out.iter_mut().zip(a).zip(b) {
+        *r = x + y;
+    }
+}
+
 impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_, '_, D, G, M> {
     /// Builds a subtree of `2^depth` leapfrog steps from `z`, which ends at the subtree's
     /// far end. Returns `Ok(false)` when the subtree diverged or turned back on itself.
@@ -232,14 +239,7 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
             &level.rho_final,
             &level.p_init_end,
         );
-        for ((r, a), b) in out
-            .rho
-            .iter_mut()
-            .zip(&level.rho_init)
-            .zip(&level.rho_final)
-        {
-            *r = a + b;
-        }
+        write_sum(out.rho, &level.rho_init, &level.rho_final);
         Ok(persist)
     }
 }
@@ -391,9 +391,7 @@ impl NutsWorkspace {
             }
             log_sum_weight = log_sum_exp2(log_sum_weight, log_sum_weight_subtree);
 
-            for ((r, b), f) in self.rho.iter_mut().zip(&self.rho_bck).zip(&self.rho_fwd) {
-                *r = b + f;
-            }
+            write_sum(&mut self.rho, &self.rho_bck, &self.rho_fwd);
             let persist = no_u_turn(&self.p_sharp_bck_bck, &self.p_sharp_fwd_fwd, &self.rho)
                 && no_u_turn_sum(
                     &self.p_sharp_bck_bck,

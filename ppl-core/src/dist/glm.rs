@@ -133,19 +133,17 @@ vecmath::simd_fn! {
     /// [`Family::term`] is branch-free.
     fn row_terms<F: Family>(family: &F, y: &[f64], eta: &mut [f64], values: &mut [f64]) {
         if F::EXP_FIRST {
-            // Two loops: the exponentials first (into `values`), then the rest.
+            // The exponentials in a loop of their own (into `values`), then the rest.
             for (v, e) in values.iter_mut().zip(eta.iter()) {
                 *v = vecmath::exp_with::<FMA>(-e.abs());
             }
-            for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
-                let (value, d) = family.term_from_exp::<FMA>(*yi, *e, *v);
-                *v = value;
-                *e = d;
-            }
-            return;
         }
         for ((e, v), yi) in eta.iter_mut().zip(values.iter_mut()).zip(y) {
-            let (value, d) = family.term::<FMA>(*yi, *e);
+            let (value, d) = if F::EXP_FIRST {
+                family.term_from_exp::<FMA>(*yi, *e, *v)
+            } else {
+                family.term::<FMA>(*yi, *e)
+            };
             *v = value;
             *e = d;
         }
