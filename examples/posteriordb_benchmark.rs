@@ -176,7 +176,8 @@ fn main() -> Result<(), BoxError> {
                     Some("gradient") => Metric::GradientDiagonal,
                     Some("stan") => Metric::Diagonal,
                     Some("dense") => Metric::Dense,
-                    _ => return Err("--metric takes gradient, stan or dense".into()),
+                    Some("low-rank") => Metric::LowRank,
+                    _ => return Err("--metric takes gradient, stan, dense or low-rank".into()),
                 }
             }
             other => return Err(format!("unknown argument `{other}`").into()),

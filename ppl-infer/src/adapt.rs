@@ -489,7 +489,7 @@ impl MetricAdaptation<DenseMetric> for DenseAdaptation {
 }
 
 /// Bounds of the gradient-informed inverse-mass estimates.
-const GRAD_METRIC_LIMITS: (f64, f64) = (1e-20, 1e20);
+pub(crate) const GRAD_METRIC_LIMITS: (f64, f64) = (1e-20, 1e20);
 
 /// nutpie's gradient-informed diagonal adaptation (see the module documentation): the
 /// inverse mass matrix is `sqrt(var(draws)/var(gradients))` elementwise, from windows
@@ -547,11 +547,22 @@ impl GradientDiagonalAdaptation {
         self.final_window
     }
 
+    /// The first warm-up iteration of the late phase (windows of 80 draws).
+    pub(crate) fn early_end(&self) -> u32 {
+        self.early_end
+    }
+
+    /// Number of draws in the background window (it restarts empty when it becomes
+    /// the foreground).
+    pub(crate) fn background_len(&self) -> f64 {
+        self.background_draws.n
+    }
+
     /// True once the last metric update has been made and more than
     /// [`LATE_DIVERGENCE_SHARE`] of the late adaptation transitions diverged: the
     /// step size learnt across the changing metrics is then not to be trusted for the
     /// final one.
-    fn restart_for_final_window(&self) -> bool {
+    pub(crate) fn restart_for_final_window(&self) -> bool {
         let late = self.final_window.saturating_sub(self.early_end);
         self.iteration == self.final_window
             && f64::from(self.late_divergences) > LATE_DIVERGENCE_SHARE * f64::from(late)

@@ -46,6 +46,7 @@ mod compound;
 pub mod diagnostics;
 mod error;
 mod hamiltonian;
+mod low_rank;
 pub mod metric;
 mod nuts;
 pub mod output;

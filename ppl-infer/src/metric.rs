@@ -11,6 +11,10 @@
 //!   initialised from the first gradient as `1/|∇ log p|`.
 //! * [`Metric::Dense`]: Stan's windowed dense adaptation (`dense_e`): the regularised
 //!   covariance of each slow window's draws.
+//! * [`Metric::LowRank`]: nutpie's low-rank modified mass matrix: the gradient-informed
+//!   diagonal corrected along the few directions where the posterior's covariance
+//!   differs most from it, estimated from draws and gradients (`O(d·k)` per leapfrog
+//!   step).
 //!
 //! Internally the sampler is generic over `EuclideanMetric`, so the diagonal metrics
 //! pay nothing for the dense one.
@@ -37,14 +41,20 @@ pub enum Metric {
     /// Stan's windowed dense adaptation from the draws' covariance (cost O(d²) per
     /// leapfrog step: meant for a few hundred dimensions at most).
     Dense,
+    /// nutpie's low-rank modified mass matrix: the gradient-informed diagonal plus a
+    /// correction along the directions of strongest correlation, estimated from the
+    /// draws and gradients of each adaptation window (cost `O(d·k)` per leapfrog step
+    /// for `k` directions).
+    LowRank,
 }
 
 impl Metric {
-    /// The name CmdStan gives the metric's shape: `diag_e` or `dense_e`.
+    /// The name CmdStan gives the metric's shape: `diag_e` or `dense_e` (the low-rank
+    /// metric is a full matrix).
     pub fn cmdstan_name(self) -> &'static str {
         match self {
             Metric::Diagonal | Metric::GradientDiagonal => "diag_e",
-            Metric::Dense => "dense_e",
+            Metric::Dense | Metric::LowRank => "dense_e",
         }
     }
 
@@ -54,6 +64,7 @@ impl Metric {
             Metric::Diagonal => "diagonal",
             Metric::GradientDiagonal => "gradient-diagonal",
             Metric::Dense => "dense",
+            Metric::LowRank => "low-rank",
         }
     }
 }

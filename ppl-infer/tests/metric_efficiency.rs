@@ -64,7 +64,12 @@ fn ess_per_thousand_gradients_by_metric() {
         ("correlated_2", &correlated, identity),
         ("gauss100", &gauss100, identity),
     ];
-    let metrics = [Metric::Diagonal, Metric::GradientDiagonal, Metric::Dense];
+    let metrics = [
+        Metric::Diagonal,
+        Metric::GradientDiagonal,
+        Metric::Dense,
+        Metric::LowRank,
+    ];
     println!(
         "| model | metric | seed | grads | min bulk ESS | ESS/1k grads | div | max R-hat | wall s |"
     );
@@ -86,12 +91,14 @@ fn ess_per_thousand_gradients_by_metric() {
         }
     }
     println!("\nmedian ESS per 1000 gradients over 3 seeds:");
-    println!("| model | diagonal (Stan) | gradient-diagonal (nutpie) | dense (Stan) |");
-    println!("|---|---|---|---|");
-    for chunk in medians.chunks(3) {
+    println!(
+        "| model | diagonal (Stan) | gradient-diagonal (nutpie) | dense (Stan) | low-rank (nutpie) |"
+    );
+    println!("|---|---|---|---|---|");
+    for chunk in medians.chunks(4) {
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} |",
-            chunk[0].0, chunk[0].2, chunk[1].2, chunk[2].2
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            chunk[0].0, chunk[0].2, chunk[1].2, chunk[2].2, chunk[3].2
         );
     }
 }

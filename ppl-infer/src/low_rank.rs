@@ -1,0 +1,575 @@
+//! nutpie's low-rank modified mass matrix: a gradient-informed diagonal metric corrected
+//! along the few directions in which the posterior is most stretched or squeezed.
+//!
+//! The inverse mass matrix is `M⁻¹ = D (I + V (Λ − I) Vᵀ) D` where `D = diag(σ)` is
+//! the gradient-informed diagonal scale (`σᵢ² = sd(drawsᵢ)/sd(gradientsᵢ)`, as in
+//! [`Metric::GradientDiagonal`](crate::Metric::GradientDiagonal)), and the `k` orthonormal
+//! columns of `V` with eigenvalues `Λ` describe what that diagonal misses. They are
+//! estimated from the draws `x` and gradients `g` of an adaptation window, scaled as
+//! `x̃ = (x − x̄)/σ` and `g̃ = (g − ḡ)·σ`: within the span of those vectors, the
+//! covariance `Σ` that satisfies `Σ Cov(g̃) Σ = Cov(x̃)` (for a Gaussian posterior it is
+//! the posterior covariance itself, whose inverse is the gradients' covariance) is
+//! eigendecomposed, and the eigenvalues that differ from 1 by more than a factor of
+//! [`EIGENVALUE_CUTOFF`] are kept.
+//!
+//! Each leapfrog step costs `O(d·k)` on top of the diagonal metric's `O(d)`, so the
+//! metric suits posteriors with a few strong correlations in many dimensions (a
+//! regression with correlated predictors) where a dense metric would cost `O(d²)`.
+//!
+//! Warm-up follows the gradient-diagonal schedule: during the early phase (the first
+//! 30%) the metric is that diagonal, re-estimated after every draw; afterwards the whole
+//! low-rank metric is re-estimated whenever a new window takes over and once more when
+//! the final step-size window starts.
+
+use crate::adapt::{
+    AdaptError, GradientDiagonalAdaptation, MetricAdaptation, MetricUpdate, GRAD_METRIC_LIMITS,
+};
+use crate::hamiltonian::PhasePoint;
+use crate::metric::EuclideanMetric;
+use crate::nuts::SampleStats;
+use nalgebra::{DMatrix, SymmetricEigen};
+use ppl_core::linalg::dot_f64;
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// Eigenvalues of the scaled covariance within `[1/c, c]` are dropped (treated as 1).
+pub const EIGENVALUE_CUTOFF: f64 = 2.0;
+
+/// Prior weight, in draws, of the identity in the scaled covariance estimates: with `n`
+/// draws each estimate is `(n·C + τ·I)/(n + τ)`, which keeps it positive definite when
+/// there are fewer draws than dimensions and pulls directions seen in few draws towards
+/// the diagonal metric.
+pub const SHRINKAGE: f64 = 5.0;
+
+/// A metric `M⁻¹ = D (I + V (Λ − I) Vᵀ) D`: diagonal scale `σ`, and `k` orthonormal
+/// directions (in the scaled space) with their eigenvalues.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LowRankMetric {
+    /// `σᵢ`, the square root of the diagonal part of `M⁻¹`.
+    scale: Vec<f64>,
+    /// `σᵢ²`.
+    scale_sq: Vec<f64>,
+    /// `k × d`, row `j` the unit vector `vⱼ`.
+    vecs: Vec<f64>,
+    /// `k × d`, row `j` is `D vⱼ` (what the leapfrog steps use).
+    scaled_vecs: Vec<f64>,
+    /// `λⱼ`.
+    vals: Vec<f64>,
+}
+
+impl LowRankMetric {
+    /// The unit metric in `dim` dimensions.
+    pub fn unit(dim: usize) -> Self {
+        LowRankMetric {
+            scale: vec![1.0; dim],
+            scale_sq: vec![1.0; dim],
+            vecs: Vec::new(),
+            scaled_vecs: Vec::new(),
+            vals: Vec::new(),
+        }
+    }
+
+    /// A purely diagonal metric with `M⁻¹ = diag(inv_mass)`.
+    pub fn set_diagonal(&mut self, inv_mass: &[f64]) {
+        for ((s, s2), m) in self.scale.iter_mut().zip(&mut self.scale_sq).zip(inv_mass) {
+            *s = m.sqrt();
+            *s2 = *m;
+        }
+        self.vecs.clear();
+        self.scaled_vecs.clear();
+        self.vals.clear();
+    }
+
+    /// Sets the diagonal part to `diag(inv_mass)` and the correction to `estimate`.
+    fn set(&mut self, inv_mass: &[f64], estimate: LowRankEstimate) {
+        self.set_diagonal(inv_mass);
+        let d = self.scale.len();
+        self.scaled_vecs = estimate
+            .vecs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * self.scale[i % d])
+            .collect();
+        self.vecs = estimate.vecs;
+        self.vals = estimate.vals;
+    }
+
+    /// Row `j` of `D V`.
+    fn scaled_vec(&self, j: usize) -> &[f64] {
+        let d = self.scale.len();
+        &self.scaled_vecs[j * d..(j + 1) * d]
+    }
+
+    /// `out += eps · D V (Λ − I) Vᵀ D p`.
+    fn add_correction(&self, eps: f64, p: &[f64], out: &mut [f64]) {
+        for (j, lambda) in self.vals.iter().enumerate() {
+            let w = self.scaled_vec(j);
+            let a = eps * (lambda - 1.0) * dot_f64(w, p);
+            for (o, w) in out.iter_mut().zip(w) {
+                *o += a * w;
+            }
+        }
+    }
+
+    /// Number of low-rank directions.
+    #[cfg(test)]
+    fn rank(&self) -> usize {
+        self.vals.len()
+    }
+}
+
+impl EuclideanMetric for LowRankMetric {
+    fn kinetic_energy(&self, p: &[f64]) -> f64 {
+        // Four partial sums: the loop vectorises.
+        let n = self.scale_sq.len().min(p.len());
+        let (m, p) = (&self.scale_sq[..n], &p[..n]);
+        let mut acc = [0.0f64; 4];
+        for (mc, pc) in m.chunks_exact(4).zip(p.chunks_exact(4)) {
+            for k in 0..4 {
+                acc[k] += mc[k] * pc[k] * pc[k];
+            }
+        }
+        let tail = n / 4 * 4;
+        let rest: f64 = m[tail..]
+            .iter()
+            .zip(&p[tail..])
+            .map(|(m, p)| m * p * p)
+            .sum();
+        let correction: f64 = (0..self.vals.len())
+            .map(|j| {
+                let c = dot_f64(self.scaled_vec(j), p);
+                (self.vals[j] - 1.0) * c * c
+            })
+            .sum();
+        0.5 * ((acc[0] + acc[1]) + (acc[2] + acc[3]) + rest + correction)
+    }
+
+    fn velocity(&self, p: &[f64], out: &mut [f64]) {
+        for ((o, m), p) in out.iter_mut().zip(&self.scale_sq).zip(p) {
+            *o = m * p;
+        }
+        self.add_correction(1.0, p, out);
+    }
+
+    fn sample_momentum<G: Rng + ?Sized>(&self, rng: &mut G, p: &mut [f64]) {
+        // p = D⁻¹ (I + V (Λ^−½ − I) Vᵀ) z has covariance M = D⁻¹ (I + V (Λ⁻¹ − I) Vᵀ) D⁻¹.
+        for v in p.iter_mut() {
+            *v = rng.sample(StandardNormal);
+        }
+        let d = self.scale.len();
+        for (j, lambda) in self.vals.iter().enumerate() {
+            let v = &self.vecs[j * d..(j + 1) * d];
+            // The directions are orthonormal, so earlier updates leave vⱼ · z unchanged.
+            let a = (lambda.sqrt().recip() - 1.0) * dot_f64(v, p);
+            for (pi, vi) in p.iter_mut().zip(v) {
+                *pi += a * vi;
+            }
+        }
+        for (pi, s) in p.iter_mut().zip(&self.scale) {
+            *pi /= s;
+        }
+    }
+
+    fn drift(&self, eps: f64, p: &[f64], q: &mut [f64]) {
+        for ((q, m), p) in q.iter_mut().zip(&self.scale_sq).zip(p) {
+            *q += eps * m * p;
+        }
+        self.add_correction(eps, p, q);
+    }
+
+    fn inv_mass_diagonal(&self) -> Vec<f64> {
+        let d = self.scale.len();
+        (0..d)
+            .map(|i| {
+                let correction: f64 = (0..self.vals.len())
+                    .map(|j| (self.vals[j] - 1.0) * self.vecs[j * d + i].powi(2))
+                    .sum();
+                self.scale_sq[i] * (1.0 + correction)
+            })
+            .collect()
+    }
+}
+
+/// The low-rank correction estimated from one window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LowRankEstimate {
+    /// `k × d`, orthonormal rows.
+    pub vecs: Vec<f64>,
+    /// The `k` eigenvalues outside `[1/c, c]`.
+    pub vals: Vec<f64>,
+}
+
+/// `(n·C + τ·I)/(n + τ)` for `C = A Aᵀ / n`.
+fn shrunk_covariance(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = a.ncols() as f64;
+    let mut c = a * a.transpose();
+    c /= n + SHRINKAGE;
+    for i in 0..c.nrows() {
+        c[(i, i)] += SHRINKAGE / (n + SHRINKAGE);
+    }
+    c
+}
+
+/// `W √Δ Wᵀ` for the symmetric positive semi-definite `a = W Δ Wᵀ`.
+fn matrix_sqrt(a: DMatrix<f64>) -> DMatrix<f64> {
+    let eigen = SymmetricEigen::new(a);
+    let w = &eigen.eigenvectors;
+    let scaled = DMatrix::from_fn(w.nrows(), w.ncols(), |i, j| {
+        w[(i, j)] * eigen.eigenvalues[j].max(0.0).sqrt()
+    });
+    scaled * w.transpose()
+}
+
+/// The gradient-informed diagonal scale `σᵢ = (var(drawsᵢ)/var(gradientsᵢ))^¼` of `n`
+/// draws and gradients (`n × d`, row-major), clamped like the diagonal metric's.
+pub(crate) fn diagonal_scale(draws: &[f64], grads: &[f64], d: usize) -> Vec<f64> {
+    let n = draws.len() / d.max(1);
+    let variance = |m: &[f64], i: usize| {
+        let mean = (0..n).map(|t| m[t * d + i]).sum::<f64>() / n as f64;
+        (0..n).map(|t| (m[t * d + i] - mean).powi(2)).sum::<f64>()
+    };
+    (0..d)
+        .map(|i| {
+            let ratio = (variance(draws, i) / variance(grads, i)).sqrt();
+            if ratio.is_finite() && ratio > 0.0 {
+                ratio
+                    .clamp(GRAD_METRIC_LIMITS.0, GRAD_METRIC_LIMITS.1)
+                    .sqrt()
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Estimates the low-rank correction from `n` draws and their gradients (`n × d`,
+/// row-major) given the diagonal scale `sigma`. `None` when the estimate is not finite.
+pub(crate) fn estimate_low_rank(
+    draws: &[f64],
+    grads: &[f64],
+    sigma: &[f64],
+) -> Option<LowRankEstimate> {
+    let d = sigma.len();
+    let n = draws.len() / d.max(1);
+    if d == 0 || n < 2 {
+        return None;
+    }
+    let mean = |m: &[f64], i: usize| (0..n).map(|t| m[t * d + i]).sum::<f64>() / n as f64;
+    let (x_mean, g_mean): (Vec<f64>, Vec<f64>) =
+        (0..d).map(|i| (mean(draws, i), mean(grads, i))).unzip();
+    // Scaled, centred draws and gradients as columns, side by side: d × 2n.
+    let both = DMatrix::from_fn(d, 2 * n, |i, t| {
+        if t < n {
+            (draws[t * d + i] - x_mean[i]) / sigma[i]
+        } else {
+            (grads[(t - n) * d + i] - g_mean[i]) * sigma[i]
+        }
+    });
+    if both.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // An orthonormal basis of the span of the draws and gradients, unless they are at
+    // least as many as the dimensions (then the whole space, without a projection).
+    let basis = (2 * n < d).then(|| both.clone().qr().q());
+    let projected = match &basis {
+        Some(q) => q.transpose() * &both,
+        None => both,
+    };
+    let cov_draws = shrunk_covariance(&projected.columns(0, n).into_owned());
+    let cov_grads = shrunk_covariance(&projected.columns(n, n).into_owned());
+    // Σ with Σ C_g Σ = C_x. With C_g = L Lᵀ: (Lᵀ Σ L)² = Lᵀ C_x L, so
+    // Σ = L⁻ᵀ (Lᵀ C_x L)^½ L⁻¹.
+    let l = cov_grads.cholesky()?.unpack();
+    let root = matrix_sqrt(l.transpose() * cov_draws * &l);
+    let l_inv = l.solve_lower_triangular(&DMatrix::identity(l.nrows(), l.ncols()))?;
+    let sigma_hat = l_inv.transpose() * root * &l_inv;
+    let eigen = SymmetricEigen::new((&sigma_hat + sigma_hat.transpose()) * 0.5);
+    let mut vecs = Vec::new();
+    let mut vals = Vec::new();
+    for (j, &lambda) in eigen.eigenvalues.iter().enumerate() {
+        if !(lambda.is_finite() && lambda > 0.0) {
+            return None;
+        }
+        if (1.0 / EIGENVALUE_CUTOFF..=EIGENVALUE_CUTOFF).contains(&lambda) {
+            continue;
+        }
+        match &basis {
+            Some(q) => vecs.extend((q * eigen.eigenvectors.column(j)).iter()),
+            None => vecs.extend(eigen.eigenvectors.column(j).iter()),
+        }
+        vals.push(lambda);
+    }
+    Some(LowRankEstimate { vecs, vals })
+}
+
+/// Draws and gradients of one adaptation window, row by row.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct WindowDraws {
+    draws: Vec<f64>,
+    grads: Vec<f64>,
+}
+
+impl WindowDraws {
+    fn push(&mut self, q: &[f64], grad: &[f64]) {
+        self.draws.extend_from_slice(q);
+        self.grads.extend_from_slice(grad);
+    }
+
+    fn clear(&mut self) {
+        self.draws.clear();
+        self.grads.clear();
+    }
+}
+
+/// Warm-up adaptation of a [`LowRankMetric`]: the gradient-diagonal schedule and
+/// estimate, with the low-rank correction from the draws of the foreground window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LowRankAdaptation {
+    diagonal: GradientDiagonalAdaptation,
+    inv_mass: Vec<f64>,
+    foreground: WindowDraws,
+    background: WindowDraws,
+    iteration: u32,
+    early_end: u32,
+    final_window: u32,
+    estimated: bool,
+}
+
+impl LowRankAdaptation {
+    /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    pub fn new(num_warmup: u32, dim: usize) -> Self {
+        let diagonal = GradientDiagonalAdaptation::new(num_warmup, dim);
+        LowRankAdaptation {
+            early_end: diagonal.early_end(),
+            final_window: diagonal.metric_window_end(),
+            diagonal,
+            inv_mass: vec![1.0; dim],
+            foreground: WindowDraws::default(),
+            background: WindowDraws::default(),
+            iteration: 0,
+            estimated: false,
+        }
+    }
+}
+
+impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
+    fn init(&mut self, metric: &mut LowRankMetric, z: &PhasePoint) {
+        self.diagonal.init(&mut self.inv_mass, &z.q, &z.grad);
+        metric.set_diagonal(&self.inv_mass);
+        if self.final_window > 0 {
+            self.foreground.push(&z.q, &z.grad);
+            self.background.push(&z.q, &z.grad);
+        }
+    }
+
+    fn learn(
+        &mut self,
+        metric: &mut LowRankMetric,
+        z: &PhasePoint,
+        stats: &SampleStats,
+    ) -> Result<MetricUpdate, AdaptError> {
+        let iteration = self.iteration;
+        self.iteration += 1;
+        let diverged = stats.diverging || !z.logp.is_finite();
+        let background_before = self.diagonal.background_len();
+        let updated = self
+            .diagonal
+            .learn(&mut self.inv_mass, &z.q, &z.grad, diverged)?;
+        if iteration >= self.final_window {
+            return Ok(MetricUpdate::Unchanged);
+        }
+        if !diverged {
+            self.foreground.push(&z.q, &z.grad);
+            self.background.push(&z.q, &z.grad);
+        }
+        let switched = self.diagonal.background_len() < background_before;
+        let late = iteration >= self.early_end;
+        if updated && late && (switched || self.iteration == self.final_window) {
+            // The whole foreground window (before a switch hands over to the
+            // background) gives the diagonal scale and the correction.
+            let (draws, grads) = (&self.foreground.draws, &self.foreground.grads);
+            let sigma = diagonal_scale(draws, grads, self.inv_mass.len());
+            let scaled: Vec<f64> = sigma.iter().map(|s| s * s).collect();
+            match estimate_low_rank(draws, grads, &sigma) {
+                Some(estimate) => metric.set(&scaled, estimate),
+                None => metric.set_diagonal(&self.inv_mass),
+            }
+        }
+        if switched {
+            std::mem::swap(&mut self.foreground, &mut self.background);
+            self.background.clear();
+        }
+        if !updated || (late && !switched && self.iteration != self.final_window) {
+            return Ok(MetricUpdate::Unchanged);
+        }
+        if !late {
+            metric.set_diagonal(&self.inv_mass);
+        }
+        if self.diagonal.restart_for_final_window() {
+            Ok(MetricUpdate::UpdatedRestart)
+        } else if self.estimated {
+            Ok(MetricUpdate::Updated)
+        } else {
+            self.estimated = true;
+            Ok(MetricUpdate::UpdatedRestart)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ppl_core::model::rng_for;
+
+    /// The explicit `M⁻¹` of a low-rank metric.
+    fn explicit(metric: &LowRankMetric) -> Vec<f64> {
+        let d = metric.scale.len();
+        let mut m = vec![0.0; d * d];
+        for i in 0..d {
+            for k in 0..d {
+                let mut inner = if i == k { 1.0 } else { 0.0 };
+                for j in 0..metric.rank() {
+                    inner +=
+                        (metric.vals[j] - 1.0) * metric.vecs[j * d + i] * metric.vecs[j * d + k];
+                }
+                m[i * d + k] = metric.scale[i] * inner * metric.scale[k];
+            }
+        }
+        m
+    }
+
+    fn example_metric() -> LowRankMetric {
+        let s = 0.5f64.sqrt();
+        let mut metric = LowRankMetric::unit(3);
+        metric.set(
+            &[4.0, 0.25, 1.0],
+            LowRankEstimate {
+                vecs: vec![s, s, 0.0],
+                vals: vec![4.0],
+            },
+        );
+        metric
+    }
+
+    #[test]
+    fn energy_velocity_drift_and_diagonal_match_the_explicit_matrix() {
+        let metric = example_metric();
+        let m = explicit(&metric);
+        let p = [0.3, -1.2, 0.7];
+        let mv: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|k| m[i * 3 + k] * p[k]).sum())
+            .collect();
+        let mut v = [0.0; 3];
+        metric.velocity(&p, &mut v);
+        for i in 0..3 {
+            assert!((v[i] - mv[i]).abs() < 1e-12, "{v:?} vs {mv:?}");
+        }
+        let energy: f64 = 0.5 * p.iter().zip(&mv).map(|(a, b)| a * b).sum::<f64>();
+        assert!((metric.kinetic_energy(&p) - energy).abs() < 1e-12);
+        let mut q = [1.0, 2.0, 3.0];
+        metric.drift(0.1, &p, &mut q);
+        for i in 0..3 {
+            let want = [1.0, 2.0, 3.0][i] + 0.1 * mv[i];
+            assert!((q[i] - want).abs() < 1e-12);
+        }
+        let diagonal = metric.inv_mass_diagonal();
+        for i in 0..3 {
+            assert!((diagonal[i] - m[i * 3 + i]).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn momenta_have_the_mass_matrix_as_covariance() {
+        // Cov(p) = M, so E[(M⁻¹p)(M⁻¹p)ᵀ] = M⁻¹: check the velocity's covariance.
+        let metric = example_metric();
+        let m = explicit(&metric);
+        let mut rng = rng_for(3, 0);
+        let n = 200_000;
+        let mut acc = [0.0; 9];
+        let (mut p, mut v) = ([0.0; 3], [0.0; 3]);
+        for _ in 0..n {
+            metric.sample_momentum(&mut rng, &mut p);
+            metric.velocity(&p, &mut v);
+            for i in 0..3 {
+                for k in 0..3 {
+                    acc[i * 3 + k] += v[i] * v[k];
+                }
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            let got = a / f64::from(n);
+            // Monte-Carlo sd of a product of normals is at most ~√2·√(mᵢᵢ mₖₖ)/√n.
+            let sd = (2.0 * m[(i / 3) * 4] * m[(i % 3) * 4] / f64::from(n)).sqrt();
+            assert!(
+                (got - m[i]).abs() < 5.0 * sd,
+                "entry {i}: {got} vs {}",
+                m[i]
+            );
+        }
+    }
+
+    #[test]
+    fn estimate_recovers_a_correlated_gaussian() {
+        // Draws from N(0, C) with C = diag(s) R diag(s), R an equicorrelation of 0.95
+        // in 6 dimensions; the gradient at x is −C⁻¹x. With σ from the same window,
+        // D (I + V(Λ−I)Vᵀ) D should be close to C.
+        let d = 6;
+        let s = [1.0, 2.0, 0.5, 3.0, 1.0, 0.1];
+        let rho = 0.95;
+        let c = DMatrix::from_fn(d, d, |i, j| s[i] * s[j] * if i == j { 1.0 } else { rho });
+        let chol = c.clone().cholesky().unwrap();
+        let c_inv = c.clone().try_inverse().unwrap();
+        let mut rng = rng_for(7, 0);
+        let n = 4000;
+        let (mut draws, mut grads) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let z = nalgebra::DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
+            let x = chol.l() * z;
+            let g = -(&c_inv * &x);
+            draws.extend(x.iter());
+            grads.extend(g.iter());
+        }
+        let var = |m: &[f64], i: usize| {
+            let mean = (0..n).map(|t| m[t * d + i]).sum::<f64>() / n as f64;
+            (0..n).map(|t| (m[t * d + i] - mean).powi(2)).sum::<f64>() / n as f64
+        };
+        let inv_mass: Vec<f64> = (0..d)
+            .map(|i| (var(&draws, i) / var(&grads, i)).sqrt())
+            .collect();
+        let sigma: Vec<f64> = inv_mass.iter().map(|m| m.sqrt()).collect();
+        let estimate = estimate_low_rank(&draws, &grads, &sigma).unwrap();
+        assert!(!estimate.vals.is_empty());
+        let mut metric = LowRankMetric::unit(d);
+        metric.set(&inv_mass, estimate);
+        let m = explicit(&metric);
+        for i in 0..d {
+            for j in 0..d {
+                // Relative to the diagonal scale: within a few per cent for 4000 draws.
+                let err = (m[i * d + j] - c[(i, j)]).abs() / (s[i] * s[j]);
+                assert!(err < 0.08, "({i}, {j}): {} vs {}", m[i * d + j], c[(i, j)]);
+            }
+        }
+    }
+
+    #[test]
+    fn estimate_with_fewer_draws_than_dimensions_is_finite_and_orthonormal() {
+        let (d, n) = (30, 8);
+        let mut rng = rng_for(9, 0);
+        let draws: Vec<f64> = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
+        let grads: Vec<f64> = draws.iter().map(|x| -4.0 * x).collect();
+        let estimate = estimate_low_rank(&draws, &grads, &vec![0.5; d]).unwrap();
+        let k = estimate.vals.len();
+        assert!(k <= 2 * n);
+        for a in 0..k {
+            for b in 0..k {
+                let dot: f64 = (0..d)
+                    .map(|i| estimate.vecs[a * d + i] * estimate.vecs[b * d + i])
+                    .sum();
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-9);
+            }
+        }
+        assert!(estimate.vals.iter().all(|v| v.is_finite() && *v > 0.0));
+        assert!(estimate_low_rank(&[f64::NAN; 60], &[1.0; 60], &vec![1.0; 30]).is_none());
+    }
+}
