@@ -127,6 +127,10 @@ impl Nuts {
     }
 
     /// The metric and its warm-up adaptation (default [`Metric::GradientDiagonal`]).
+    /// [`Metric::LowRank`] pays off on posteriors with strongly correlated parameters,
+    /// such as regressions with correlated predictors: on the benchmark set it needs
+    /// 2–25× fewer gradients per effective draw there, but mixes worse than the
+    /// default on the funnel-shaped GP posterior and costs `O(d·k)` per leapfrog step.
     pub fn metric(mut self, metric: Metric) -> Self {
         self.metric = metric;
         self
