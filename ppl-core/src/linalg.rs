@@ -20,7 +20,7 @@
 //! ```
 
 use crate::glm::dot;
-use crate::param::{Elem, ScalarValue};
+use crate::param::{Elem, Operand, ScalarValue};
 use crate::scalar::{EvalMode, Real};
 use std::ops::{Index, IndexMut};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -548,8 +548,10 @@ fn check_square_system<T>(l: &Matrix<T>, len: usize) -> usize {
     l.rows
 }
 
-/// `A x` for a matrix and vector of data or model scalars (each row one fused dot
-/// product).
+/// `A x` for a matrix and vector of data or model scalars. On the tape a matrix of
+/// model scalars (a Cholesky factor `L` in `L z`) gives one node for the whole product
+/// (reverse step: `Ā = ȳ xᵀ`, `x̄ = Aᵀ ȳ`); a data matrix gives one fused dot product per
+/// row.
 ///
 /// # Panics
 /// If `x.len() != a.ncols()`.
@@ -568,7 +570,78 @@ pub fn mat_vec<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, x: &[B]) -> Vec<R
         x.len(),
         a.cols
     );
+    if R::MODE == EvalMode::Tape {
+        if let Operand::Slice(values) = A::slice_operand(&a.data) {
+            return mat_vec_recorded(a.rows, a.cols, values, x);
+        }
+    }
     (0..a.rows).map(|i| dot(a.row(i), x)).collect()
+}
+
+/// The tape path of [`mat_vec`] for a matrix of model scalars: one multi-output node
+/// whose inputs are the matrix (row-major) and then the vector, and whose data are
+/// their values.
+fn mat_vec_recorded<R: Real, B: Elem<R>>(rows: usize, cols: usize, a: &[R], x: &[B]) -> Vec<R> {
+    let x_op = B::slice_operand(x);
+    let x_index = |j: usize| match x_op {
+        Operand::Slice(s) => s[j].tape_index(),
+        _ => 0,
+    };
+    let y: Vec<f64> = (0..rows)
+        .map(|i| {
+            let row = &a[i * cols..(i + 1) * cols];
+            row.iter()
+                .zip(x)
+                .map(|(a, x)| a.value() * x.elem_value())
+                .sum()
+        })
+        .collect();
+    let first = crate::tape::Var::multi_output_with(
+        a.iter()
+            .map(|v| v.tape_index())
+            .chain((0..cols).map(x_index)),
+        rows,
+        |d| {
+            d.extend(a.iter().map(|v| v.value()));
+            d.extend(x.iter().map(|v| v.elem_value()));
+        },
+        cols,
+        mat_vec_backward,
+    );
+    y.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if first == 0 {
+                R::constant(v)
+            } else {
+                R::from_tape(v, first + i as u32)
+            }
+        })
+        .collect()
+}
+
+/// Reverse step of [`mat_vec_recorded`]: `Ā = ȳ xᵀ`, `x̄ = Aᵀ ȳ`.
+fn mat_vec_backward(
+    m: &crate::tape::MultiOutput<'_>,
+    input_adjoints: &mut [f64],
+    _scratch: &mut Vec<f64>,
+) {
+    let cols = m.meta;
+    let rows = m.output_adjoints.len();
+    let (a, x) = m.data.split_at(rows * cols);
+    let (a_bar, x_bar) = input_adjoints.split_at_mut(rows * cols);
+    for (i, &y_bar) in m.output_adjoints.iter().enumerate() {
+        let row = &a[i * cols..(i + 1) * cols];
+        for (((ab, xb), aij), xj) in a_bar[i * cols..(i + 1) * cols]
+            .iter_mut()
+            .zip(x_bar.iter_mut())
+            .zip(row)
+            .zip(x)
+        {
+            *ab = y_bar * xj;
+            *xb += y_bar * aij;
+        }
+    }
 }
 
 /// `A B` for matrices of data or model scalars.
@@ -758,6 +831,64 @@ mod tests {
         let l = cholesky(&consts).unwrap();
         assert_eq!(tape::len(), before);
         assert!(l.as_slice().iter().all(|v| v.index() == 0));
+    }
+
+    /// `Σ_i w_i · (A x)_i²` with `A` (3×2) and `x` (2) from the arguments, and the
+    /// GP form `L z` with `L` a Cholesky factor of parameters (zeros above the diagonal)
+    /// and `z` half data, half parameters.
+    struct MatVecOfParameters;
+    impl ScalarFamily for MatVecOfParameters {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let a = Matrix::from_fn(3, 2, |i, j| args[i * 2 + j]);
+            let y: Vec<R> = mat_vec(&a, &args[6..8]);
+            let mut total = R::constant(0.0);
+            for (i, yi) in y.iter().enumerate() {
+                total += *yi * *yi * (0.5 + i as f64);
+            }
+            let mut m = Matrix::from_fn(2, 2, |_, _| R::constant(0.0));
+            m[(0, 0)] = args[0];
+            m[(1, 0)] = args[1];
+            m[(1, 1)] = args[2];
+            let mut cov: Matrix<R> = mul_transpose(&m);
+            cov[(0, 0)] += 1.0;
+            cov[(1, 1)] += 1.0;
+            let l = cholesky(&cov).expect("positive definite");
+            let z = [args[3], R::constant(0.7)];
+            let f: Vec<R> = mat_vec(&l, &z);
+            let data: Vec<R> = mat_vec(&l, &[0.2, -1.1]);
+            total + (f[0] * f[1]).sin() + data[1].exp()
+        }
+    }
+
+    #[test]
+    fn recorded_mat_vec_gradient_matches_forward_mode_and_differences() {
+        check_gradients(
+            &MatVecOfParameters,
+            &[0.3, -1.2, 0.8, 0.5, 1.5, -0.4, 0.9, -0.6],
+            1e-6,
+        );
+    }
+
+    #[test]
+    fn mat_vec_of_model_scalars_records_one_node() {
+        tape::reset();
+        let a = Matrix::from_fn(3, 3, |i, j| Var::leaf((i + 2 * j) as f64));
+        let x = [Var::leaf(1.0), Var::leaf(-2.0), Var::constant(0.5)];
+        let before = tape::len();
+        let y: Vec<Var> = mat_vec(&a, &x);
+        // One multi-output node and one slot per output.
+        assert_eq!(tape::len() - before, 1 + 3);
+        for (i, yi) in y.iter().enumerate() {
+            let want: f64 = (0..3).map(|j| a[(i, j)].value() * x[j].value()).sum();
+            assert_eq!(yi.value(), want);
+        }
+        // Constant matrix and vector: nothing is recorded.
+        let c = Matrix::from_fn(2, 2, |i, j| Var::constant((i + j) as f64));
+        let before = tape::len();
+        let y: Vec<Var> = mat_vec(&c, &[Var::constant(1.0), Var::constant(2.0)]);
+        assert_eq!(tape::len(), before);
+        assert_eq!(y[1].value(), 1.0 + 4.0);
+        assert!(y.iter().all(|v| v.index() == 0));
     }
 
     #[test]
