@@ -114,9 +114,9 @@ fn garch11() {
 
 /// The GP diverges at the default target acceptance in every system of ANCHORS.md
 /// (Stan 10, NumPyro 19, PyMC 126, nutpie 220 of 4000 draws); the allowance is 2.5% of
-/// the draws. Ours: 22 at this seed (no Cholesky failures among them); 113 before the
-/// step size was searched afresh for the final window after late warm-up divergences,
-/// which this allowance would now catch.
+/// the draws. Ours: 29 at this seed (22 before `mat_vec` became one node, which changed
+/// the rounding); 113 before the step size was searched afresh for the final window
+/// after late warm-up divergences, which this allowance would now catch.
 #[test]
 fn gp_pois_regr() {
     check("gp_pois_regr-gp_pois_regr", 100);
