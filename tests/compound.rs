@@ -58,30 +58,33 @@ fn coal_mining_matches_the_exact_switchpoint_posterior() {
         assert_eq!(file, counts);
     }
     let model = coal_mining::model(&counts, FIRST_YEAR).unwrap();
-    let settings = Compound::new(quiet_nuts(1500, 11));
-    let plan = settings.plan(model.layout()).unwrap();
-    let kinds: Vec<StepKind> = plan.iter().map(|p: &PlannedStep| p.kind).collect();
-    assert_eq!(kinds, [StepKind::CategoricalGibbs, StepKind::Nuts]);
-    let trace = model.sample(settings).unwrap();
-    let tv = total_variation(
-        &trace,
-        "switchpoint",
-        FIRST_YEAR,
-        &exact_switchpoint_posterior(&counts),
-    );
-    eprintln!("coal mining: total variation {tv:.4}");
-    assert!(tv < 0.05, "total variation {tv}");
-    assert_eq!(trace.divergences(), 0);
-    let summary = trace.summary();
-    for name in ["switchpoint", "early_rate", "late_rate"] {
-        assert!(summary.row(name).unwrap().r_hat < 1.01, "{name}");
-    }
-    let rates = trace.acceptance_rates();
-    assert_eq!(rates.len(), 2);
-    assert_eq!(rates[0].0, "categorical_gibbs[switchpoint]");
-    assert_eq!(rates[1].0, "nuts[early_rate, late_rate]");
-    for (label, rate) in &rates {
-        assert!(*rate > 0.3 && *rate <= 1.0, "{label}: {rate}");
+    // The default metric, and the low-rank one inside the compound step.
+    for metric in [Metric::GradientDiagonal, Metric::LowRank] {
+        let settings = Compound::new(quiet_nuts(1500, 11).metric(metric));
+        let plan = settings.plan(model.layout()).unwrap();
+        let kinds: Vec<StepKind> = plan.iter().map(|p: &PlannedStep| p.kind).collect();
+        assert_eq!(kinds, [StepKind::CategoricalGibbs, StepKind::Nuts]);
+        let trace = model.sample(settings).unwrap();
+        let tv = total_variation(
+            &trace,
+            "switchpoint",
+            FIRST_YEAR,
+            &exact_switchpoint_posterior(&counts),
+        );
+        eprintln!("coal mining ({metric}): total variation {tv:.4}");
+        assert!(tv < 0.05, "{metric}: total variation {tv}");
+        assert_eq!(trace.divergences(), 0, "{metric}");
+        let summary = trace.summary();
+        for name in ["switchpoint", "early_rate", "late_rate"] {
+            assert!(summary.row(name).unwrap().r_hat < 1.01, "{metric}: {name}");
+        }
+        let rates = trace.acceptance_rates();
+        assert_eq!(rates.len(), 2);
+        assert_eq!(rates[0].0, "categorical_gibbs[switchpoint]");
+        assert_eq!(rates[1].0, "nuts[early_rate, late_rate]");
+        for (label, rate) in &rates {
+            assert!(*rate > 0.3 && *rate <= 1.0, "{metric}: {label}: {rate}");
+        }
     }
 }
 
