@@ -654,13 +654,22 @@ impl MetricAdaptation<DiagonalMetric> for GradientDiagonalAdaptation {
         {
             return Ok(MetricUpdate::Unchanged);
         }
+        Ok(self.update_kind())
+    }
+}
+
+impl GradientDiagonalAdaptation {
+    /// How the step size follows a metric update made now: dual averaging restarts
+    /// after the first estimate and, when late warm-up diverged often, at the final
+    /// window; otherwise it carries on.
+    pub(crate) fn update_kind(&mut self) -> MetricUpdate {
         if self.restart_for_final_window() {
-            Ok(MetricUpdate::UpdatedRestart)
+            MetricUpdate::UpdatedRestart
         } else if self.estimated {
-            Ok(MetricUpdate::Updated)
+            MetricUpdate::Updated
         } else {
             self.estimated = true;
-            Ok(MetricUpdate::UpdatedRestart)
+            MetricUpdate::UpdatedRestart
         }
     }
 }

@@ -44,6 +44,25 @@ impl PhasePoint {
     }
 }
 
+/// `Σ mᵢ pᵢ²` with four partial sums, so that the loop vectorises.
+pub(crate) fn weighted_square_sum(m: &[f64], p: &[f64]) -> f64 {
+    let n = m.len().min(p.len());
+    let (m, p) = (&m[..n], &p[..n]);
+    let mut acc = [0.0f64; 4];
+    for (mc, pc) in m.chunks_exact(4).zip(p.chunks_exact(4)) {
+        for k in 0..4 {
+            acc[k] += mc[k] * pc[k] * pc[k];
+        }
+    }
+    let tail = n / 4 * 4;
+    let rest: f64 = m[tail..]
+        .iter()
+        .zip(&p[tail..])
+        .map(|(m, p)| m * p * p)
+        .sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
 /// A diagonal Euclidean metric: the inverse mass matrix is `diag(inv_mass)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagonalMetric {
@@ -63,22 +82,7 @@ impl DiagonalMetric {
 impl EuclideanMetric for DiagonalMetric {
     /// Kinetic energy `½ Σ inv_massᵢ pᵢ²`.
     fn kinetic_energy(&self, p: &[f64]) -> f64 {
-        // Four partial sums: the loop vectorises.
-        let n = self.inv_mass.len().min(p.len());
-        let (m, p) = (&self.inv_mass[..n], &p[..n]);
-        let mut acc = [0.0f64; 4];
-        for (mc, pc) in m.chunks_exact(4).zip(p.chunks_exact(4)) {
-            for k in 0..4 {
-                acc[k] += mc[k] * pc[k] * pc[k];
-            }
-        }
-        let tail = n / 4 * 4;
-        let rest: f64 = m[tail..]
-            .iter()
-            .zip(&p[tail..])
-            .map(|(m, p)| m * p * p)
-            .sum();
-        0.5 * ((acc[0] + acc[1]) + (acc[2] + acc[3]) + rest)
+        0.5 * weighted_square_sum(&self.inv_mass, p)
     }
 
     /// The velocity `M⁻¹ p` (Stan's "sharp" momentum, `∂K/∂p`), written into `out`.

@@ -31,7 +31,7 @@
 use crate::adapt::{
     AdaptError, GradientDiagonalAdaptation, MetricAdaptation, MetricUpdate, GRAD_METRIC_LIMITS,
 };
-use crate::hamiltonian::PhasePoint;
+use crate::hamiltonian::{weighted_square_sum, PhasePoint};
 use crate::metric::EuclideanMetric;
 use crate::nuts::SampleStats;
 use nalgebra::{DMatrix, SymmetricEigen};
@@ -133,28 +133,13 @@ impl LowRankMetric {
 
 impl EuclideanMetric for LowRankMetric {
     fn kinetic_energy(&self, p: &[f64]) -> f64 {
-        // Four partial sums: the loop vectorises.
-        let n = self.scale_sq.len().min(p.len());
-        let (m, p) = (&self.scale_sq[..n], &p[..n]);
-        let mut acc = [0.0f64; 4];
-        for (mc, pc) in m.chunks_exact(4).zip(p.chunks_exact(4)) {
-            for k in 0..4 {
-                acc[k] += mc[k] * pc[k] * pc[k];
-            }
-        }
-        let tail = n / 4 * 4;
-        let rest: f64 = m[tail..]
-            .iter()
-            .zip(&p[tail..])
-            .map(|(m, p)| m * p * p)
-            .sum();
         let correction: f64 = (0..self.vals.len())
             .map(|j| {
                 let c = dot_f64(self.scaled_vec(j), p);
                 (self.vals[j] - 1.0) * c * c
             })
             .sum();
-        0.5 * ((acc[0] + acc[1]) + (acc[2] + acc[3]) + rest + correction)
+        0.5 * (weighted_square_sum(&self.scale_sq, p) + correction)
     }
 
     fn velocity(&self, p: &[f64], out: &mut [f64]) {
@@ -358,7 +343,6 @@ pub(crate) struct LowRankAdaptation {
     iteration: u32,
     early_end: u32,
     final_window: u32,
-    estimated: bool,
 }
 
 impl LowRankAdaptation {
@@ -373,7 +357,6 @@ impl LowRankAdaptation {
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
             iteration: 0,
-            estimated: false,
         }
     }
 }
@@ -431,14 +414,7 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         if !late {
             metric.set_diagonal(&self.inv_mass);
         }
-        if self.diagonal.restart_for_final_window() {
-            Ok(MetricUpdate::UpdatedRestart)
-        } else if self.estimated {
-            Ok(MetricUpdate::Updated)
-        } else {
-            self.estimated = true;
-            Ok(MetricUpdate::UpdatedRestart)
-        }
+        Ok(self.diagonal.update_kind())
     }
 }
 
