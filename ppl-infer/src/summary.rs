@@ -1,6 +1,7 @@
 //! A posterior summary table like `arviz.summary`, with warnings about the run.
 
 use crate::diagnostics::{diagnostics, hdi_sorted};
+use crate::metric::Metric;
 use crate::trace::Trace;
 use std::fmt;
 
@@ -136,8 +137,16 @@ impl Trace {
             .filter(|s| s.tree_depth >= max_depth)
             .count();
         if saturated > 0 {
+            // Long trajectories with a diagonal metric usually mean strong correlations,
+            // which the low-rank metric captures (diamonds: 20× the ESS/s).
+            let hint = match self.settings.metric_kind() {
+                Metric::Diagonal | Metric::GradientDiagonal => {
+                    "; for strongly correlated parameters (a regression with correlated predictors) try `.metric(Metric::LowRank)`"
+                }
+                Metric::Dense | Metric::LowRank => "",
+            };
             warnings.push(format!(
-                "{saturated} of {draws} draws hit the maximum tree depth {max_depth}: sampling is inefficient; raise max_depth or reparameterise"
+                "{saturated} of {draws} draws hit the maximum tree depth {max_depth}: sampling is inefficient; raise max_depth or reparameterise{hint}"
             ));
         }
         let high_rhat: Vec<&str> = rows

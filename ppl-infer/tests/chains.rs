@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::StdNormal;
+use common::{Correlated, StdNormal};
 use ppl_core::Error;
 use ppl_infer::{
-    sample_log_density, ChainFailureReason, InitFailure, LogDensity, Nuts, SampleError,
+    sample_log_density, ChainFailureReason, InitFailure, LogDensity, Metric, Nuts, SampleError,
     SettingsError, Trace,
 };
 use std::cell::Cell;
@@ -342,4 +342,28 @@ fn nan_log_density_counts_as_divergence() {
     }
     let summary = trace.summary().to_string();
     assert!(summary.contains("diverged"), "{summary}");
+}
+
+#[test]
+fn tree_depth_warning_suggests_the_low_rank_metric_for_diagonal_metrics() {
+    let target = Correlated {
+        mean: [0.0, 0.0],
+        sd: [1.0, 1.0],
+        rho: 0.999,
+    };
+    let settings = small().seed(3).max_depth(2).progress(false);
+    let diagonal = sample_log_density(&target, settings.clone()).unwrap();
+    let warnings = diagonal.summary().warnings().to_vec();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("maximum tree depth 2") && w.contains("Metric::LowRank")),
+        "{warnings:?}"
+    );
+    let low_rank = sample_log_density(&target, settings.metric(Metric::LowRank)).unwrap();
+    let warnings = low_rank.summary().warnings().to_vec();
+    assert!(
+        warnings.iter().all(|w| !w.contains("Metric::LowRank")),
+        "{warnings:?}"
+    );
 }
