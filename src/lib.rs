@@ -52,6 +52,9 @@ pub enum Error {
     /// Writing output failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Building a design matrix failed (ragged rows, a size that does not match).
+    #[error(transparent)]
+    Data(#[from] ppl_core::glm::DataMatrixError),
 }
 
 /// Everything a model file needs: `use ppl::prelude::*;`.
