@@ -26,7 +26,9 @@
 //! Warm-up follows the gradient-diagonal schedule: during the early phase (the first
 //! 30%) the metric is that diagonal, re-estimated after every draw; afterwards the whole
 //! low-rank metric is re-estimated whenever a new window takes over and once more when
-//! the final step-size window starts.
+//! the final step-size window starts. Each chain keeps its windows' draws and gradients
+//! for this (up to about 240 of each, `d` values apiece), and each estimate costs two
+//! symmetric eigendecompositions of size `min(d, 2n)` for `n` draws.
 
 use crate::adapt::{
     AdaptError, GradientDiagonalAdaptation, MetricAdaptation, MetricUpdate, GRAD_METRIC_LIMITS,
