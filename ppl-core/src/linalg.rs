@@ -587,15 +587,6 @@ fn mat_vec_recorded<R: Real, B: Elem<R>>(rows: usize, cols: usize, a: &[R], x: &
         Operand::Slice(s) => s[j].tape_index(),
         _ => 0,
     };
-    let y: Vec<f64> = (0..rows)
-        .map(|i| {
-            let row = &a[i * cols..(i + 1) * cols];
-            row.iter()
-                .zip(x)
-                .map(|(a, x)| a.value() * x.elem_value())
-                .sum()
-        })
-        .collect();
     let first = crate::tape::Var::multi_output_with(
         a.iter()
             .map(|v| v.tape_index())
@@ -608,9 +599,15 @@ fn mat_vec_recorded<R: Real, B: Elem<R>>(rows: usize, cols: usize, a: &[R], x: &
         cols,
         mat_vec_backward,
     );
-    y.iter()
-        .enumerate()
-        .map(|(i, &v)| {
+    // The outputs' values straight into the result (no intermediate buffer).
+    (0..rows)
+        .map(|i| {
+            let row = &a[i * cols..(i + 1) * cols];
+            let v: f64 = row
+                .iter()
+                .zip(x)
+                .map(|(a, x)| a.value() * x.elem_value())
+                .sum();
             if first == 0 {
                 R::constant(v)
             } else {

@@ -547,6 +547,11 @@ impl GradientDiagonalAdaptation {
         self.final_window
     }
 
+    /// Number of warm-up transitions learnt from so far.
+    pub(crate) fn iteration(&self) -> u32 {
+        self.iteration
+    }
+
     /// The first warm-up iteration of the late phase (windows of 80 draws).
     pub(crate) fn early_end(&self) -> u32 {
         self.early_end

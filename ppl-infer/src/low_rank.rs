@@ -62,9 +62,7 @@ pub const SHRINKAGE: f64 = 5.0;
 /// directions (in the scaled space) with their eigenvalues.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LowRankMetric {
-    /// `σᵢ`, the square root of the diagonal part of `M⁻¹`.
-    scale: Vec<f64>,
-    /// `σᵢ²`.
+    /// `σᵢ²`, the diagonal part of `M⁻¹`.
     scale_sq: Vec<f64>,
     /// `k × d`, row `j` the unit vector `vⱼ`.
     vecs: Vec<f64>,
@@ -78,7 +76,6 @@ impl LowRankMetric {
     /// The unit metric in `dim` dimensions.
     pub fn unit(dim: usize) -> Self {
         LowRankMetric {
-            scale: vec![1.0; dim],
             scale_sq: vec![1.0; dim],
             vecs: Vec::new(),
             scaled_vecs: Vec::new(),
@@ -88,10 +85,7 @@ impl LowRankMetric {
 
     /// A purely diagonal metric with `M⁻¹ = diag(inv_mass)`.
     pub fn set_diagonal(&mut self, inv_mass: &[f64]) {
-        for ((s, s2), m) in self.scale.iter_mut().zip(&mut self.scale_sq).zip(inv_mass) {
-            *s = m.sqrt();
-            *s2 = *m;
-        }
+        self.scale_sq.copy_from_slice(inv_mass);
         self.vecs.clear();
         self.scaled_vecs.clear();
         self.vals.clear();
@@ -100,12 +94,12 @@ impl LowRankMetric {
     /// Sets the diagonal part to `diag(inv_mass)` and the correction to `estimate`.
     fn set(&mut self, inv_mass: &[f64], estimate: LowRankEstimate) {
         self.set_diagonal(inv_mass);
-        let d = self.scale.len();
+        let d = self.scale_sq.len();
         self.scaled_vecs = estimate
             .vecs
             .iter()
             .enumerate()
-            .map(|(i, v)| v * self.scale[i % d])
+            .map(|(i, v)| v * self.scale_sq[i % d].sqrt())
             .collect();
         self.vecs = estimate.vecs;
         self.vals = estimate.vals;
@@ -113,7 +107,7 @@ impl LowRankMetric {
 
     /// Row `j` of `D V`.
     fn scaled_vec(&self, j: usize) -> &[f64] {
-        let d = self.scale.len();
+        let d = self.scale_sq.len();
         &self.scaled_vecs[j * d..(j + 1) * d]
     }
 
@@ -158,7 +152,7 @@ impl EuclideanMetric for LowRankMetric {
         for v in p.iter_mut() {
             *v = rng.sample(StandardNormal);
         }
-        let d = self.scale.len();
+        let d = self.scale_sq.len();
         for (j, lambda) in self.vals.iter().enumerate() {
             let v = &self.vecs[j * d..(j + 1) * d];
             // The directions are orthonormal, so earlier updates leave vⱼ · z unchanged.
@@ -167,8 +161,8 @@ impl EuclideanMetric for LowRankMetric {
                 *pi += a * vi;
             }
         }
-        for (pi, s) in p.iter_mut().zip(&self.scale) {
-            *pi /= s;
+        for (pi, s2) in p.iter_mut().zip(&self.scale_sq) {
+            *pi /= s2.sqrt();
         }
     }
 
@@ -180,7 +174,7 @@ impl EuclideanMetric for LowRankMetric {
     }
 
     fn inv_mass_diagonal(&self) -> Vec<f64> {
-        let d = self.scale.len();
+        let d = self.scale_sq.len();
         (0..d)
             .map(|i| {
                 let correction: f64 = (0..self.vals.len())
@@ -344,23 +338,16 @@ pub(crate) struct LowRankAdaptation {
     inv_mass: Vec<f64>,
     foreground: WindowDraws,
     background: WindowDraws,
-    iteration: u32,
-    early_end: u32,
-    final_window: u32,
 }
 
 impl LowRankAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
     pub fn new(num_warmup: u32, dim: usize) -> Self {
-        let diagonal = GradientDiagonalAdaptation::new(num_warmup, dim);
         LowRankAdaptation {
-            early_end: diagonal.early_end(),
-            final_window: diagonal.metric_window_end(),
-            diagonal,
+            diagonal: GradientDiagonalAdaptation::new(num_warmup, dim),
             inv_mass: vec![1.0; dim],
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
-            iteration: 0,
         }
     }
 }
@@ -369,7 +356,7 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
     fn init(&mut self, metric: &mut LowRankMetric, z: &PhasePoint) {
         self.diagonal.init(&mut self.inv_mass, &z.q, &z.grad);
         metric.set_diagonal(&self.inv_mass);
-        if self.final_window > 0 {
+        if self.diagonal.metric_window_end() > 0 {
             self.foreground.push(&z.q, &z.grad);
             self.background.push(&z.q, &z.grad);
         }
@@ -381,23 +368,25 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         z: &PhasePoint,
         stats: &SampleStats,
     ) -> Result<MetricUpdate, AdaptError> {
-        let iteration = self.iteration;
-        self.iteration += 1;
+        let iteration = self.diagonal.iteration();
+        let final_window = self.diagonal.metric_window_end();
         let diverged = stats.diverging || !z.logp.is_finite();
         let background_before = self.diagonal.background_len();
         let updated = self
             .diagonal
             .learn(&mut self.inv_mass, &z.q, &z.grad, diverged)?;
-        if iteration >= self.final_window {
+        if iteration >= final_window {
             return Ok(MetricUpdate::Unchanged);
         }
         if !diverged {
             self.foreground.push(&z.q, &z.grad);
             self.background.push(&z.q, &z.grad);
         }
+        // The diagonal's background window restarts empty when it takes over.
         let switched = self.diagonal.background_len() < background_before;
-        let late = iteration >= self.early_end;
-        if updated && late && (switched || self.iteration == self.final_window) {
+        let last = iteration + 1 == final_window;
+        let late = iteration >= self.diagonal.early_end();
+        if updated && late && (switched || last) {
             // The whole foreground window (before a switch hands over to the
             // background) gives the diagonal scale and the correction.
             let (draws, grads) = (&self.foreground.draws, &self.foreground.grads);
@@ -412,7 +401,7 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
             std::mem::swap(&mut self.foreground, &mut self.background);
             self.background.clear();
         }
-        if !updated || (late && !switched && self.iteration != self.final_window) {
+        if !updated || (late && !switched && !last) {
             return Ok(MetricUpdate::Unchanged);
         }
         if !late {
@@ -429,7 +418,8 @@ mod tests {
 
     /// The explicit `M⁻¹` of a low-rank metric.
     fn explicit(metric: &LowRankMetric) -> Vec<f64> {
-        let d = metric.scale.len();
+        let d = metric.scale_sq.len();
+        let scale: Vec<f64> = metric.scale_sq.iter().map(|m| m.sqrt()).collect();
         let mut m = vec![0.0; d * d];
         for i in 0..d {
             for k in 0..d {
@@ -438,7 +428,7 @@ mod tests {
                     inner +=
                         (metric.vals[j] - 1.0) * metric.vecs[j * d + i] * metric.vecs[j * d + k];
                 }
-                m[i * d + k] = metric.scale[i] * inner * metric.scale[k];
+                m[i * d + k] = scale[i] * inner * scale[k];
             }
         }
         m
