@@ -89,8 +89,9 @@ fn run_once(
     let comparison = compare(&trace, reference)?;
     if verbose {
         println!(
-            "{name}, seed {seed}: {:.2} s\n{}",
+            "{name}, seed {seed}: {:.2} s, {} divergences\n{}",
             trace.wall_time().as_secs_f64(),
+            trace.divergences(),
             comparison.table()
         );
     }
@@ -177,7 +178,10 @@ fn main() -> Result<(), BoxError> {
                     Some("stan") => Metric::Diagonal,
                     Some("dense") => Metric::Dense,
                     Some("low-rank") => Metric::LowRank,
-                    _ => return Err("--metric takes gradient, stan, dense or low-rank".into()),
+                    Some("auto") => Metric::Auto,
+                    _ => {
+                        return Err("--metric takes gradient, stan, dense, low-rank or auto".into())
+                    }
                 }
             }
             other => return Err(format!("unknown argument `{other}`").into()),

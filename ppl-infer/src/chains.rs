@@ -13,7 +13,7 @@ use crate::adapt::{
 };
 use crate::error::{panic_message, ChainFailure, ChainFailureReason, InitFailure, SampleError};
 use crate::hamiltonian::{DiagonalMetric, EuclideanMetric, GradientCounter, PhasePoint};
-use crate::low_rank::{LowRankAdaptation, LowRankMetric};
+use crate::low_rank::{CorrectionPolicy, LowRankAdaptation, LowRankMetric};
 use crate::metric::{DenseMetric, Metric};
 use crate::nuts::NutsWorkspace;
 use crate::progress::{ChainProgress, ProgressDisplay};
@@ -267,14 +267,14 @@ fn run_chain<T: SampleTarget + ?Sized>(
             DenseMetric::unit(dim),
             DenseAdaptation::new(tune, dim),
         ),
-        Metric::LowRank => run_chain_with(
+        m @ (Metric::LowRank | Metric::Auto) => run_chain_with(
             target,
             job,
             nuts,
             width,
             progress,
             LowRankMetric::unit(dim),
-            LowRankAdaptation::new(tune, dim),
+            LowRankAdaptation::new(tune, dim, CorrectionPolicy::of(m)),
         ),
     }
 }

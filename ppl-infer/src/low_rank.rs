@@ -52,6 +52,19 @@ pub const EIGENVALUE_CUTOFF: f64 = 2.0;
 /// the modes of a mixture also trips it (2,205 on low_dim_gauss_mix).
 pub const NON_GAUSSIAN_FACTOR: f64 = 8.0;
 
+/// [`CorrectionPolicy::WherePaysOff`] keeps a correction of at most this many
+/// directions whatever it gains: its cost per leapfrog step is a few `O(d)` passes, like
+/// the diagonal metric's own.
+pub const CHEAP_DIRECTIONS: usize = 2;
+
+/// [`CorrectionPolicy::WherePaysOff`] keeps a correction of more directions only if it
+/// lowers the condition number of the scaled covariance by at least this factor (NUTS
+/// then needs about `√10 ≈ 3` times fewer leapfrog steps per trajectory). On the
+/// benchmark set the gain was 2–3 for gauss100 (43 of 100 directions, per-step cost
+/// twice the gradient's) and radon, 20–30 for arK, about 100 for gp_pois_regr and above
+/// 10,000 for diamonds.
+pub const MIN_CONDITIONING_GAIN: f64 = 10.0;
+
 /// Prior weight, in draws, of the identity in the scaled covariance estimates: with `n`
 /// draws each estimate is `(n·C + τ·I)/(n + τ)`, which keeps it positive definite when
 /// there are fewer draws than dimensions and pulls directions seen in few draws towards
@@ -193,6 +206,33 @@ pub(crate) struct LowRankEstimate {
     pub vecs: Vec<f64>,
     /// The `k` eigenvalues outside `[1/c, c]`.
     pub vals: Vec<f64>,
+    /// The window's draws and gradients contradict a Gaussian (see
+    /// [`NON_GAUSSIAN_FACTOR`]); there is then no correction.
+    pub non_gaussian: bool,
+    /// By how much the correction lowers the condition number of the scaled
+    /// covariance estimate: its eigenvalue range (with 1, the diagonal metric's) over
+    /// the range of the eigenvalues left uncorrected.
+    pub conditioning_gain: f64,
+}
+
+impl LowRankEstimate {
+    /// No correction.
+    fn none(non_gaussian: bool) -> Self {
+        LowRankEstimate {
+            vecs: Vec::new(),
+            vals: Vec::new(),
+            non_gaussian,
+            conditioning_gain: 1.0,
+        }
+    }
+
+    /// Whether the correction is worth its `O(d·k)` cost per leapfrog step (see
+    /// [`CorrectionPolicy::WherePaysOff`]).
+    fn pays_off(&self) -> bool {
+        !self.vals.is_empty()
+            && (self.vals.len() <= CHEAP_DIRECTIONS
+                || self.conditioning_gain >= MIN_CONDITIONING_GAIN)
+    }
 }
 
 /// `(n·C + τ·I)/(n + τ)` for `C = A Aᵀ / n`.
@@ -285,21 +325,22 @@ pub(crate) fn estimate_low_rank(
     // one global correction would mislead: keep the diagonal.
     let noise = (1.0 + (d.min(2 * n) as f64 / n as f64).sqrt()).powi(4);
     if largest > NON_GAUSSIAN_FACTOR * noise {
-        return Some(LowRankEstimate {
-            vecs: Vec::new(),
-            vals: Vec::new(),
-        });
+        return Some(LowRankEstimate::none(true));
     }
     let l_inv = l.solve_lower_triangular(&DMatrix::identity(l.nrows(), l.ncols()))?;
     let sigma_hat = l_inv.transpose() * root * &l_inv;
     let eigen = SymmetricEigen::new((&sigma_hat + sigma_hat.transpose()) * 0.5);
     let mut vecs = Vec::new();
     let mut vals = Vec::new();
+    // Eigenvalue ranges, with the diagonal metric's 1: all, and those left uncorrected.
+    let (mut all, mut kept) = ((1.0f64, 1.0f64), (1.0f64, 1.0f64));
     for (j, &lambda) in eigen.eigenvalues.iter().enumerate() {
         if !(lambda.is_finite() && lambda > 0.0) {
             return None;
         }
+        all = (all.0.min(lambda), all.1.max(lambda));
         if (1.0 / EIGENVALUE_CUTOFF..=EIGENVALUE_CUTOFF).contains(&lambda) {
+            kept = (kept.0.min(lambda), kept.1.max(lambda));
             continue;
         }
         match &basis {
@@ -308,7 +349,12 @@ pub(crate) fn estimate_low_rank(
         }
         vals.push(lambda);
     }
-    Some(LowRankEstimate { vecs, vals })
+    Some(LowRankEstimate {
+        vecs,
+        vals,
+        non_gaussian: false,
+        conditioning_gain: (all.1 / all.0) / (kept.1 / kept.0),
+    })
 }
 
 /// Draws and gradients of one adaptation window, row by row.
@@ -330,25 +376,83 @@ impl WindowDraws {
     }
 }
 
+/// Which low-rank corrections a chain applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CorrectionPolicy {
+    /// Every correction estimated ([`Metric::LowRank`](crate::Metric::LowRank)).
+    Always,
+    /// Only a correction of at most [`CHEAP_DIRECTIONS`] directions or one that lowers
+    /// the condition number by [`MIN_CONDITIONING_GAIN`] or more
+    /// ([`Metric::Auto`](crate::Metric::Auto)).
+    WherePaysOff,
+}
+
+impl CorrectionPolicy {
+    /// The policy of a low-rank metric ([`Metric::Auto`](crate::Metric::Auto): only
+    /// corrections that pay off; otherwise all).
+    pub(crate) fn of(metric: crate::Metric) -> Self {
+        match metric {
+            crate::Metric::Auto => CorrectionPolicy::WherePaysOff,
+            _ => CorrectionPolicy::Always,
+        }
+    }
+}
+
 /// Warm-up adaptation of a [`LowRankMetric`]: the gradient-diagonal schedule and
 /// estimate, with the low-rank correction from the draws of the foreground window.
+///
+/// Without a correction (before the late phase, when the policy declines one, or once a
+/// window contradicted a Gaussian) the metric is exactly the gradient-diagonal one,
+/// updated after every draw, so a chain that never corrects follows the trajectory it
+/// would follow with [`Metric::GradientDiagonal`](crate::Metric::GradientDiagonal).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LowRankAdaptation {
     diagonal: GradientDiagonalAdaptation,
     inv_mass: Vec<f64>,
     foreground: WindowDraws,
     background: WindowDraws,
+    policy: CorrectionPolicy,
+    /// The metric has a correction (it then changes only at window switches).
+    correcting: bool,
+    /// A window of this chain contradicted a Gaussian: no more corrections (one
+    /// global correction misleads in a funnel, and a chain that met the funnel once
+    /// will meet it again).
+    non_gaussian: bool,
 }
 
 impl LowRankAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
-    pub fn new(num_warmup: u32, dim: usize) -> Self {
+    pub fn new(num_warmup: u32, dim: usize, policy: CorrectionPolicy) -> Self {
         LowRankAdaptation {
             diagonal: GradientDiagonalAdaptation::new(num_warmup, dim),
             inv_mass: vec![1.0; dim],
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
+            policy,
+            correcting: false,
+            non_gaussian: false,
         }
+    }
+
+    /// Estimates the correction from the foreground window and sets `metric` to it if
+    /// the policy takes it. Returns whether it did.
+    fn correct(&mut self, metric: &mut LowRankMetric) -> bool {
+        let (draws, grads) = (&self.foreground.draws, &self.foreground.grads);
+        let sigma = diagonal_scale(draws, grads, self.inv_mass.len());
+        let Some(estimate) = estimate_low_rank(draws, grads, &sigma) else {
+            return false;
+        };
+        self.non_gaussian |= estimate.non_gaussian;
+        let wanted = match self.policy {
+            CorrectionPolicy::Always => !estimate.vals.is_empty(),
+            CorrectionPolicy::WherePaysOff => estimate.pays_off(),
+        };
+        if self.non_gaussian || !wanted {
+            return false;
+        }
+        let scale_sq: Vec<f64> = sigma.iter().map(|s| s * s).collect();
+        metric.set(&scale_sq, estimate);
+        true
     }
 }
 
@@ -386,25 +490,20 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         let switched = self.diagonal.background_len() < background_before;
         let last = iteration + 1 == final_window;
         let late = iteration >= self.diagonal.early_end();
-        if updated && late && (switched || last) {
+        let estimate_now = updated && late && (switched || last);
+        if estimate_now {
             // The whole foreground window (before a switch hands over to the
             // background) gives the diagonal scale and the correction.
-            let (draws, grads) = (&self.foreground.draws, &self.foreground.grads);
-            let sigma = diagonal_scale(draws, grads, self.inv_mass.len());
-            let scaled: Vec<f64> = sigma.iter().map(|s| s * s).collect();
-            match estimate_low_rank(draws, grads, &sigma) {
-                Some(estimate) => metric.set(&scaled, estimate),
-                None => metric.set_diagonal(&self.inv_mass),
-            }
+            self.correcting = self.correct(metric);
         }
         if switched {
             std::mem::swap(&mut self.foreground, &mut self.background);
             self.background.clear();
         }
-        if !updated || (late && !switched && !last) {
+        if !updated || (self.correcting && !estimate_now) {
             return Ok(MetricUpdate::Unchanged);
         }
-        if !late {
+        if !self.correcting {
             metric.set_diagonal(&self.inv_mass);
         }
         Ok(self.diagonal.update_kind())
@@ -442,6 +541,8 @@ mod tests {
             LowRankEstimate {
                 vecs: vec![s, s, 0.0],
                 vals: vec![4.0],
+                non_gaussian: false,
+                conditioning_gain: 4.0,
             },
         );
         metric
@@ -535,6 +636,9 @@ mod tests {
         let sigma: Vec<f64> = inv_mass.iter().map(|m| m.sqrt()).collect();
         let estimate = estimate_low_rank(&draws, &grads, &sigma).unwrap();
         assert!(!estimate.vals.is_empty());
+        // The correlation's eigenvalues are 5.75 and 0.05: the diagonal metric leaves
+        // the scaled covariance badly conditioned, the correction fixes that.
+        assert!(estimate.pays_off() && estimate.conditioning_gain > MIN_CONDITIONING_GAIN);
         let mut metric = LowRankMetric::unit(d);
         metric.set(&inv_mass, estimate);
         let m = explicit(&metric);
@@ -569,47 +673,94 @@ mod tests {
         assert!(estimate_low_rank(&[f64::NAN; 60], &[1.0; 60], &vec![1.0; 30]).is_none());
     }
 
-    #[test]
-    fn draws_and_gradients_that_contradict_a_gaussian_give_no_correction() {
-        // x ~ N(0, I) in 4 dimensions with correlated gradients that a Gaussian would
-        // only produce for a far narrower posterior along (1, 1, 0, 0): var(x)·var(g)
-        // is 1 for every Gaussian direction, 400 here.
-        let (d, n) = (4, 500);
+    /// `n` draws x ~ N(0, I) in 4 dimensions with correlated gradients that a Gaussian
+    /// would only produce for a far narrower posterior along (1, 1, 0, 0): var(x)·var(g)
+    /// is 1 for every Gaussian direction, 400 here.
+    fn contradicting_window(n: usize) -> WindowDraws {
+        let d = 4;
         let mut rng = rng_for(8, 0);
-        let mut draws = Vec::new();
-        let mut grads = Vec::new();
+        let mut window = WindowDraws::default();
         for _ in 0..n {
             let x: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
             let along = (x[0] + x[1]) * 0.5;
             let g: Vec<f64> = (0..d)
                 .map(|i| if i < 2 { -x[i] - 399.0 * along } else { -x[i] })
                 .collect();
-            draws.extend(x);
-            grads.extend(g);
+            window.push(&x, &g);
         }
-        let sigma = diagonal_scale(&draws, &grads, d);
-        let estimate = estimate_low_rank(&draws, &grads, &sigma).unwrap();
-        assert!(estimate.vals.is_empty(), "{:?}", estimate.vals);
-        // A Gaussian stretched 4× along u = (1, 1, 0, 0)/√2, y = A x with A = I + 3 u uᵀ,
-        // with its exact gradients −A⁻² y, is corrected.
-        let correlated: Vec<f64> = (0..n)
-            .flat_map(|t| {
-                let x = &draws[t * d..(t + 1) * d];
-                let along = (x[0] + x[1]) * 0.5;
-                [x[0] + 3.0 * along, x[1] + 3.0 * along, x[2], x[3]]
-            })
-            .collect();
-        let a_inv_sq = |y: &[f64]| {
+        window
+    }
+
+    /// A Gaussian stretched 4× along u = (1, 1, 0, 0)/√2: y = A x with A = I + 3 u uᵀ
+    /// for the draws x of `window`, with the exact gradients −A⁻² y.
+    fn stretched_window(window: &WindowDraws) -> WindowDraws {
+        let mut out = WindowDraws::default();
+        for x in window.draws.chunks(4) {
+            let along = (x[0] + x[1]) * 0.5;
+            let y = [x[0] + 3.0 * along, x[1] + 3.0 * along, x[2], x[3]];
             // A has eigenvalue 4 along u and 1 elsewhere, so A⁻² scales u by 1/16.
-            let along = (y[0] + y[1]) * 0.5;
-            let shrink = along * (1.0 / 16.0 - 1.0);
-            vec![-(y[0] + shrink), -(y[1] + shrink), -y[2], -y[3]]
+            let shrink = (y[0] + y[1]) * 0.5 * (1.0 / 16.0 - 1.0);
+            out.push(&y, &[-(y[0] + shrink), -(y[1] + shrink), -y[2], -y[3]]);
+        }
+        out
+    }
+
+    fn estimate_of(window: &WindowDraws) -> LowRankEstimate {
+        let sigma = diagonal_scale(&window.draws, &window.grads, 4);
+        estimate_low_rank(&window.draws, &window.grads, &sigma).unwrap()
+    }
+
+    #[test]
+    fn draws_and_gradients_that_contradict_a_gaussian_give_no_correction() {
+        let contradicting = contradicting_window(500);
+        let estimate = estimate_of(&contradicting);
+        assert!(estimate.non_gaussian);
+        assert!(estimate.vals.is_empty(), "{:?}", estimate.vals);
+        let estimate = estimate_of(&stretched_window(&contradicting));
+        assert!(!estimate.non_gaussian);
+        // The diagonal scale stretches both coordinates along u, which squeezes the
+        // scaled covariance across u: eigenvalues about 4 and 1/4.
+        assert_eq!(estimate.vals.len(), 2, "{:?}", estimate.vals);
+        assert!(
+            estimate.conditioning_gain > 2.0,
+            "{}",
+            estimate.conditioning_gain
+        );
+    }
+
+    #[test]
+    fn a_chain_that_met_a_non_gaussian_window_stops_correcting() {
+        let contradicting = contradicting_window(500);
+        let stretched = stretched_window(&contradicting);
+        for policy in [CorrectionPolicy::Always, CorrectionPolicy::WherePaysOff] {
+            let mut metric = LowRankMetric::unit(4);
+            let mut fresh = LowRankAdaptation::new(1000, 4, policy);
+            fresh.foreground = stretched.clone();
+            assert!(fresh.correct(&mut metric));
+            assert_eq!(metric.rank(), 2);
+
+            let mut metric = LowRankMetric::unit(4);
+            let mut adaptation = LowRankAdaptation::new(1000, 4, policy);
+            adaptation.foreground = contradicting.clone();
+            assert!(!adaptation.correct(&mut metric));
+            adaptation.foreground = stretched.clone();
+            assert!(!adaptation.correct(&mut metric), "{policy:?}");
+            assert_eq!(metric.rank(), 0);
+        }
+    }
+
+    #[test]
+    fn auto_keeps_cheap_or_strongly_conditioning_corrections() {
+        let estimate = |k: usize, gain: f64| LowRankEstimate {
+            vecs: vec![0.0; 3 * k],
+            vals: vec![4.0; k],
+            non_gaussian: false,
+            conditioning_gain: gain,
         };
-        let g2: Vec<f64> = (0..n)
-            .flat_map(|t| a_inv_sq(&correlated[t * d..(t + 1) * d]))
-            .collect();
-        let sigma = diagonal_scale(&correlated, &g2, d);
-        let estimate = estimate_low_rank(&correlated, &g2, &sigma).unwrap();
-        assert!(!estimate.vals.is_empty());
+        assert!(!estimate(0, 100.0).pays_off());
+        assert!(estimate(1, 1.5).pays_off());
+        assert!(estimate(CHEAP_DIRECTIONS, 1.5).pays_off());
+        assert!(!estimate(CHEAP_DIRECTIONS + 1, 9.9).pays_off());
+        assert!(estimate(CHEAP_DIRECTIONS + 1, MIN_CONDITIONING_GAIN).pays_off());
     }
 }

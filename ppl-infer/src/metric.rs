@@ -15,6 +15,8 @@
 //!   diagonal corrected along the few directions where the posterior's covariance
 //!   differs most from it, estimated from draws and gradients (`O(d·k)` per leapfrog
 //!   step).
+//! * [`Metric::Auto`]: the low-rank metric where its correction pays for its cost, the
+//!   gradient-informed diagonal elsewhere.
 //!
 //! Internally the sampler is generic over `EuclideanMetric`, so the diagonal metrics
 //! pay nothing for the dense one.
@@ -36,6 +38,7 @@ pub enum Metric {
     /// Stan's windowed diagonal adaptation from the draws' variances.
     Diagonal,
     /// nutpie's gradient-informed diagonal adaptation: `sqrt(var(draws)/var(gradients))`.
+    /// The default.
     #[default]
     GradientDiagonal,
     /// Stan's windowed dense adaptation from the draws' covariance (cost O(d²) per
@@ -46,6 +49,13 @@ pub enum Metric {
     /// draws and gradients of each adaptation window (cost `O(d·k)` per leapfrog step
     /// for `k` directions).
     LowRank,
+    /// [`Metric::LowRank`] where the correction pays for its cost, else
+    /// [`Metric::GradientDiagonal`]: each chain keeps a window's correction only if it
+    /// has at most two directions or lowers the condition number of the scaled
+    /// covariance at least tenfold, and drops corrections for good once a window's draws
+    /// and gradients contradict a Gaussian (a funnel). A chain that never corrects
+    /// follows exactly the trajectory of [`Metric::GradientDiagonal`].
+    Auto,
 }
 
 impl Metric {
@@ -54,7 +64,7 @@ impl Metric {
     pub fn cmdstan_name(self) -> &'static str {
         match self {
             Metric::Diagonal | Metric::GradientDiagonal => "diag_e",
-            Metric::Dense | Metric::LowRank => "dense_e",
+            Metric::Dense | Metric::LowRank | Metric::Auto => "dense_e",
         }
     }
 
@@ -65,6 +75,7 @@ impl Metric {
             Metric::GradientDiagonal => "gradient-diagonal",
             Metric::Dense => "dense",
             Metric::LowRank => "low-rank",
+            Metric::Auto => "auto",
         }
     }
 }

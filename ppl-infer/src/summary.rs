@@ -141,7 +141,11 @@ impl Trace {
             // which the low-rank metric captures (diamonds: 20× the ESS/s).
             let hint = match self.settings.metric_kind() {
                 Metric::Diagonal | Metric::GradientDiagonal => {
-                    "; for strongly correlated parameters (a regression with correlated predictors) try `.metric(Metric::LowRank)`"
+                    "; for strongly correlated parameters (a regression with correlated predictors) try `.metric(Metric::Auto)`"
+                }
+                // `Auto` may have declined a correction that `LowRank` applies.
+                Metric::Auto => {
+                    "; for strongly correlated parameters try `.metric(Metric::LowRank)`, which applies every correction `Auto` may decline"
                 }
                 Metric::Dense | Metric::LowRank => "",
             };

@@ -345,7 +345,7 @@ fn nan_log_density_counts_as_divergence() {
 }
 
 #[test]
-fn tree_depth_warning_suggests_the_low_rank_metric_for_diagonal_metrics() {
+fn tree_depth_warning_suggests_a_low_rank_metric_for_diagonal_metrics() {
     let target = Correlated {
         mean: [0.0, 0.0],
         sd: [1.0, 1.0],
@@ -357,13 +357,19 @@ fn tree_depth_warning_suggests_the_low_rank_metric_for_diagonal_metrics() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("maximum tree depth 2") && w.contains("Metric::LowRank")),
+            .any(|w| w.contains("maximum tree depth 2") && w.contains("Metric::Auto")),
+        "{warnings:?}"
+    );
+    let auto = sample_log_density(&target, settings.clone().metric(Metric::Auto)).unwrap();
+    let warnings = auto.summary().warnings().to_vec();
+    assert!(
+        warnings.iter().all(|w| !w.contains("Metric::Auto")),
         "{warnings:?}"
     );
     let low_rank = sample_log_density(&target, settings.metric(Metric::LowRank)).unwrap();
     let warnings = low_rank.summary().warnings().to_vec();
     assert!(
-        warnings.iter().all(|w| !w.contains("Metric::LowRank")),
+        warnings.iter().all(|w| !w.contains("Metric::")),
         "{warnings:?}"
     );
 }

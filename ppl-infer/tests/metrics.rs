@@ -11,11 +11,12 @@ use metric_models::{derived, eight_schools_quantities, EightSchools, Gauss100};
 use ppl_infer::diagnostics::{mcse_mean, rhat};
 use ppl_infer::{sample_log_density, LogDensity, Metric, Nuts, SampleError, SettingsError, Trace};
 
-const METRICS: [Metric; 4] = [
+const METRICS: [Metric; 5] = [
     Metric::Diagonal,
     Metric::GradientDiagonal,
     Metric::Dense,
     Metric::LowRank,
+    Metric::Auto,
 ];
 
 fn nuts(metric: Metric, seed: u64) -> Nuts {
@@ -91,8 +92,9 @@ fn correlated_gaussian_with_every_metric() {
             match metric {
                 // Stan's estimators: the marginal variances 1 and 9. The low-rank
                 // metric's scaled eigenvalues (1 ± 0.9)/√(1 − 0.9²) = 4.4 and 0.23 are
-                // both kept, so it recovers the full covariance too.
-                Metric::Diagonal | Metric::Dense | Metric::LowRank => {
+                // both kept, so it recovers the full covariance too; two directions are
+                // cheap, so `Auto` keeps them.
+                Metric::Diagonal | Metric::Dense | Metric::LowRank | Metric::Auto => {
                     assert!(
                         (0.6..1.6).contains(&m[0]) && (5.5..14.0).contains(&m[1]),
                         "{m:?}"
@@ -145,7 +147,12 @@ fn eight_schools_matches_the_reference_with_every_metric() {
 #[test]
 fn gauss100_with_the_diagonal_and_low_rank_metrics() {
     let target = Gauss100::new();
-    for metric in [Metric::Diagonal, Metric::GradientDiagonal, Metric::LowRank] {
+    for metric in [
+        Metric::Diagonal,
+        Metric::GradientDiagonal,
+        Metric::LowRank,
+        Metric::Auto,
+    ] {
         let trace = sample_log_density(&target, nuts(metric, 14)).unwrap();
         check(
             &trace,
@@ -213,7 +220,37 @@ fn metrics_differ_and_the_default_is_gradient_diagonal() {
     );
     assert_eq!(Metric::Dense.cmdstan_name(), "dense_e");
     assert_eq!(Metric::LowRank.cmdstan_name(), "dense_e");
+    assert_eq!(Metric::Auto.cmdstan_name(), "dense_e");
     assert_eq!(Metric::GradientDiagonal.cmdstan_name(), "diag_e");
+}
+
+/// Where no correction pays off, `Auto` is the gradient-based diagonal metric, to the
+/// bit: eight schools (no scaled eigenvalue outside [1/2, 2]) and gauss100 (43 of 100
+/// directions, which lower the condition number only 2–3 fold).
+#[test]
+fn auto_without_a_worthwhile_correction_is_the_gradient_diagonal_metric() {
+    let small = |metric| {
+        Nuts::default()
+            .chains(2)
+            .draws(200)
+            .tune(400)
+            .seed(31)
+            .metric(metric)
+            .progress(false)
+    };
+    let diagonal = sample_log_density(&EightSchools, small(Metric::GradientDiagonal)).unwrap();
+    let auto = sample_log_density(&EightSchools, small(Metric::Auto)).unwrap();
+    assert_bit_identical(&diagonal, &auto);
+    let target = Gauss100::new();
+    let diagonal = sample_log_density(&target, small(Metric::GradientDiagonal)).unwrap();
+    let auto = sample_log_density(&target, small(Metric::Auto)).unwrap();
+    assert_bit_identical(&diagonal, &auto);
+    // The low-rank metric does correct gauss100.
+    let low_rank = sample_log_density(&target, small(Metric::LowRank)).unwrap();
+    assert_ne!(
+        low_rank.chains()[0].column(0),
+        diagonal.chains()[0].column(0)
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::adapt::{
 };
 use crate::error::ChainFailureReason;
 use crate::hamiltonian::{DiagonalMetric, EuclideanMetric, GradientCounter, PhasePoint};
-use crate::low_rank::{LowRankAdaptation, LowRankMetric};
+use crate::low_rank::{CorrectionPolicy, LowRankAdaptation, LowRankMetric};
 use crate::metric::{DenseMetric, Metric};
 use crate::nuts::NutsWorkspace;
 use crate::sampler::Nuts;
@@ -108,11 +108,11 @@ pub fn nuts_step(block: Block, nuts: &Nuts) -> Box<dyn StepMethod> {
             DenseMetric::unit(dim),
             DenseAdaptation::new(tune, dim),
         )),
-        Metric::LowRank => Box::new(NutsStep::new(
+        m @ (Metric::LowRank | Metric::Auto) => Box::new(NutsStep::new(
             block,
             nuts,
             LowRankMetric::unit(dim),
-            LowRankAdaptation::new(tune, dim),
+            LowRankAdaptation::new(tune, dim, CorrectionPolicy::of(m)),
         )),
     }
 }
