@@ -58,8 +58,8 @@ fn coal_mining_matches_the_exact_switchpoint_posterior() {
         assert_eq!(file, counts);
     }
     let model = coal_mining::model(&counts, FIRST_YEAR).unwrap();
-    // The default metric, and the low-rank one inside the compound step.
-    for metric in [Metric::GradientDiagonal, Metric::LowRank] {
+    // The default metric, and the low-rank ones inside the compound step.
+    for metric in [Metric::GradientDiagonal, Metric::LowRank, Metric::Auto] {
         let settings = Compound::new(quiet_nuts(1500, 11).metric(metric));
         let plan = settings.plan(model.layout()).unwrap();
         let kinds: Vec<StepKind> = plan.iter().map(|p: &PlannedStep| p.kind).collect();
