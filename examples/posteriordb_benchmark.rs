@@ -10,6 +10,7 @@
 //! cargo run --release --example posteriordb_benchmark -- --verbose      # per-parameter tables
 //! cargo run --release --example posteriordb_benchmark -- --metric stan   # Stan's diagonal adaptation
 //! cargo run --release --example posteriordb_benchmark -- --gradient-cost # µs per gradient only
+//! cargo run --release --example posteriordb_benchmark -- --target-accept 0.9
 //! ```
 //!
 //! - **grads** = leapfrog steps over warm-up + draws, all chains.
@@ -81,10 +82,10 @@ fn run_once(
     name: &str,
     reference: &Reference,
     seed: u64,
-    metric: Metric,
+    settings: &Nuts,
     verbose: bool,
 ) -> Result<Run, BoxError> {
-    let settings = Nuts::default().chains(4).seed(seed).metric(metric);
+    let settings = settings.clone().chains(4).seed(seed);
     let trace = sample_posterior(name, settings)?;
     let comparison = compare(&trace, reference)?;
     if verbose {
@@ -165,6 +166,7 @@ fn main() -> Result<(), BoxError> {
     let mut verbose = false;
     let mut gradient_cost = false;
     let mut metric = Metric::default();
+    let mut target_accept = 0.8;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -172,6 +174,12 @@ fn main() -> Result<(), BoxError> {
             "--only" => only.push(args.next().ok_or("--only needs a name")?),
             "--verbose" => verbose = true,
             "--gradient-cost" => gradient_cost = true,
+            "--target-accept" => {
+                target_accept = args
+                    .next()
+                    .ok_or("--target-accept needs a number")?
+                    .parse()?
+            }
             "--metric" => {
                 metric = match args.next().as_deref() {
                     Some("gradient") => Metric::GradientDiagonal,
@@ -198,9 +206,10 @@ fn main() -> Result<(), BoxError> {
     }
 
     println!(
-        "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance 0.8, max depth 10, \
+        "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance {target_accept}, max depth 10, \
          metric {metric:?}; {runs} run(s) per posterior (medians; seeds 1..={runs})\n"
     );
+    let settings = Nuts::default().metric(metric).target_accept(target_accept);
     println!(
         "| posterior | wall (s) | grads | min bulk ESS | ESS/s | ESS / 1k grads | max R-hat | div | means match | best peer ESS/s | ours / best | nutpie ESS / 1k grads |"
     );
@@ -209,7 +218,7 @@ fn main() -> Result<(), BoxError> {
         let reference = Reference::load(name)?;
         let mut results = Vec::with_capacity(runs);
         for seed in 1..=runs as u64 {
-            results.push(run_once(name, &reference, seed, metric, verbose)?);
+            results.push(run_once(name, &reference, seed, &settings, verbose)?);
         }
         let med = |f: &dyn Fn(&Run) -> f64| median(results.iter().map(f).collect());
         let ess_per_s = med(&|r| r.ess_per_s());
