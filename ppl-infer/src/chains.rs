@@ -400,6 +400,7 @@ where
         warmup_stats,
         step_size,
         inv_mass: metric.inv_mass_diagonal(),
+        inv_mass_matrix: metric.inv_mass_matrix().unwrap_or_default(),
         timing: ChainTiming {
             warmup,
             sampling: sampling_start.elapsed(),

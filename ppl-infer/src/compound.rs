@@ -512,6 +512,7 @@ fn run_compound_chain<T: CompoundTarget>(
         warmup_stats,
         step_size,
         inv_mass: Vec::new(),
+        inv_mass_matrix: Vec::new(),
         timing: ChainTiming {
             warmup,
             sampling: if nuts.draws > 0 {

@@ -71,6 +71,10 @@ pub const CHEAP_DIRECTIONS: usize = 2;
 /// for arK, about 100 for kidiq and gp_pois_regr and above 10,000 for diamonds.
 pub const MIN_CONDITIONING_GAIN: f64 = 10.0;
 
+/// The trace keeps the whole inverse metric of a low-rank metric (for the CmdStan
+/// CSV's `dense_e` block) up to this many dimensions.
+pub const DENSE_OUTPUT_LIMIT: usize = 1000;
+
 /// Prior weight, in draws, of the identity in the scaled covariance estimates: with `n`
 /// draws each estimate is `(n·C + τ·I)/(n + τ)`, which keeps it positive definite when
 /// there are fewer draws than dimensions and pulls directions seen in few draws towards
@@ -190,6 +194,30 @@ impl EuclideanMetric for LowRankMetric {
             *q += eps * m * p;
         }
         self.add_correction(eps, p, q);
+    }
+
+    /// The explicit `d × d` matrix up to [`DENSE_OUTPUT_LIMIT`] dimensions (beyond that
+    /// it would dwarf the draws; the trace then keeps the diagonal only).
+    fn inv_mass_matrix(&self) -> Option<Vec<f64>> {
+        let d = self.scale_sq.len();
+        if d > DENSE_OUTPUT_LIMIT {
+            return None;
+        }
+        let mut m = vec![0.0; d * d];
+        for i in 0..d {
+            m[i * d + i] = self.scale_sq[i];
+        }
+        // + Σⱼ (λⱼ − 1) (D vⱼ)(D vⱼ)ᵀ
+        for (j, lambda) in self.vals.iter().enumerate() {
+            let w = self.scaled_vec(j);
+            for i in 0..d {
+                let a = (lambda - 1.0) * w[i];
+                for (x, wk) in m[i * d..(i + 1) * d].iter_mut().zip(w) {
+                    *x += a * wk;
+                }
+            }
+        }
+        Some(m)
     }
 
     fn inv_mass_diagonal(&self) -> Vec<f64> {
@@ -558,6 +586,10 @@ mod tests {
     fn energy_velocity_drift_and_diagonal_match_the_explicit_matrix() {
         let metric = example_metric();
         let m = explicit(&metric);
+        let dense = metric.inv_mass_matrix().unwrap();
+        for (a, b) in dense.iter().zip(&m) {
+            assert!((a - b).abs() < 1e-12, "{dense:?} vs {m:?}");
+        }
         let p = [0.3, -1.2, 0.7];
         let mv: Vec<f64> = (0..3)
             .map(|i| (0..3).map(|k| m[i * 3 + k] * p[k]).sum())

@@ -103,6 +103,12 @@ pub(crate) trait EuclideanMetric {
     /// The diagonal of `M⁻¹` (what the trace records).
     fn inv_mass_diagonal(&self) -> Vec<f64>;
 
+    /// The whole `M⁻¹`, row-major, for the metrics CmdStan calls `dense_e` (what their
+    /// CSV files print); `None` for diagonal metrics.
+    fn inv_mass_matrix(&self) -> Option<Vec<f64>> {
+        None
+    }
+
     /// Total energy `H = −log p(q) + ½ pᵀ M⁻¹ p`; +∞ where the log-density is not finite.
     fn energy(&self, z: &PhasePoint) -> f64 {
         let h = -z.logp + self.kinetic_energy(&z.p);
@@ -222,6 +228,10 @@ impl EuclideanMetric for DenseMetric {
         (0..self.dim)
             .map(|i| self.inv_mass[i * self.dim + i])
             .collect()
+    }
+
+    fn inv_mass_matrix(&self) -> Option<Vec<f64>> {
+        Some(self.inv_mass.clone())
     }
 }
 

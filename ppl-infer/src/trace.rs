@@ -33,6 +33,10 @@ pub struct ChainTrace {
     pub step_size: f64,
     /// The adapted diagonal inverse mass matrix (unconstrained scale).
     pub inv_mass: Vec<f64>,
+    /// The whole adapted inverse mass matrix, row-major, for the metrics CmdStan calls
+    /// `dense_e` ([`Metric::Dense`](crate::Metric::Dense), and the low-rank metrics up
+    /// to 1000 dimensions); empty otherwise.
+    pub inv_mass_matrix: Vec<f64>,
     /// Time spent.
     pub timing: ChainTiming,
     /// Gradient evaluations, warm-up included (leapfrog steps plus the step-size

@@ -11,7 +11,8 @@
 //!    in column-major order (`theta.1`, …; a matrix `L` gives `L.1.1,L.2.1,L.1.2,L.2.2`);
 //! 3. the warm-up rows, when warm-up draws were kept (`save_warmup = 1`);
 //! 4. the adaptation comments (`# Adaptation terminated`, `# Step size = …`,
-//!    `# Diagonal elements of inverse mass matrix:` and the values on the next line);
+//!    `# Diagonal elements of inverse mass matrix:` and the values on the next line, or
+//!    for a `dense_e` metric `# Elements of inverse mass matrix:` and one line per row);
 //! 5. the draws;
 //! 6. the timing comments (`#  Elapsed Time: … seconds (Warm-up)`, `(Sampling)`,
 //!    `(Total)`).
@@ -467,20 +468,32 @@ fn write_rows<W: Write>(out: &mut W, stats: &[SampleStats], columns: &[&[f64]]) 
     Ok(())
 }
 
-/// `# Adaptation terminated`, the step size and the diagonal inverse metric.
+/// `# Adaptation terminated`, the step size and the inverse metric: its diagonal on one
+/// line, or for a dense metric the whole matrix, a row per line (as CmdStan's `diag_e`
+/// and `dense_e` do).
 fn push_adaptation(c: &ChainTrace, out: &mut String) {
     out.push_str("# Adaptation terminated\n# Step size = ");
     push_value(out, c.step_size);
     out.push('\n');
-    if !c.inv_mass.is_empty() {
-        out.push_str("# Diagonal elements of inverse mass matrix:\n# ");
-        for (i, x) in c.inv_mass.iter().enumerate() {
+    let d = c.inv_mass.len();
+    let push_row = |out: &mut String, row: &[f64]| {
+        out.push_str("# ");
+        for (i, x) in row.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
             push_value(out, *x);
         }
         out.push('\n');
+    };
+    if d > 0 && c.inv_mass_matrix.len() == d * d {
+        out.push_str("# Elements of inverse mass matrix:\n");
+        for row in c.inv_mass_matrix.chunks(d) {
+            push_row(out, row);
+        }
+    } else if d > 0 {
+        out.push_str("# Diagonal elements of inverse mass matrix:\n");
+        push_row(out, &c.inv_mass);
     }
 }
 
@@ -517,7 +530,7 @@ impl Trace {
 mod tests {
     use super::*;
     use crate::trace::ChainTiming;
-    use crate::{Nuts, VariableKind};
+    use crate::{Metric, Nuts, VariableKind};
     use std::time::Duration;
 
     fn var(name: &str, shape: Vec<usize>) -> TraceVariable {
@@ -543,6 +556,12 @@ mod tests {
     /// A trace with variables `mu` (scalar), `theta` [2] and `L` [2, 3], draws valued
     /// `100 * draw + row-major column index` (warm-up: negated), one chain with id 2.
     fn trace(keep_warmup: bool, draws: usize, tune: usize) -> Trace {
+        trace_with(keep_warmup, draws, tune, false)
+    }
+
+    /// With `dense`, the chain was sampled with `Metric::Dense` and its inverse metric
+    /// has 0.5 next to the diagonal.
+    fn trace_with(keep_warmup: bool, draws: usize, tune: usize, dense: bool) -> Trace {
         let variables = vec![
             var("mu", vec![]),
             var("theta", vec![2]),
@@ -567,6 +586,17 @@ mod tests {
             warmup_stats: (0..tune).map(|i| stats(i + 50)).collect(),
             step_size: 0.625,
             inv_mass: vec![1.0; n],
+            inv_mass_matrix: if dense {
+                (0..n * n)
+                    .map(|k| match (k / n).abs_diff(k % n) {
+                        0 => 1.0,
+                        1 => 0.5,
+                        _ => 0.0,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             timing: ChainTiming {
                 warmup: Duration::from_millis(250),
                 sampling: Duration::from_millis(500),
@@ -579,7 +609,12 @@ mod tests {
             .draws(draws)
             .tune(tune)
             .keep_warmup(keep_warmup)
-            .seed(9);
+            .seed(9)
+            .metric(if dense {
+                Metric::Dense
+            } else {
+                Metric::default()
+            });
         Trace::new(variables, vec![chain], settings, 9, Duration::from_secs(1))
     }
 
@@ -685,6 +720,25 @@ mod tests {
         let text = csv(&trace(false, 3, 4));
         assert!(text.contains("\n#     save_warmup = 0 (Default)\n"));
         assert_eq!(data_rows(&text).len(), 3);
+    }
+
+    #[test]
+    fn a_dense_metric_is_written_row_by_row() {
+        let text = csv(&trace_with(false, 2, 3, true));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"#         metric = dense_e"), "{text}");
+        let at = lines
+            .iter()
+            .position(|l| *l == "# Elements of inverse mass matrix:")
+            .unwrap();
+        assert_eq!(lines[at + 1], format!("# 1, 0.5{}", ", 0".repeat(7)));
+        assert_eq!(lines[at + 2], format!("# 0.5, 1, 0.5{}", ", 0".repeat(6)));
+        assert_eq!(lines[at + 9], format!("# 0{}, 0.5, 1", ", 0".repeat(6)));
+        assert!(
+            !lines[at + 10].starts_with('#'),
+            "nine rows, then the draws"
+        );
+        assert!(!text.contains("Diagonal elements"));
     }
 
     #[test]

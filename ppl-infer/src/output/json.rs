@@ -19,6 +19,7 @@
 //!     "warmup_draws": {…},            // only when warm-up draws were kept
 //!     "warmup_stats": {…},
 //!     "step_size": 0.71, "inv_mass": […],
+//!     "inv_mass_matrix": […],         // row-major d × d, only for dense metrics
 //!     "timing": {"warmup_seconds": 0.2, "sampling_seconds": 0.3},
 //!     "gradient_evaluations": 23456
 //!   }, …]
@@ -246,6 +247,9 @@ impl Serialize for ChainDoc<'_> {
         map.serialize_entry("warmup_stats", &Stats(&c.warmup_stats))?;
         map.serialize_entry("step_size", &Num(c.step_size))?;
         map.serialize_entry("inv_mass", &Nums(&c.inv_mass))?;
+        if !c.inv_mass_matrix.is_empty() {
+            map.serialize_entry("inv_mass_matrix", &Nums(&c.inv_mass_matrix))?;
+        }
         map.serialize_entry(
             "timing",
             &Timing {
@@ -371,6 +375,7 @@ mod tests {
             warmup_stats: vec![stats(5)],
             step_size: 0.5,
             inv_mass: vec![1.0, 2.0],
+            inv_mass_matrix: Vec::new(),
             timing: ChainTiming {
                 warmup: Duration::from_millis(100),
                 sampling: Duration::from_millis(200),
@@ -426,6 +431,7 @@ mod tests {
         assert!(c.get("warmup_draws").is_none());
         assert_eq!(c["step_size"], 0.5);
         assert_eq!(c["inv_mass"], json!([1.0, 2.0]));
+        assert!(c.get("inv_mass_matrix").is_none(), "diagonal metric");
         assert_eq!(c["timing"]["sampling_seconds"], 0.2);
         assert_eq!(c["gradient_evaluations"], 42);
     }
