@@ -146,7 +146,6 @@ impl LowRankMetric {
     }
 
     /// Number of low-rank directions.
-    #[cfg(test)]
     fn rank(&self) -> usize {
         self.vals.len()
     }
@@ -250,12 +249,12 @@ pub(crate) struct LowRankEstimate {
 }
 
 impl LowRankEstimate {
-    /// No correction.
-    fn none(non_gaussian: bool) -> Self {
+    /// No correction, because the window contradicts a Gaussian.
+    fn non_gaussian() -> Self {
         LowRankEstimate {
             vecs: Vec::new(),
             vals: Vec::new(),
-            non_gaussian,
+            non_gaussian: true,
             conditioning_gain: 1.0,
         }
     }
@@ -359,7 +358,7 @@ pub(crate) fn estimate_low_rank(
     // one global correction would mislead: keep the diagonal.
     let noise = (1.0 + (d.min(2 * n) as f64 / n as f64).sqrt()).powi(4);
     if largest > NON_GAUSSIAN_FACTOR * noise {
-        return Some(LowRankEstimate::none(true));
+        return Some(LowRankEstimate::non_gaussian());
     }
     let l_inv = l.solve_lower_triangular(&DMatrix::identity(l.nrows(), l.ncols()))?;
     let sigma_hat = l_inv.transpose() * root * &l_inv;
@@ -367,14 +366,14 @@ pub(crate) fn estimate_low_rank(
     let mut vecs = Vec::new();
     let mut vals = Vec::new();
     // Eigenvalue ranges, with the diagonal metric's 1: all, and those left uncorrected.
-    let (mut all, mut kept) = ((1.0f64, 1.0f64), (1.0f64, 1.0f64));
+    let (mut all, mut uncorrected) = ((1.0f64, 1.0f64), (1.0f64, 1.0f64));
     for (j, &lambda) in eigen.eigenvalues.iter().enumerate() {
         if !(lambda.is_finite() && lambda > 0.0) {
             return None;
         }
         all = (all.0.min(lambda), all.1.max(lambda));
         if (1.0 / EIGENVALUE_CUTOFF..=EIGENVALUE_CUTOFF).contains(&lambda) {
-            kept = (kept.0.min(lambda), kept.1.max(lambda));
+            uncorrected = (uncorrected.0.min(lambda), uncorrected.1.max(lambda));
             continue;
         }
         match &basis {
@@ -387,7 +386,7 @@ pub(crate) fn estimate_low_rank(
         vecs,
         vals,
         non_gaussian: false,
-        conditioning_gain: (all.1 / all.0) / (kept.1 / kept.0),
+        conditioning_gain: (all.1 / all.0) / (uncorrected.1 / uncorrected.0),
     })
 }
 
@@ -446,8 +445,6 @@ pub(crate) struct LowRankAdaptation {
     foreground: WindowDraws,
     background: WindowDraws,
     policy: CorrectionPolicy,
-    /// The metric has a correction (it then changes only at window switches).
-    correcting: bool,
     /// A window of this chain contradicted a Gaussian: no more corrections (one
     /// global correction misleads in a funnel, and a chain that met the funnel once
     /// will meet it again).
@@ -463,7 +460,6 @@ impl LowRankAdaptation {
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
             policy,
-            correcting: false,
             non_gaussian: false,
         }
     }
@@ -525,19 +521,23 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         let last = iteration + 1 == final_window;
         let late = iteration >= self.diagonal.early_end();
         let estimate_now = updated && late && (switched || last);
-        if estimate_now {
+        // With a correction the metric changes only when one is estimated; without
+        // one it follows the diagonal estimate after every draw.
+        let correcting = if estimate_now {
             // The whole foreground window (before a switch hands over to the
             // background) gives the diagonal scale and the correction.
-            self.correcting = self.correct(metric);
-        }
+            self.correct(metric)
+        } else {
+            metric.rank() > 0
+        };
         if switched {
             std::mem::swap(&mut self.foreground, &mut self.background);
             self.background.clear();
         }
-        if !updated || (self.correcting && !estimate_now) {
+        if !updated || (correcting && !estimate_now) {
             return Ok(MetricUpdate::Unchanged);
         }
-        if !self.correcting {
+        if !correcting {
             metric.set_diagonal(&self.inv_mass);
         }
         Ok(self.diagonal.update_kind())
