@@ -64,9 +64,9 @@ pub struct Matrix<T> {
     /// What [`Matrix::factor_facts`] found, kept until the matrix is modified (a
     /// data matrix used as a Cholesky factor is then checked once, not per evaluation).
     factor_facts: OnceLock<FactorFacts>,
-    /// The inverse of the lower triangle (see [`Matrix::reused_lower_inverse_by`]).
-    lower_inverse: OnceLock<Vec<f64>>,
-    /// How often the inverse was asked for.
+    /// `(L Lᵀ)⁻¹` for the lower triangle `L`, packed (see [`Matrix::reused_precision_by`]).
+    precision: OnceLock<Vec<f64>>,
+    /// How often the precision was asked for.
     inverse_requests: AtomicU32,
 }
 
@@ -99,7 +99,7 @@ impl<T: Clone> Clone for Matrix<T> {
             cols: self.cols,
             data: self.data.clone(),
             factor_facts: self.factor_facts.clone(),
-            lower_inverse: self.lower_inverse.clone(),
+            precision: self.precision.clone(),
             inverse_requests: AtomicU32::new(self.inverse_requests.load(Ordering::Relaxed)),
         }
     }
@@ -158,23 +158,30 @@ impl<T> Matrix<T> {
         })
     }
 
-    /// The inverse of the lower triangle (row-major, zero above the diagonal) of a
-    /// square matrix with a nonzero diagonal, once the matrix has been asked for it
-    /// before: a factor that lives across evaluations (data) is inverted once, O(k³),
-    /// and every later triangular solve becomes an independent matrix-vector product;
-    /// a factor rebuilt per evaluation is never inverted (`None`: solve instead).
-    pub(crate) fn reused_lower_inverse_by(&self, value: impl Fn(&T) -> f64) -> Option<&[f64]> {
-        if let Some(inv) = self.lower_inverse.get() {
-            return Some(inv);
+    /// The precision `P = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹` of the covariance whose Cholesky factor is
+    /// the lower triangle `L` of this square matrix (nonzero diagonal), once the matrix
+    /// has been asked for it before: a factor that lives across evaluations (data) is
+    /// inverted once, O(k³), and every later evaluation of `(x−μ)ᵀP(x−μ)` and its
+    /// gradient `P(x−μ)` is one symmetric matrix-vector product instead of two triangular
+    /// solves; a factor rebuilt per evaluation is never inverted (`None`: solve instead).
+    ///
+    /// Layout ([`PrecisionBlocks`]): the lower triangle in blocks of four rows (the last
+    /// padded with zero rows); the rows of block `b` hold columns `0 .. 4(b+1)`, so the
+    /// block's corner is a full 4×4 square with zeros above the diagonal, and the
+    /// diagonal is stored halved (a product that uses every stored entry twice, once per
+    /// side of the diagonal, then counts it once).
+    pub(crate) fn reused_precision_by(&self, value: impl Fn(&T) -> f64) -> Option<&[f64]> {
+        if let Some(p) = self.precision.get() {
+            return Some(p);
         }
         if self.inverse_requests.fetch_add(1, Ordering::Relaxed) < 1 {
             return None;
         }
         let k = self.rows;
-        let inv = self.lower_inverse.get_or_init(|| {
+        let p = self.precision.get_or_init(|| {
             let l: Vec<f64> = self.data.iter().map(&value).collect();
+            // Column j of L⁻¹ (row-major, lower) by forward substitution on e_j.
             let mut inv = vec![0.0; k * k];
-            // Column j of L⁻¹ by forward substitution on the unit vector e_j.
             for j in 0..k {
                 inv[j * k + j] = 1.0 / l[j * k + j];
                 for i in j + 1..k {
@@ -182,9 +189,47 @@ impl<T> Matrix<T> {
                     inv[i * k + j] = -s / l[i * k + i];
                 }
             }
-            inv
+            // P_ij = Σ_{m ≥ i} (L⁻¹)_mi (L⁻¹)_mj for j ≤ i.
+            let mut p = vec![0.0; PrecisionBlocks::len(k)];
+            for i in 0..k {
+                let row = &mut p[PrecisionBlocks::row_offset(i)..];
+                for j in 0..=i {
+                    let pij: f64 = (i..k).map(|m| inv[m * k + i] * inv[m * k + j]).sum();
+                    row[j] = if i == j { 0.5 * pij } else { pij };
+                }
+            }
+            p
         });
-        Some(inv)
+        Some(p)
+    }
+}
+
+/// Where [`Matrix::reused_precision_by`] keeps the entries of a k×k precision: blocks of
+/// four rows, the rows of block `b` holding columns `0 .. 4(b+1)` (16(b+1) values a
+/// block), the blocks one after another.
+pub(crate) struct PrecisionBlocks;
+
+impl PrecisionBlocks {
+    /// The number of blocks for dimension `k`.
+    pub(crate) fn blocks(k: usize) -> usize {
+        k.div_ceil(4)
+    }
+
+    /// Values stored for dimension `k`.
+    pub(crate) fn len(k: usize) -> usize {
+        let b = Self::blocks(k);
+        8 * b * (b + 1)
+    }
+
+    /// Where block `b` starts.
+    pub(crate) fn block_offset(b: usize) -> usize {
+        8 * b * (b + 1)
+    }
+
+    /// Where row `i` starts.
+    pub(crate) fn row_offset(i: usize) -> usize {
+        let (b, q) = (i / 4, i % 4);
+        Self::block_offset(b) + 4 * q * (b + 1)
     }
 }
 
@@ -209,7 +254,7 @@ impl<T: Copy> Matrix<T> {
             cols,
             data,
             factor_facts: OnceLock::new(),
-            lower_inverse: OnceLock::new(),
+            precision: OnceLock::new(),
             inverse_requests: AtomicU32::new(0),
         }
     }
@@ -287,7 +332,7 @@ impl<T: Copy> Matrix<T> {
             cols: self.cols,
             data: self.data.iter().map(f).collect(),
             factor_facts: OnceLock::new(),
-            lower_inverse: OnceLock::new(),
+            precision: OnceLock::new(),
             inverse_requests: AtomicU32::new(0),
         }
     }
@@ -335,7 +380,7 @@ impl<T> IndexMut<(usize, usize)> for Matrix<T> {
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
         // The element may change: forget what was learnt about the matrix.
         self.factor_facts = OnceLock::new();
-        self.lower_inverse = OnceLock::new();
+        self.precision = OnceLock::new();
         *self.inverse_requests.get_mut() = 0;
         debug_assert!(
             i < self.rows && j < self.cols,
@@ -925,26 +970,36 @@ mod tests {
     }
 
     #[test]
-    fn lower_inverse_is_computed_on_reuse_and_forgotten_on_change() {
+    fn precision_is_computed_on_reuse_and_forgotten_on_change() {
         let mut l = Matrix::from_rows(&[[2.0, 0.0, 0.0], [0.5, 1.0, 0.0], [-1.0, 0.3, 4.0]]);
-        assert!(
-            l.reused_lower_inverse_by(|v| *v).is_none(),
-            "first use: solve"
-        );
-        let inv = l
-            .reused_lower_inverse_by(|v| *v)
+        assert!(l.reused_precision_by(|v| *v).is_none(), "first use: solve");
+        let p = l
+            .reused_precision_by(|v| *v)
             .expect("second use: inverted")
             .to_vec();
+        // P (L Lᵀ) = I, with P symmetric from its blocked lower triangle (diagonal
+        // stored halved).
+        assert_eq!(p.len(), PrecisionBlocks::len(3));
+        let p_at = |i: usize, j: usize| {
+            let (i, j) = if j > i { (j, i) } else { (i, j) };
+            let v = p[PrecisionBlocks::row_offset(i) + j];
+            if i == j {
+                2.0 * v
+            } else {
+                v
+            }
+        };
+        let cov = |i: usize, j: usize| (0..3).map(|m| l[(i, m)] * l[(j, m)]).sum::<f64>();
         for i in 0..3 {
             for j in 0..3 {
-                let p: f64 = (0..3).map(|m| l[(i, m)] * inv[m * 3 + j]).sum();
+                let e: f64 = (0..3).map(|m| p_at(i, m) * cov(m, j)).sum();
                 let want = if i == j { 1.0 } else { 0.0 };
-                assert!((p - want).abs() < 1e-15, "({i}, {j}): {p}");
+                assert!((e - want).abs() < 1e-14, "({i}, {j}): {e}");
             }
         }
         l[(2, 2)] = 5.0;
         assert!(
-            l.reused_lower_inverse_by(|v| *v).is_none(),
+            l.reused_precision_by(|v| *v).is_none(),
             "changed: forgotten"
         );
     }
