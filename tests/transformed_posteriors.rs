@@ -92,7 +92,8 @@ fn cholesky_correlation_lkj_marginals() {
     let model = lkj_prior::model(3, 2.0).unwrap();
     let trace = sample(&model, 12, 0.8);
     // Row-major factor: r₁₀ = L₁₀, r₂₀ = L₂₀, r₂₁ = L₂₀ L₁₀ + L₂₁ L₁₁.
-    let correlations: [(&str, fn(&[f64]) -> f64); 3] = [
+    type Correlation = fn(&[f64]) -> f64;
+    let correlations: [(&str, Correlation); 3] = [
         ("r10", |l| l[3]),
         ("r20", |l| l[6]),
         ("r21", |l| l[6] * l[3] + l[7] * l[4]),
