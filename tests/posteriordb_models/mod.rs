@@ -58,25 +58,18 @@ pub fn eight_schools_noncentered(y: &[f64], sigma: &[f64]) {
 }
 
 /// `garch-garch11`: GARCH(1,1) with Stan's implicit uniform priors: flat over the
-/// constrained space, `beta1` bounded by `1 − alpha1`.
-///
-/// `alpha1 ~ Uniform(0, 1)` is exactly Stan's flat prior on (0, 1). For `beta1` the
-/// natural `Flat` with `Transform::interval(0.0, 1.0 - alpha1)` cannot be used: the
-/// model's forward pass draws `Flat` from its Uniform(−2, 2) stand-in whatever the
-/// transform, so `beta1` (and `alpha1`) may fall outside their bounds, the variance
-/// recursion turns negative and `garch11::model` fails with "sigma must be finite". So
-/// `beta1 ~ Uniform(0, 1 − alpha1)` (whose default transform is that interval) plus a
-/// potential `+ln(1 − alpha1)` cancelling its normalisation: the density is Stan's.
+/// constrained space, `beta1` bounded by `1 − alpha1` (Stan's
+/// `real<lower=0, upper=(1 - alpha1)> beta1;`). `alpha1 ~ Uniform(0, 1)` is exactly the
+/// flat prior on (0, 1).
 #[model]
 pub fn garch11(y: &[f64], sigma1: f64) {
     let mu = sample!(Flat::new());
     let alpha0 = sample!(HalfFlat::new());
     let alpha1 = sample!(Uniform::new(0.0, 1.0));
     let beta1 = sample!(
-        Uniform::new(0.0, 1.0 - alpha1),
+        Flat::new(),
         transform = Transform::interval(0.0, 1.0 - alpha1)
     );
-    potential!("flat_beta1", (1.0 - alpha1).ln());
     // sigma[t]² = α₀ + α₁ (y[t−1] − μ)² + β₁ sigma[t−1]²
     let mut sigma: Vec<Real> = Vec::with_capacity(y.len());
     let mut var: Real = Real::constant(sigma1 * sigma1);
