@@ -180,15 +180,8 @@ impl<T> Matrix<T> {
         let k = self.rows;
         let p = self.precision.get_or_init(|| {
             let l: Vec<f64> = self.data.iter().map(&value).collect();
-            // Column j of L⁻¹ (row-major, lower) by forward substitution on e_j.
             let mut inv = vec![0.0; k * k];
-            for j in 0..k {
-                inv[j * k + j] = 1.0 / l[j * k + j];
-                for i in j + 1..k {
-                    let s: f64 = (j..i).map(|m| l[i * k + m] * inv[m * k + j]).sum();
-                    inv[i * k + j] = -s / l[i * k + i];
-                }
-            }
+            lower_inverse(&l, k, &mut inv);
             // P_ij = Σ_{m ≥ i} (L⁻¹)_mi (L⁻¹)_mj for j ≤ i.
             let mut p = vec![0.0; PrecisionBlocks::len(k)];
             for i in 0..k {
@@ -201,6 +194,20 @@ impl<T> Matrix<T> {
             p
         });
         Some(p)
+    }
+}
+
+/// The inverse of the lower triangle of `l` (row-major k×k, nonzero diagonal) into
+/// `out` (row-major, zero above the diagonal): column `j` by forward substitution on the
+/// unit vector `e_j`.
+pub(crate) fn lower_inverse(l: &[f64], k: usize, out: &mut [f64]) {
+    out[..k * k].fill(0.0);
+    for j in 0..k {
+        out[j * k + j] = 1.0 / l[j * k + j];
+        for i in j + 1..k {
+            let s: f64 = (j..i).map(|m| l[i * k + m] * out[m * k + j]).sum();
+            out[i * k + j] = -s / l[i * k + i];
+        }
     }
 }
 

@@ -391,6 +391,128 @@ fn factor_values<'a, R: Real, E: Elem<R>>(chol: &'a Matrix<E>) -> Cow<'a, [f64]>
     }
 }
 
+/// The summed log-density of `n ≥ k` events through their scatter matrix
+/// `S = Σₑ rₑ rₑᵀ` (`rₑ = xₑ − μ`): with `L⁻¹` formed once and `T = L⁻¹ S L⁻ᵀ`,
+/// `Σₑ rₑᵀ Σ⁻¹ rₑ = tr T`, `∂/∂μ = Σ⁻¹ Σₑ rₑ`, `∂/∂xₑ = −Σ⁻¹ rₑ` and
+/// `∂/∂L = tril(L⁻ᵀ T) − n diag(1/L_ii)`. One pass over the events and O(k³) work per
+/// evaluation instead of two triangular solves per event (a factor built from parameters,
+/// e.g. an LKJ correlation factor scaled by standard deviations, with many observations).
+fn log_density_by_scatter<R: Real>(
+    x: Operand<'_, R>,
+    mu: Operand<'_, R>,
+    n: usize,
+    k: usize,
+    l: &[f64],
+    l_idx: &[u32],
+    log_diag: f64,
+) -> R {
+    let (x_var, mu_var) = (!x.is_constant(), !mu.is_constant());
+    let l_var = l_idx.iter().any(|i| *i != 0);
+    let taped = R::MODE == EvalMode::Tape && (x_var || mu_var || l_var);
+    vectorized::with_columns::<10, _>(
+        |[x_buf, mu_buf, residuals, r_sum, scatter, linv, w, t, grad_mu, work]| {
+            let xs = vectorized::column(&x, n * k, x_buf);
+            let ms = vectorized::column(&mu, k, mu_buf);
+            // The residuals by coordinate (column i holds rₑᵢ for every event), so that each
+            // entry of S and of Σₑ rₑ is one contiguous dot product or sum over the events.
+            residuals.resize(k * n, 0.0);
+            for (e, xe) in xs[..n * k].chunks_exact(k).enumerate() {
+                for i in 0..k {
+                    residuals[i * n + e] = xe[i] - ms[i];
+                }
+            }
+            let column = |i: usize| &residuals[i * n..(i + 1) * n];
+            r_sum.extend((0..k).map(|i| linalg::sum_f64(column(i))));
+            scatter.resize(k * k, 0.0);
+            for i in 0..k {
+                for j in 0..=i {
+                    let sij = linalg::dot_f64(column(i), column(j));
+                    scatter[i * k + j] = sij;
+                    scatter[j * k + i] = sij;
+                }
+            }
+            linv.resize(k * k, 0.0);
+            linalg::lower_inverse(l, k, linv);
+            // W = L⁻¹ S, T = W L⁻ᵀ (L⁻¹ is lower triangular).
+            w.resize(k * k, 0.0);
+            for i in 0..k {
+                for j in 0..k {
+                    w[i * k + j] = (0..=i).map(|m| linv[i * k + m] * scatter[m * k + j]).sum();
+                }
+            }
+            t.resize(k * k, 0.0);
+            for i in 0..k {
+                for j in 0..k {
+                    t[i * k + j] = (0..=j).map(|m| w[i * k + m] * linv[j * k + m]).sum();
+                }
+            }
+            let quad: f64 = (0..k).map(|i| t[i * k + i]).sum();
+            let value = -0.5 * quad - n as f64 * (log_diag + k as f64 * HALF_LN_2PI);
+            R::record_wide(|edges| {
+                if !taped {
+                    return value;
+                }
+                // ∂/∂μ = L⁻ᵀ (L⁻¹ Σₑ rₑ).
+                work.extend(
+                    (0..k).map(|i| (0..=i).map(|m| linv[i * k + m] * r_sum[m]).sum::<f64>()),
+                );
+                grad_mu
+                    .extend((0..k).map(|j| (j..k).map(|i| linv[i * k + j] * work[i]).sum::<f64>()));
+                match x {
+                    Operand::Slice(xv) => {
+                        // Σ⁻¹ = L⁻ᵀ L⁻¹ into `w` (no longer needed); then coordinate i of
+                        // −Σ⁻¹ rₑ for every event at once: −Σⱼ (Σ⁻¹)ᵢⱼ (column j).
+                        for i in 0..k {
+                            for j in 0..k {
+                                w[i * k + j] = (i.max(j)..k)
+                                    .map(|m| linv[m * k + i] * linv[m * k + j])
+                                    .sum();
+                            }
+                        }
+                        edges.reserve(n * k);
+                        for i in 0..k {
+                            work.clear();
+                            work.resize(n, 0.0);
+                            for j in 0..k {
+                                let p = -w[i * k + j];
+                                for (a, r) in work.iter_mut().zip(column(j)) {
+                                    *a += p * r;
+                                }
+                            }
+                            for (e, a) in work.iter().enumerate() {
+                                edges.push(xv[e * k + i].tape_index(), *a);
+                            }
+                        }
+                    }
+                    Operand::Scalar(v) => edges.push(v.tape_index(), -grad_mu.iter().sum::<f64>()),
+                    _ => {}
+                }
+                match mu {
+                    Operand::Slice(s) => {
+                        for (m, g) in s.iter().zip(grad_mu.iter()) {
+                            edges.push(m.tape_index(), *g);
+                        }
+                    }
+                    Operand::Scalar(m) => edges.push(m.tape_index(), grad_mu.iter().sum()),
+                    _ => {}
+                }
+                if l_var {
+                    for i in 0..k {
+                        for j in 0..=i {
+                            let mut g: f64 = (i..k).map(|m| linv[m * k + i] * t[m * k + j]).sum();
+                            if i == j {
+                                g -= n as f64 / l[i * k + i];
+                            }
+                            edges.push(l_idx[i * k + j], g);
+                        }
+                    }
+                }
+                value
+            })
+        },
+    )
+}
+
 impl<M, E: Copy> MvNormal<'_, M, E> {
     /// The summed log-density as one wide tape node (or a plain value), with
     /// `∂/∂x = −Σ⁻¹(x−μ)`, `∂/∂μ = Σ⁻¹(x−μ)`, `∂/∂L_ij = aᵢ zⱼ − δᵢⱼ/L_ii` summed over
@@ -426,6 +548,9 @@ impl<M, E: Copy> MvNormal<'_, M, E> {
         } else {
             None
         };
+        if precision.is_none() && n >= k {
+            return log_density_by_scatter(x, mu, n, k, &l, &l_idx, log_diag);
+        }
         // Work vectors from the thread's pool: no allocation per evaluation.
         vectorized::with_columns::<7, _>(|[r, z, a, grad_mu, grad_l, x_buf, mu_buf]| {
             let xs = vectorized::column(&x, n * k, x_buf);
@@ -777,6 +902,39 @@ mod tests {
         }
     }
 
+    /// Four events of k = 2 (the scatter-matrix path) with every input a parameter:
+    /// x (8), L00, L10, L11, mu (2).
+    struct ManyEvents;
+    impl ScalarFamily for ManyEvents {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let zero = R::constant(0.0);
+            let l = Matrix::from_vec(2, 2, vec![args[8], zero, args[9], args[10]]);
+            let d = MvNormal::from_cholesky(&args[11..13], &l).unwrap();
+            d.log_density(Operand::Slice(&args[..8])).unwrap()
+        }
+    }
+
+    /// Five observed events of k = 3 (data) with the factor's lower triangle (6) and a
+    /// scalar mean as parameters.
+    struct DataEvents;
+    impl ScalarFamily for DataEvents {
+        fn log_density<R: Real>(&self, args: &[R]) -> R {
+            let y = [
+                0.3, -1.2, 0.8, 1.1, 0.4, -0.2, -0.6, 0.9, 1.7, 0.2, 0.1, -0.5, 2.0, -0.3, 0.6,
+            ];
+            let zero = R::constant(0.0);
+            let l = Matrix::from_vec(
+                3,
+                3,
+                vec![
+                    args[0], zero, zero, args[1], args[2], zero, args[3], args[4], args[5],
+                ],
+            );
+            let d = MvNormal::from_cholesky(args[6], &l).unwrap();
+            d.log_density(Operand::Data(&y)).unwrap()
+        }
+    }
+
     /// k = 1 with a scalar value.
     struct ScalarValue1;
     impl ScalarFamily for ScalarValue1 {
@@ -904,6 +1062,14 @@ mod tests {
         check_gradients(&KernelCov { via_cholesky: true }, &args, 1e-6);
         check_gradients(&CholArgs, &[0.4, -0.3, 1.3, 0.5, 0.8, 0.2], 1e-6);
         check_gradients(&ScalarValue1, &[0.4, 1.7, -0.2], 1e-6);
+        let events = [0.4, -0.3, 1.1, 0.2, -0.8, 0.9, 0.3, 1.4];
+        let args: Vec<f64> = events
+            .iter()
+            .chain(&[1.3, 0.5, 0.8, 0.2, -0.1])
+            .copied()
+            .collect();
+        check_gradients(&ManyEvents, &args, 1e-6);
+        check_gradients(&DataEvents, &[1.2, 0.3, 0.9, -0.4, 0.2, 1.5, 0.3], 1e-6);
     }
 
     #[test]
