@@ -36,6 +36,17 @@ pub trait Kernel<const K: usize> {
         }
         (out.re, partials)
     }
+
+    /// The value summed over `n` elements given as equal-length columns (a scalar operand
+    /// arrives broadcast), with every element's partials written into `partials` (each
+    /// resized to `n` here). Kernels whose loop vectorises (no library calls) override
+    /// it; `None` — the default, or inputs the fast loop does not cover — makes the
+    /// driver call [`Kernel::eval_partials`] element by element.
+    #[inline]
+    fn eval_columns(&self, cols: [&[f64]; K], partials: &mut [Vec<f64>; K]) -> Option<f64> {
+        let _ = (cols, partials);
+        None
+    }
 }
 
 /// A length disagreement between broadcast arguments.
@@ -211,10 +222,12 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
         }
         EvalMode::Value => with_columns::<K, _>(|bufs| {
             let cols = columns(ops, n, bufs);
-            let mut total = 0.0;
-            for i in 0..n {
-                total += kernel.eval::<f64>(std::array::from_fn(|k| cols[k][i]));
-            }
+            let fast = with_columns::<K, _>(|partials| kernel.eval_columns(cols, partials));
+            let total = fast.unwrap_or_else(|| {
+                (0..n)
+                    .map(|i| kernel.eval::<f64>(std::array::from_fn(|k| cols[k][i])))
+                    .sum()
+            });
             R::constant(total)
         }),
         EvalMode::Tape if n == 1 => {
@@ -258,16 +271,19 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
                     }
                 }
                 let cols = columns(ops, n, bufs);
-                let mut total = 0.0;
-                for i in 0..n {
-                    let (v, d) = kernel.eval_partials(std::array::from_fn(|k| cols[k][i]));
-                    total += v;
-                    for k in 0..K {
-                        if variable[k] {
-                            partials[k][i] = d[k];
+                let total = kernel.eval_columns(cols, partials).unwrap_or_else(|| {
+                    let mut total = 0.0;
+                    for i in 0..n {
+                        let (v, d) = kernel.eval_partials(std::array::from_fn(|k| cols[k][i]));
+                        total += v;
+                        for k in 0..K {
+                            if variable[k] {
+                                partials[k][i] = d[k];
+                            }
                         }
                     }
-                }
+                    total
+                });
                 R::record_wide(|w| {
                     for k in 0..K {
                         if variable[k] {

@@ -114,3 +114,43 @@ pub fn lpdf<D: crate::dist::Distribution<f64>>(d: &D, x: f64) -> f64 {
     d.log_density(Param::<f64>::operand(&x))
         .expect("scalar arguments always broadcast")
 }
+
+/// A density over many elements (the driver's column path, [`Kernel::eval_columns`]
+/// where a kernel has one) against the same density one element at a time (the
+/// element path): values and gradients with respect to the parameters and the values
+/// agree. `make` builds the distribution from the parameters; `x` holds more elements
+/// than the driver's short-operand limit.
+///
+/// [`Kernel::eval_columns`]: crate::vectorized::Kernel::eval_columns
+pub fn check_columns_path<D: crate::dist::Distribution<Var>>(
+    make: impl Fn(&[Var]) -> D,
+    params: &[f64],
+    x: &[f64],
+) {
+    use crate::param::Operand;
+    assert!(x.len() > 16, "long enough for the column path");
+    let run = |whole: bool| {
+        tape::reset();
+        let p: Vec<Var> = params.iter().map(|v| Var::leaf(*v)).collect();
+        let xs: Vec<Var> = x.iter().map(|v| Var::leaf(*v)).collect();
+        let d = make(&p);
+        let lp = if whole {
+            d.log_density(Operand::Slice(&xs)).expect("lengths agree")
+        } else {
+            xs.iter()
+                .map(|xi| d.log_density(Operand::Scalar(*xi)).expect("one element"))
+                .fold(Var::constant(0.0), |a, b| a + b)
+        };
+        let leaves: Vec<Var> = p.iter().chain(&xs).copied().collect();
+        let mut grad = vec![0.0; leaves.len()];
+        tape::gradient(lp, &leaves, &mut grad);
+        (lp.value(), grad)
+    };
+    let (v_all, g_all) = run(true);
+    let (v_one, g_one) = run(false);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
+    assert!(close(v_all, v_one), "value: {v_all} vs {v_one}");
+    for (i, (a, b)) in g_all.iter().zip(&g_one).enumerate() {
+        assert!(close(*a, *b), "gradient {i}: {a} vs {b}");
+    }
+}
