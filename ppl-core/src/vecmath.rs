@@ -110,6 +110,15 @@ const LN_COEFFS: [f64; 10] = [
     2.0 / 21.0,
 ];
 
+/// Whether [`ln_normal`] covers `x` (positive, finite and normal), branch-free: `&`
+/// instead of the short-circuiting `RangeInclusive::contains`, so that loops checking
+/// every element stay vectorised.
+#[inline(always)]
+#[allow(clippy::manual_range_contains)]
+pub fn in_ln_normal_range(x: f64) -> bool {
+    (x >= f64::MIN_POSITIVE) & (x <= f64::MAX)
+}
+
 /// ln x for positive, finite, normal `x` (the caller guarantees the range; other inputs
 /// give unspecified finite values or NaN).
 #[inline(always)]

@@ -171,7 +171,7 @@ crate::vecmath::simd_fn! {
             let z2 = z * z;
             let r = z2 * inv_nu;
             let opr = 1.0 + r;
-            ok &= (s >= f64::MIN_POSITIVE) & (s <= f64::MAX) & (opr <= f64::MAX);
+            ok &= crate::vecmath::in_ln_normal_range(s) & (opr <= f64::MAX);
             let l1p = crate::vecmath::ln_normal_with::<FMA>(opr);
             let w = (nu + 1.0) / (nu + z2);
             values[i] = t.value - crate::vecmath::ln_normal_with::<FMA>(s) - half * l1p;
