@@ -297,6 +297,24 @@ pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
     }
 }
 
+/// The frame of a [`Kernel::eval_columns`] loop over `n` elements: `partials` resized to
+/// `n`, a pooled column for the element values; `rows` fills both and reports whether
+/// its fast formulas applied to every element. The sum of the values, or `None`.
+pub(crate) fn columns_sum<const K: usize>(
+    n: usize,
+    partials: &mut [Vec<f64>; K],
+    rows: impl FnOnce(&mut [f64], &mut [Vec<f64>; K]) -> bool,
+) -> Option<f64> {
+    for p in partials.iter_mut() {
+        p.clear();
+        p.resize(n, 0.0);
+    }
+    with_columns::<1, _>(|[values]| {
+        values.resize(n, 0.0);
+        rows(values, partials).then(|| crate::linalg::sum_f64(values))
+    })
+}
+
 /// One element's log-density `value` with partials `d` (one per operand, every operand
 /// of length 1) as a plain tape node, when at most two operands are variables: the
 /// usual case of a scalar with constant parameters (`mu ~ Normal(0, 5)`), and cheaper
@@ -354,10 +372,28 @@ pub fn sum_in_support<R: Real, F: Kernel<K>, const K: usize>(
     in_support: impl Fn(f64) -> bool,
 ) -> Result<R, LengthMismatch> {
     let n = broadcast_len(names, ops)?;
-    if (0..n).any(|i| !in_support(ops[0].value(i))) {
+    if !all_values(&ops[0], n, in_support) {
         return Ok(R::constant(f64::NEG_INFINITY));
     }
     Ok(sum(kernel, ops, n))
+}
+
+/// Whether each of the first `n` values of `op` (scalars broadcast) passes `test`: a data
+/// slice (the usual observed case) in one pass without a branch per element.
+pub fn all_values<R: Real>(op: &Operand<'_, R>, n: usize, test: impl Fn(f64) -> bool) -> bool {
+    match *op {
+        Operand::Data(xs) => xs[..n].iter().fold(true, |ok, x| ok & test(*x)),
+        _ => (0..n).all(|i| test(op.value(i))),
+    }
+}
+
+/// The sum of the first `n` values of `op` (scalars broadcast); a data slice with split
+/// accumulators.
+pub fn sum_values<R: Real>(op: &Operand<'_, R>, n: usize) -> f64 {
+    match *op {
+        Operand::Data(xs) => crate::linalg::sum_f64(&xs[..n]),
+        _ => op.values(n).sum(),
+    }
 }
 
 /// The pointwise twin of [`sum_in_support`]: appends each element's log-density to `out`,

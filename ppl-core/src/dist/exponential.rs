@@ -74,7 +74,7 @@ fn exponential_sum_scalar_rate<R: Real>(x: Operand<'_, R>, lambda: R, n: usize) 
                 sum_x = x.value(0) * n as f64;
             }
         } else {
-            sum_x = x.values(n).sum();
+            sum_x = vectorized::sum_values(&x, n);
         }
         if let Operand::Scalar(xs) = x {
             w.push(xs.tape_index(), -l * n as f64);
@@ -104,7 +104,7 @@ impl<R: Real, L: Param<R>> Distribution<R> for Exponential<L> {
     fn log_density(&self, x: Operand<'_, R>) -> Result<R, LengthMismatch> {
         let ops = self.operands(x);
         let n = broadcast_len(&NAMES, &ops)?;
-        if (0..n).any(|i| !support::non_negative(ops[0].value(i))) {
+        if !vectorized::all_values(&ops[0], n, support::non_negative) {
             return Ok(R::constant(f64::NEG_INFINITY));
         }
         if R::MODE != EvalMode::Dual && !ops[0].is_gather() {

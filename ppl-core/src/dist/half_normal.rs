@@ -58,6 +58,34 @@ impl Kernel<2> for HalfNormalKernel {
             [-z * inv, (z * z - 1.0) * inv],
         )
     }
+    fn eval_columns(&self, cols: [&[f64]; 2], partials: &mut [Vec<f64>; 2]) -> Option<f64> {
+        let [x, sigma] = cols;
+        crate::vectorized::columns_sum(x.len(), partials, |values, d| {
+            half_normal_rows(x, sigma, values, d)
+        })
+    }
+}
+
+crate::vecmath::simd_fn! {
+    /// The kernel over columns: values and partials (x, σ); `false` where the
+    /// branch-free logarithm does not apply.
+    fn half_normal_rows(x: &[f64], sigma: &[f64], values: &mut [f64], d: &mut [Vec<f64>; 2]) -> bool {
+        let n = values.len();
+        let (x, sigma) = (&x[..n], &sigma[..n]);
+        let [d_x, d_sigma] = d;
+        let (d_x, d_sigma) = (&mut d_x[..n], &mut d_sigma[..n]);
+        let mut ok = true;
+        for i in 0..n {
+            let s = sigma[i];
+            ok &= crate::vecmath::in_ln_normal_range(s);
+            let inv = 1.0 / s;
+            let z = x[i] * inv;
+            values[i] = -0.5 * z * z - crate::vecmath::ln_normal_with::<FMA>(s) + HALF_LN_2_OVER_PI;
+            d_x[i] = -z * inv;
+            d_sigma[i] = (z * z - 1.0) * inv;
+        }
+        ok
+    }
 }
 
 impl<S> HalfNormal<S> {
@@ -202,5 +230,19 @@ mod tests {
         assert_eq!(HalfNormal::new(0.0).unwrap_err().parameter, "sigma");
         assert_eq!(HalfNormal::new(f64::NAN).unwrap_err().parameter, "sigma");
         assert_eq!(HalfNormal::new([1.0, -1.0]).unwrap_err().value, -1.0);
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+    use crate::dist::testing::check_columns_path;
+
+    #[test]
+    fn columns_path_matches_the_element_path() {
+        let x: Vec<f64> = (0..40)
+            .map(|i| (i as f64 * 0.7).sin().abs() * 4.0)
+            .collect();
+        check_columns_path(|p| HalfNormal::new(p[0]).unwrap(), &[1.7], &x);
     }
 }

@@ -59,6 +59,36 @@ impl Kernel<3> for LogNormalKernel {
             [-(1.0 + z * inv) / x, z * inv, (z * z - 1.0) * inv],
         )
     }
+    fn eval_columns(&self, cols: [&[f64]; 3], partials: &mut [Vec<f64>; 3]) -> Option<f64> {
+        let [x, mu, sigma] = cols;
+        crate::vectorized::columns_sum(x.len(), partials, |values, d| {
+            log_normal_rows(x, mu, sigma, values, d)
+        })
+    }
+}
+
+crate::vecmath::simd_fn! {
+    /// The kernel over columns: values and partials (x, μ, σ); `false` where the
+    /// branch-free logarithm does not apply.
+    fn log_normal_rows(x: &[f64], mu: &[f64], sigma: &[f64], values: &mut [f64], d: &mut [Vec<f64>; 3]) -> bool {
+        let n = values.len();
+        let (x, mu, sigma) = (&x[..n], &mu[..n], &sigma[..n]);
+        let [d_x, d_mu, d_sigma] = d;
+        let (d_x, d_mu, d_sigma) = (&mut d_x[..n], &mut d_mu[..n], &mut d_sigma[..n]);
+        let mut ok = true;
+        for i in 0..n {
+            let (xi, s) = (x[i], sigma[i]);
+            ok &= crate::vecmath::in_ln_normal_range(xi) & crate::vecmath::in_ln_normal_range(s);
+            let ln_x = crate::vecmath::ln_normal_with::<FMA>(xi);
+            let inv = 1.0 / s;
+            let z = (ln_x - mu[i]) * inv;
+            values[i] = -0.5 * z * z - ln_x - crate::vecmath::ln_normal_with::<FMA>(s) - HALF_LN_2PI;
+            d_x[i] = -(1.0 + z * inv) / xi;
+            d_mu[i] = z * inv;
+            d_sigma[i] = (z * z - 1.0) * inv;
+        }
+        ok
+    }
 }
 
 impl<M, S> LogNormal<M, S> {
@@ -208,5 +238,19 @@ mod tests {
     fn invalid_parameters_are_rejected() {
         assert_eq!(LogNormal::new(f64::NAN, 1.0).unwrap_err().parameter, "mu");
         assert_eq!(LogNormal::new(0.0, -1.0).unwrap_err().parameter, "sigma");
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+    use crate::dist::testing::check_columns_path;
+
+    #[test]
+    fn columns_path_matches_the_element_path() {
+        let x: Vec<f64> = (0..40)
+            .map(|i| 0.05 + (i as f64 * 0.7).sin().abs() * 4.0)
+            .collect();
+        check_columns_path(|p| LogNormal::new(p[0], p[1]).unwrap(), &[0.3, 0.8], &x);
     }
 }

@@ -131,32 +131,25 @@ impl Kernel<4> for StudentTKernel {
     fn eval_columns(&self, cols: [&[f64]; 4], partials: &mut [Vec<f64>; 4]) -> Option<f64> {
         // The vectorised loop needs a scalar ν (its log-gamma terms computed once).
         let t = self.0.cached?;
-        let n = cols[0].len();
-        for p in partials.iter_mut() {
-            p.clear();
-            p.resize(n, 0.0);
-        }
         let [x, _, mu, sigma] = cols;
-        let [d_x, d_nu, d_mu, d_sigma] = partials;
-        vectorized::with_columns::<1, _>(|[values]| {
-            values.resize(n, 0.0);
-            student_t_rows(x, mu, sigma, t, values, [d_x, d_nu, d_mu, d_sigma])
+        vectorized::columns_sum(x.len(), partials, |values, d| {
+            student_t_rows(x, mu, sigma, t, values, d)
         })
     }
 }
 
 crate::vecmath::simd_fn! {
     /// The kernel over columns with one ν: values into `values`, partials (x, ν, μ, σ)
-    /// into `d`; the sum of the values, or `None` where the branch-free logarithm does
-    /// not apply (a σ that is not a positive normal number, an infinite `1 + z²/ν`).
+    /// into `d`; `false` where the branch-free logarithm does not apply (a σ that is not
+    /// a positive normal number, an infinite `1 + z²/ν`).
     fn student_t_rows(
         x: &[f64],
         mu: &[f64],
         sigma: &[f64],
         t: NuTerm,
         values: &mut [f64],
-        d: [&mut Vec<f64>; 4],
-    ) -> Option<f64> {
+        d: &mut [Vec<f64>; 4],
+    ) -> bool {
         let n = values.len();
         let (x, mu, sigma) = (&x[..n], &mu[..n], &sigma[..n]);
         let [d_x, d_nu, d_mu, d_sigma] = d;
@@ -180,7 +173,7 @@ crate::vecmath::simd_fn! {
             d_mu[i] = w * z * inv;
             d_sigma[i] = (w * z2 - 1.0) * inv;
         }
-        ok.then(|| crate::linalg::sum_f64(values))
+        ok
     }
 }
 
