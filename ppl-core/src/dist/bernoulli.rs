@@ -533,42 +533,23 @@ mod tests {
 #[cfg(test)]
 mod column_tests {
     use super::*;
-    use crate::tape::{self, Var};
+    use crate::dist::testing::check_columns_path_by_element;
+    use crate::tape::Var;
 
     /// A vector of parameters over 40 observations (the column loop) against 40
-    /// one-element densities: values and gradients agree.
+    /// one-element densities.
     #[test]
     fn columns_path_matches_the_element_path() {
         let eta: Vec<f64> = (0..40).map(|i| (i as f64 * 0.7).sin() * 2.5).collect();
         let k: Vec<i64> = (0..40).map(|i| ((i * 7) % 3 == 0) as i64).collect();
-        let run = |whole: bool| {
-            tape::reset();
-            let p: Vec<Var> = eta.iter().map(|v| Var::leaf(*v)).collect();
-            let lp = if whole {
-                BernoulliLogit::new(&p[..])
-                    .unwrap()
-                    .log_density(Operand::IntData(&k))
-                    .unwrap()
-            } else {
-                p.iter()
-                    .zip(&k)
-                    .map(|(pi, ki)| {
-                        BernoulliLogit::new(*pi)
-                            .unwrap()
-                            .log_density(Operand::IntData(std::slice::from_ref(ki)))
-                            .unwrap()
-                    })
-                    .fold(Var::constant(0.0), |a, b| a + b)
-            };
-            let mut grad = vec![0.0; p.len()];
-            tape::gradient(lp, &p, &mut grad);
-            (lp.value(), grad)
-        };
-        let ((v_all, g_all), (v_one, g_one)) = (run(true), run(false));
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
-        assert!(close(v_all, v_one), "{v_all} vs {v_one}");
-        for (a, b) in g_all.iter().zip(&g_one) {
-            assert!(close(*a, *b), "{a} vs {b}");
+        fn lp<D: Distribution<Var>>(d: D, k: &[i64]) -> Var {
+            d.log_density(Operand::IntData(k)).unwrap()
         }
+        check_columns_path_by_element(
+            |p| lp(BernoulliLogit::new(p).unwrap(), &k),
+            |p, i| lp(BernoulliLogit::new(p[i]).unwrap(), &k[i..=i]),
+            &eta,
+            k.len(),
+        );
     }
 }

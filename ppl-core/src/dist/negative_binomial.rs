@@ -402,46 +402,27 @@ mod tests {
 #[cfg(test)]
 mod column_tests {
     use super::*;
-    use crate::tape::{self, Var};
+    use crate::dist::testing::check_columns_path_by_element;
+    use crate::tape::Var;
 
     /// A vector of means over 40 counts (the column loop, with counts past the exact-sum
-    /// limit of the element kernel) against 40 one-element densities, for a scalar φ.
+    /// limit of the element kernel) against 40 one-element densities, for a scalar φ
+    /// (the last parameter).
     #[test]
     fn columns_path_matches_the_element_path() {
-        let mu: Vec<f64> = (0..40)
+        let mut params: Vec<f64> = (0..40)
             .map(|i| 0.5 + (i as f64 * 0.7).sin().abs() * 20.0)
             .collect();
+        params.push(2.7);
         let k: Vec<i64> = (0..40).map(|i| ((i * 7) % 31) as i64).collect();
-        let run = |whole: bool| {
-            tape::reset();
-            let m: Vec<Var> = mu.iter().map(|v| Var::leaf(*v)).collect();
-            let phi = Var::leaf(2.7);
-            let lp = if whole {
-                NegativeBinomial::new(&m[..], phi)
-                    .unwrap()
-                    .log_density(Operand::IntData(&k))
-                    .unwrap()
-            } else {
-                m.iter()
-                    .zip(&k)
-                    .map(|(mi, ki)| {
-                        NegativeBinomial::new(*mi, phi)
-                            .unwrap()
-                            .log_density(Operand::IntData(std::slice::from_ref(ki)))
-                            .unwrap()
-                    })
-                    .fold(Var::constant(0.0), |a, b| a + b)
-            };
-            let leaves: Vec<Var> = m.iter().copied().chain([phi]).collect();
-            let mut grad = vec![0.0; leaves.len()];
-            tape::gradient(lp, &leaves, &mut grad);
-            (lp.value(), grad)
-        };
-        let ((v_all, g_all), (v_one, g_one)) = (run(true), run(false));
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
-        assert!(close(v_all, v_one), "{v_all} vs {v_one}");
-        for (a, b) in g_all.iter().zip(&g_one) {
-            assert!(close(*a, *b), "{a} vs {b}");
+        fn lp<D: Distribution<Var>>(d: D, k: &[i64]) -> Var {
+            d.log_density(Operand::IntData(k)).unwrap()
         }
+        check_columns_path_by_element(
+            |p| lp(NegativeBinomial::new(&p[..40], p[40]).unwrap(), &k),
+            |p, i| lp(NegativeBinomial::new(p[i], p[40]).unwrap(), &k[i..=i]),
+            &params,
+            k.len(),
+        );
     }
 }

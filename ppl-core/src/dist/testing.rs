@@ -154,3 +154,36 @@ pub fn check_columns_path<D: crate::dist::Distribution<Var>>(
         assert!(close(*a, *b), "gradient {i}: {a} vs {b}");
     }
 }
+
+/// A density over many counts with a vector parameter (the driver's column path)
+/// against the sum of one-element densities (the element path): `whole(p)` is the
+/// log-density of all `n` counts given the parameters, `element(p, i)` that of count
+/// `i` alone; values and gradients with respect to every parameter agree.
+pub fn check_columns_path_by_element(
+    whole: impl Fn(&[Var]) -> Var,
+    element: impl Fn(&[Var], usize) -> Var,
+    params: &[f64],
+    n: usize,
+) {
+    assert!(n > 16, "long enough for the column path");
+    let run = |by_element: bool| {
+        tape::reset();
+        let p: Vec<Var> = params.iter().map(|v| Var::leaf(*v)).collect();
+        let lp = if by_element {
+            (0..n)
+                .map(|i| element(&p, i))
+                .fold(Var::constant(0.0), |a, b| a + b)
+        } else {
+            whole(&p)
+        };
+        let mut grad = vec![0.0; p.len()];
+        tape::gradient(lp, &p, &mut grad);
+        (lp.value(), grad)
+    };
+    let ((v_all, g_all), (v_one, g_one)) = (run(false), run(true));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
+    assert!(close(v_all, v_one), "value: {v_all} vs {v_one}");
+    for (i, (a, b)) in g_all.iter().zip(&g_one).enumerate() {
+        assert!(close(*a, *b), "gradient {i}: {a} vs {b}");
+    }
+}
