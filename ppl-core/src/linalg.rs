@@ -64,7 +64,8 @@ pub struct Matrix<T> {
     /// What [`Matrix::factor_facts`] found, kept until the matrix is modified (a
     /// data matrix used as a Cholesky factor is then checked once, not per evaluation).
     factor_facts: OnceLock<FactorFacts>,
-    /// `(L Lᵀ)⁻¹` for the lower triangle `L`, packed (see [`Matrix::reused_precision_by`]).
+    /// `(L Lᵀ)⁻¹` for the lower triangle `L`, in blocks of four rows (see
+    /// [`Matrix::reused_precision_by`]).
     precision: OnceLock<Vec<f64>>,
     /// How often the precision was asked for.
     inverse_requests: AtomicU32,
@@ -182,13 +183,12 @@ impl<T> Matrix<T> {
             let l: Vec<f64> = self.data.iter().map(&value).collect();
             let mut inv = vec![0.0; k * k];
             lower_inverse(&l, k, &mut inv);
-            // P_ij = Σ_{m ≥ i} (L⁻¹)_mi (L⁻¹)_mj for j ≤ i.
             let mut p = vec![0.0; PrecisionBlocks::len(k)];
             for i in 0..k {
                 let row = &mut p[PrecisionBlocks::row_offset(i)..];
-                for j in 0..=i {
-                    let pij: f64 = (i..k).map(|m| inv[m * k + i] * inv[m * k + j]).sum();
-                    row[j] = if i == j { 0.5 * pij } else { pij };
+                for (j, pij) in row[..=i].iter_mut().enumerate() {
+                    let v = precision_entry(&inv, k, i, j);
+                    *pij = if i == j { 0.5 * v } else { v };
                 }
             }
             p
@@ -209,6 +209,14 @@ pub(crate) fn lower_inverse(l: &[f64], k: usize, out: &mut [f64]) {
             out[i * k + j] = -s / l[i * k + i];
         }
     }
+}
+
+/// Entry `(i, j)` of the precision `L⁻ᵀ L⁻¹` from the row-major lower inverse `linv`:
+/// `Σ_{m ≥ max(i, j)} (L⁻¹)_mi (L⁻¹)_mj`.
+pub(crate) fn precision_entry(linv: &[f64], k: usize, i: usize, j: usize) -> f64 {
+    (i.max(j)..k)
+        .map(|m| linv[m * k + i] * linv[m * k + j])
+        .sum()
 }
 
 /// Where [`Matrix::reused_precision_by`] keeps the entries of a k×k precision: blocks of

@@ -464,9 +464,7 @@ fn log_density_by_scatter<R: Real>(
                         // −Σ⁻¹ rₑ for every event at once: −Σⱼ (Σ⁻¹)ᵢⱼ (column j).
                         for i in 0..k {
                             for j in 0..k {
-                                w[i * k + j] = (i.max(j)..k)
-                                    .map(|m| linv[m * k + i] * linv[m * k + j])
-                                    .sum();
+                                w[i * k + j] = linalg::precision_entry(linv, k, i, j);
                             }
                         }
                         edges.reserve(n * k);

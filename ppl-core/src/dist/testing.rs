@@ -128,37 +128,29 @@ pub fn check_columns_path<D: crate::dist::Distribution<Var>>(
     x: &[f64],
 ) {
     use crate::param::Operand;
-    assert!(x.len() > 16, "long enough for the column path");
-    let run = |whole: bool| {
-        tape::reset();
-        let p: Vec<Var> = params.iter().map(|v| Var::leaf(*v)).collect();
-        let xs: Vec<Var> = x.iter().map(|v| Var::leaf(*v)).collect();
-        let d = make(&p);
-        let lp = if whole {
-            d.log_density(Operand::Slice(&xs)).expect("lengths agree")
-        } else {
-            xs.iter()
-                .map(|xi| d.log_density(Operand::Scalar(*xi)).expect("one element"))
-                .fold(Var::constant(0.0), |a, b| a + b)
-        };
-        let leaves: Vec<Var> = p.iter().chain(&xs).copied().collect();
-        let mut grad = vec![0.0; leaves.len()];
-        tape::gradient(lp, &leaves, &mut grad);
-        (lp.value(), grad)
-    };
-    let (v_all, g_all) = run(true);
-    let (v_one, g_one) = run(false);
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
-    assert!(close(v_all, v_one), "value: {v_all} vs {v_one}");
-    for (i, (a, b)) in g_all.iter().zip(&g_one).enumerate() {
-        assert!(close(*a, *b), "gradient {i}: {a} vs {b}");
-    }
+    // The values are differentiated too: they follow the parameters as leaves.
+    let np = params.len();
+    let leaves: Vec<f64> = params.iter().chain(x).copied().collect();
+    check_columns_path_by_element(
+        |p| {
+            make(&p[..np])
+                .log_density(Operand::Slice(&p[np..]))
+                .expect("lengths agree")
+        },
+        |p, i| {
+            make(&p[..np])
+                .log_density(Operand::Scalar(p[np + i]))
+                .expect("one element")
+        },
+        &leaves,
+        x.len(),
+    );
 }
 
-/// A density over many counts with a vector parameter (the driver's column path)
-/// against the sum of one-element densities (the element path): `whole(p)` is the
-/// log-density of all `n` counts given the parameters, `element(p, i)` that of count
-/// `i` alone; values and gradients with respect to every parameter agree.
+/// A density over many elements with the whole-operand call (the driver's column path)
+/// against the sum of one-element calls (the element path): `whole(p)` is the
+/// log-density of all `n` elements given the leaves `p`, `element(p, i)` that of element
+/// `i` alone; values and gradients with respect to every leaf agree.
 pub fn check_columns_path_by_element(
     whole: impl Fn(&[Var]) -> Var,
     element: impl Fn(&[Var], usize) -> Var,
