@@ -1,6 +1,6 @@
 //! The negative binomial distribution in the mean–overdispersion parameterisation.
 
-use super::poisson::{is_count, ln_factorial, sample_poisson};
+use super::poisson::{is_count, ln_factorial, sample_poisson, scalar_of};
 use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
@@ -59,12 +59,9 @@ struct NegBinomialKernel {
 
 impl NegBinomialKernel {
     fn new<R: Real>(phi: Operand<'_, R>) -> Self {
-        let phi = match phi {
-            Operand::Const(p) => Some(p),
-            Operand::Scalar(p) => Some(p.value()),
-            _ => None,
-        };
-        NegBinomialKernel { phi }
+        NegBinomialKernel {
+            phi: scalar_of(phi).map(|p| p.value()),
+        }
     }
 }
 
