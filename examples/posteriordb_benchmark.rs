@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release --example posteriordb_benchmark                   # one run each
 //! cargo run --release --example posteriordb_benchmark -- --runs 3       # medians of 3 seeds
+//! cargo run --release --example posteriordb_benchmark -- --runs 10 --first-seed 11  # seeds 11..=20
 //! cargo run --release --example posteriordb_benchmark -- --only garch --only arK
 //! cargo run --release --example posteriordb_benchmark -- --verbose      # per-parameter tables
 //! cargo run --release --example posteriordb_benchmark -- --metric stan   # Stan's diagonal adaptation
@@ -162,6 +163,7 @@ fn gradient_costs(names: &[&str]) -> Result<(), BoxError> {
 
 fn main() -> Result<(), BoxError> {
     let mut runs = 1usize;
+    let mut first_seed = 1u64;
     let mut only: Vec<String> = Vec::new();
     let mut verbose = false;
     let mut gradient_cost = false;
@@ -171,6 +173,9 @@ fn main() -> Result<(), BoxError> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
+            "--first-seed" => {
+                first_seed = args.next().ok_or("--first-seed needs a number")?.parse()?
+            }
             "--only" => only.push(args.next().ok_or("--only needs a name")?),
             "--verbose" => verbose = true,
             "--gradient-cost" => gradient_cost = true,
@@ -207,7 +212,8 @@ fn main() -> Result<(), BoxError> {
 
     println!(
         "NUTS, 4 chains, 1000 warm-up + 1000 draws, target acceptance {target_accept}, max depth 10, \
-         metric {metric:?}; {runs} run(s) per posterior (medians; seeds 1..={runs})\n"
+         metric {metric:?}; {runs} run(s) per posterior (medians; seeds {first_seed}..={})\n",
+        first_seed + runs as u64 - 1
     );
     let settings = Nuts::default().metric(metric).target_accept(target_accept);
     println!(
@@ -217,7 +223,7 @@ fn main() -> Result<(), BoxError> {
     for name in names {
         let reference = Reference::load(name)?;
         let mut results = Vec::with_capacity(runs);
-        for seed in 1..=runs as u64 {
+        for seed in first_seed..first_seed + runs as u64 {
             results.push(run_once(name, &reference, seed, &settings, verbose)?);
         }
         let med = |f: &dyn Fn(&Run) -> f64| median(results.iter().map(f).collect());

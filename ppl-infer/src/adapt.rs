@@ -349,6 +349,13 @@ pub(crate) trait MetricAdaptation<M> {
         z: &PhasePoint,
         stats: &SampleStats,
     ) -> Result<MetricUpdate, AdaptError>;
+
+    /// The acceptance statistic dual averaging learns from, for the transition about to
+    /// be passed to [`learn`](Self::learn): Stan's mean Metropolis probability unless
+    /// the adaptation says otherwise.
+    fn step_size_statistic(&self, stats: &SampleStats) -> f64 {
+        stats.accept_stat
+    }
 }
 
 impl MetricAdaptation<DiagonalMetric> for DiagonalAdaptation {
@@ -573,6 +580,23 @@ impl GradientDiagonalAdaptation {
             && f64::from(self.late_divergences) > LATE_DIVERGENCE_SHARE * f64::from(late)
     }
 
+    /// The acceptance statistic for the step size of the transition about to be
+    /// learnt from: the symmetric one ([`SampleStats::accept_stat_sym`]) from the last
+    /// metric window onwards (no window switch is left) to the end of warm-up, as
+    /// nutpie does, the usual one before.
+    pub(crate) fn late_aware_statistic(&self, stats: &SampleStats) -> f64 {
+        let switch = if self.iteration < self.early_end {
+            self.early_switch
+        } else {
+            self.late_switch
+        };
+        if self.iteration + switch > self.final_window {
+            stats.accept_stat_sym
+        } else {
+            stats.accept_stat
+        }
+    }
+
     /// Sets `inv_mass` from the gradient at the initial point, `1/|∇ log p|`, and
     /// records the point.
     pub fn init(&mut self, inv_mass: &mut [f64], q: &[f64], grad: &[f64]) {
@@ -660,6 +684,10 @@ impl MetricAdaptation<DiagonalMetric> for GradientDiagonalAdaptation {
             return Ok(MetricUpdate::Unchanged);
         }
         Ok(self.update_kind())
+    }
+
+    fn step_size_statistic(&self, stats: &SampleStats) -> f64 {
+        self.late_aware_statistic(stats)
     }
 }
 
@@ -825,6 +853,39 @@ mod tests {
             }
             assert!(m[0].is_finite() && m[0] > 0.0);
         }
+    }
+
+    #[test]
+    fn step_size_learns_the_symmetric_statistic_once_no_window_switch_is_left() {
+        let stats = SampleStats {
+            lp: 0.0,
+            accept_stat: 0.9,
+            accept_stat_sym: 0.7,
+            step_size: 0.1,
+            tree_depth: 2,
+            n_leapfrog: 3,
+            diverging: false,
+            energy: 0.0,
+        };
+        // 1000 warm-up iterations: the last switch can come at iteration 770 (80 draws
+        // before the final window at 850), so 771 onwards learn the symmetric statistic.
+        let mut adapt = GradientDiagonalAdaptation::new(1000, 1);
+        let mut inv_mass = vec![1.0];
+        adapt.init(&mut inv_mass, &[0.0], &[1.0]);
+        let mut chosen = Vec::new();
+        for i in 0..1000u32 {
+            chosen.push(adapt.late_aware_statistic(&stats));
+            let x = [f64::from(i)];
+            adapt.learn(&mut inv_mass, &x, &x, false).unwrap();
+        }
+        assert!(chosen[..771].iter().all(|&a| a == 0.9));
+        assert!(chosen[771..].iter().all(|&a| a == 0.7));
+        // Stan's adaptation keeps the usual statistic throughout.
+        let stan = DiagonalAdaptation::new(1000, 1);
+        assert_eq!(
+            MetricAdaptation::<DiagonalMetric>::step_size_statistic(&stan, &stats),
+            0.9
+        );
     }
 
     #[test]

@@ -343,7 +343,7 @@ where
             nuts.max_depth,
             &mut rng,
         )?;
-        step_size = dual.learn(stats.accept_stat);
+        step_size = dual.learn(adaptation.step_size_statistic(&stats));
         if adaptation.learn(&mut metric, &z, &stats)? == MetricUpdate::UpdatedRestart {
             step_size = find_reasonable_step_size(
                 &z,

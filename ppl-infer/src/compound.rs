@@ -481,6 +481,7 @@ fn run_compound_chain<T: CompoundTarget>(
             None => SampleStats {
                 lp: state.logp,
                 accept_stat: sum_accept / steps.len().max(1) as f64,
+                accept_stat_sym: f64::NAN,
                 step_size: f64::NAN,
                 tree_depth: 0,
                 n_leapfrog: 0,

@@ -542,6 +542,10 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         }
         Ok(self.diagonal.update_kind())
     }
+
+    fn step_size_statistic(&self, stats: &SampleStats) -> f64 {
+        self.diagonal.late_aware_statistic(stats)
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ pub struct SampleStats {
     pub lp: f64,
     /// Mean Metropolis acceptance probability over the trajectory's leapfrog steps.
     pub accept_stat: f64,
+    /// Mean of the symmetric acceptance statistic `2 / (1 + exp|ΔH|)` over the
+    /// trajectory's leapfrog steps: an energy error counts the same whichever its sign
+    /// (nutpie's late step-size adaptation targets this one).
+    pub accept_stat_sym: f64,
     /// Step size used.
     pub step_size: f64,
     /// Number of trajectory doublings that were kept.
@@ -85,6 +89,7 @@ struct Trajectory<'a, 'd, D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanM
     h0: f64,
     n_leapfrog: u32,
     sum_metro_prob: f64,
+    sum_sym_prob: f64,
     divergent: bool,
 }
 
@@ -156,6 +161,8 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
             } else {
                 (self.h0 - h).exp()
             };
+            let sym = 2.0 / (1.0 + (h - self.h0).abs().exp());
+            self.sum_sym_prob += if sym.is_nan() { 0.0 } else { sym };
             out.propose.copy_from(z);
             self.metric.velocity(&z.p, out.p_sharp_beg);
             out.p_sharp_end.copy_from_slice(out.p_sharp_beg);
@@ -328,6 +335,7 @@ impl NutsWorkspace {
             h0,
             n_leapfrog: 0,
             sum_metro_prob: 0.0,
+            sum_sym_prob: 0.0,
             divergent: false,
         };
 
@@ -412,11 +420,13 @@ impl NutsWorkspace {
 
         let n_leapfrog = traj.n_leapfrog;
         let accept_stat = traj.sum_metro_prob / f64::from(n_leapfrog);
+        let accept_stat_sym = traj.sum_sym_prob / f64::from(n_leapfrog);
         let diverging = traj.divergent;
         current.copy_from(&self.z_sample);
         Ok(SampleStats {
             lp: current.logp,
             accept_stat,
+            accept_stat_sym,
             step_size,
             tree_depth: depth,
             n_leapfrog,
@@ -515,6 +525,32 @@ mod tests {
             .unwrap();
         assert_eq!(stats.tree_depth, 3);
         assert_eq!(stats.n_leapfrog, 7);
+    }
+
+    #[test]
+    fn symmetric_acceptance_statistic_of_one_leapfrog_step() {
+        // One step with energy error ΔH > 0 has Metropolis probability a = exp(−ΔH) and
+        // symmetric statistic 2 / (1 + exp ΔH) = 2a / (1 + a); with ΔH ≤ 0, a = 1.
+        let density = StdNormal(1);
+        let metric = DiagonalMetric::unit(1);
+        let mut ws = NutsWorkspace::new(1, 1);
+        let mut z = start(&density, &[0.3]);
+        let mut rng = rng_for(3, 0);
+        let mut counter = GradientCounter::new(&density);
+        let mut rejected_some = false;
+        for _ in 0..200 {
+            let stats = ws
+                .transition(&mut z, &mut counter, &metric, 1.7, 1, &mut rng)
+                .unwrap();
+            assert_eq!(stats.n_leapfrog, 1);
+            let a = stats.accept_stat;
+            assert!(stats.accept_stat_sym > 0.0 && stats.accept_stat_sym <= 1.0);
+            if a < 1.0 {
+                rejected_some = true;
+                assert!((stats.accept_stat_sym - 2.0 * a / (1.0 + a)).abs() < 1e-12);
+            }
+        }
+        assert!(rejected_some);
     }
 
     #[test]

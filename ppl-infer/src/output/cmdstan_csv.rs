@@ -545,6 +545,7 @@ mod tests {
         SampleStats {
             lp: -1.5 - i as f64,
             accept_stat: 0.25,
+            accept_stat_sym: 0.25,
             step_size: 0.5,
             tree_depth: 2,
             n_leapfrog: 3,

@@ -357,6 +357,7 @@ mod tests {
         let stats = |i: usize| SampleStats {
             lp: -(i as f64),
             accept_stat: 0.5,
+            accept_stat_sym: 0.5,
             step_size: 0.25,
             tree_depth: 1,
             n_leapfrog: 3,

@@ -213,7 +213,7 @@ where
         if tuning {
             self.tuned = true;
             if let Some(dual) = self.dual.as_mut() {
-                self.step_size = dual.learn(stats.accept_stat);
+                self.step_size = dual.learn(self.adaptation.step_size_statistic(&stats));
             }
             let update = self
                 .adaptation
