@@ -124,9 +124,16 @@ fn gp_pois_regr() {
     check("gp_pois_regr-gp_pois_regr", 100);
 }
 
+/// kidiq's intercept and IQ slope are strongly correlated (unscaled predictors), so a
+/// diagonal metric gives a bulk ESS of only ~700 from 4 × 1000 draws; at that ESS the
+/// rank R-hat of one of its four parameters reaches 1.01 by chance alone in a few
+/// percent of seeds (1 of 20 benchmark seeds before the symmetric step-size statistic,
+/// and this test's seed after it, on beta[0]). With 2000 draws per chain the
+/// R-hat noise halves and the mean tolerances (4 MCSE) tighten by √2.
 #[test]
 fn kidiq_kidscore_momiq() {
-    check("kidiq-kidscore_momiq", 0);
+    let nuts = Nuts::default().chains(4).seed(SEED).draws(2000);
+    check_with("kidiq-kidscore_momiq", nuts, 0);
 }
 
 #[test]

@@ -382,6 +382,12 @@ mod tests {
         let constant = vec![2.0; 10];
         assert_eq!(ess(&[&constant, &constant]), 20.0);
         assert!(rhat(&[&constant, &constant]).is_nan());
+        // ArviZ 0.x on four constant chains of 100 (`az.summary`): ess_bulk = ess_tail =
+        // 400, mcse_mean 0, mcse_sd and r_hat NaN. The summary prints the same.
+        let flat = vec![1.0; 100];
+        let d = diagnostics(&[&flat, &flat, &flat, &flat]);
+        assert_eq!((d.ess_bulk, d.ess_tail, d.mcse_mean), (400.0, 400.0, 0.0));
+        assert!(d.mcse_sd.is_nan() && d.r_hat.is_nan());
         let short = [1.0, 2.0, 3.0];
         assert!(ess_bulk(&[&short]).is_nan());
         let with_nan = [1.0, f64::NAN, 3.0, 4.0, 5.0];

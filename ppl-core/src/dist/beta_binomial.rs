@@ -1,7 +1,7 @@
 //! The beta-binomial distribution: a binomial whose success probability is beta.
 
 use super::binomial::{check_trials, trials_support};
-use super::poisson::{is_count, ln_choose};
+use super::poisson::{is_count, ln_choose, rising_factorial_tables, scalar_of};
 use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
@@ -49,7 +49,20 @@ impl<N: ParamValues, A: ParamValues, B: ParamValues> BetaBinomial<N, A, B> {
     }
 }
 
-struct BetaBinomialKernel;
+/// The kernel, with `(α, β)` when both are scalars (the column loop's case).
+struct BetaBinomialKernel {
+    shapes: Option<(f64, f64)>,
+}
+
+impl BetaBinomialKernel {
+    fn new<R: Real>(alpha: Operand<'_, R>, beta: Operand<'_, R>) -> Self {
+        BetaBinomialKernel {
+            shapes: scalar_of(alpha)
+                .zip(scalar_of(beta))
+                .map(|(a, b)| (a.value(), b.value())),
+        }
+    }
+}
 
 impl Kernel<4> for BetaBinomialKernel {
     #[inline]
@@ -70,6 +83,41 @@ impl Kernel<4> for BetaBinomialKernel {
         let da = digamma(a + k) - digamma(a) + common;
         let db = digamma(b + m - k) - digamma(b) + common;
         (v, [0.0, 0.0, da, db])
+    }
+    /// With scalar `α`, `β` every `ln Γ`/ψ difference is a rising factorial: tables of
+    /// `ln Γ(α+j) − ln Γ(α)`, the same for `β` and `α+β`, and their derivatives up to the
+    /// largest trial count make each element a handful of lookups.
+    fn eval_columns(&self, cols: [&[f64]; 4], partials: &mut [Vec<f64>; 4]) -> Option<f64> {
+        let (a, b) = self.shapes?;
+        let [k, m, _, _] = cols;
+        let n = k.len();
+        let mut largest = 0.0f64;
+        for (&ki, &mi) in k.iter().zip(m) {
+            if !is_count(ki) || !is_count(mi) || ki > mi {
+                return None;
+            }
+            largest = largest.max(mi);
+        }
+        // Tabulating up to the largest count must cost less than the elements.
+        if largest > (4 * n + 64) as f64 {
+            return None;
+        }
+        let up_to = largest as usize;
+        vectorized::with_columns::<6, _>(|[ln_a, d_a, ln_b, d_b, ln_ab, d_ab]| {
+            rising_factorial_tables(a, up_to, ln_a, d_a);
+            rising_factorial_tables(b, up_to, ln_b, d_b);
+            rising_factorial_tables(a + b, up_to, ln_ab, d_ab);
+            vectorized::columns_sum(n, partials, |values, d| {
+                let [_, _, d_alpha, d_beta] = d;
+                for i in 0..n {
+                    let (j, t) = (k[i] as usize, m[i] as usize);
+                    values[i] = ln_a[j] + ln_b[t - j] - ln_ab[t] + ln_choose(m[i], k[i]);
+                    d_alpha[i] = d_a[j] - d_ab[t];
+                    d_beta[i] = d_b[t - j] - d_ab[t];
+                }
+                true
+            })
+        })
     }
 }
 
@@ -103,7 +151,8 @@ impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> Distribution<R> for BetaBin
             self.beta.operand(),
         ];
         let len = broadcast_len(&["x", "n", "alpha", "beta"], &ops)?;
-        Ok(vectorized::sum(&BetaBinomialKernel, &ops, len))
+        let kernel = BetaBinomialKernel::new(self.alpha.operand(), self.beta.operand());
+        Ok(vectorized::sum(&kernel, &ops, len))
     }
 
     fn log_density_pointwise(
@@ -118,7 +167,7 @@ impl<R: Real, N: Param<R>, A: Param<R>, B: Param<R>> Distribution<R> for BetaBin
             self.beta.operand(),
         ];
         let len = broadcast_len(&["x", "n", "alpha", "beta"], &ops)?;
-        vectorized::pointwise(&BetaBinomialKernel, &ops, len, out);
+        vectorized::pointwise(&BetaBinomialKernel { shapes: None }, &ops, len, out);
         Ok(())
     }
 
@@ -246,5 +295,47 @@ mod tests {
         );
         let s = a + b;
         check_moments(&xs, n * a / s, n * a * b * (s + n) / (s * s * (s + 1.0)));
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+    use crate::dist::testing::check_columns_path_by_element;
+    use crate::tape::Var;
+
+    /// 40 counts with per-row trial counts (the table loop) against 40 one-element
+    /// densities, for scalar α and β as variables.
+    #[test]
+    fn columns_path_matches_the_element_path() {
+        let trials: Vec<i64> = (0..40).map(|i| 3 + ((i * 11) % 37) as i64).collect();
+        let k: Vec<i64> = trials
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (i as i64 * 5) % (t + 1))
+            .collect();
+        fn lp<D: Distribution<Var>>(d: D, k: &[i64]) -> Var {
+            d.log_density(Operand::IntData(k)).unwrap()
+        }
+        for (a, b) in [(2.7, 0.4), (0.05, 30.0), (1.0, 1.0)] {
+            check_columns_path_by_element(
+                |p| lp(BetaBinomial::new(&trials[..], p[0], p[1]).unwrap(), &k),
+                |p, i| lp(BetaBinomial::new(trials[i], p[0], p[1]).unwrap(), &k[i..=i]),
+                &[a, b],
+                k.len(),
+            );
+        }
+    }
+
+    /// A count above its trials or a non-integer anywhere leaves the column loop to
+    /// the element path, which gives −∞.
+    #[test]
+    fn counts_outside_the_support_are_minus_infinity() {
+        let trials = vec![5_i64; 20];
+        let mut k = vec![2_i64; 20];
+        k[7] = 6;
+        let d = BetaBinomial::new(&trials[..], 2.0, 3.0).unwrap();
+        let lp: f64 = d.log_density(Operand::IntData(&k)).unwrap();
+        assert_eq!(lp, f64::NEG_INFINITY);
     }
 }

@@ -1,6 +1,6 @@
 //! The negative binomial distribution in the mean–overdispersion parameterisation.
 
-use super::poisson::{is_count, ln_factorial, sample_poisson, scalar_of};
+use super::poisson::{is_count, ln_factorial, rising_factorial_tables, sample_poisson, scalar_of};
 use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
@@ -139,14 +139,7 @@ impl Kernel<3> for NegBinomialKernel {
             return None;
         }
         vectorized::with_columns::<2, _>(|[rising, d_rising]| {
-            // ln Γ(j+φ) − ln Γ(φ) = Σ_{i<j} ln(φ+i), and its φ-derivative Σ 1/(φ+i).
-            rising.push(0.0);
-            d_rising.push(0.0);
-            for j in 0..largest as usize {
-                let pj = phi + j as f64;
-                rising.push(rising[j] + pj.ln());
-                d_rising.push(d_rising[j] + 1.0 / pj);
-            }
+            rising_factorial_tables(phi, largest as usize, rising, d_rising);
             vectorized::columns_sum(n, partials, |values, d| {
                 neg_binomial_rows(k, mu, phi, rising, d_rising, values, d)
             })

@@ -38,6 +38,21 @@ pub(super) fn ln_choose(n: f64, k: f64) -> f64 {
     ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
 }
 
+/// Tables of the rising factorial's logarithm and its derivative for `j = 0..=up_to`:
+/// `ln[j] = ln Γ(x+j) − ln Γ(x) = Σ_{i<j} ln(x+i)` and `d[j] = ψ(x+j) − ψ(x) =
+/// Σ_{i<j} 1/(x+i)` (both cleared first).
+pub(super) fn rising_factorial_tables(x: f64, up_to: usize, ln: &mut Vec<f64>, d: &mut Vec<f64>) {
+    ln.clear();
+    d.clear();
+    ln.push(0.0);
+    d.push(0.0);
+    for j in 0..up_to {
+        let xj = x + j as f64;
+        ln.push(ln[j] + xj.ln());
+        d.push(d[j] + 1.0 / xj);
+    }
+}
+
 /// True for a non-negative integer (NaN and infinities are not).
 #[inline]
 pub(super) fn is_count(x: f64) -> bool {
