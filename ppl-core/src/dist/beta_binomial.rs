@@ -331,7 +331,7 @@ mod column_tests {
     /// the element path, which gives −∞.
     #[test]
     fn counts_outside_the_support_are_minus_infinity() {
-        let trials = vec![5_i64; 20];
+        let trials = [5_i64; 20];
         let mut k = vec![2_i64; 20];
         k[7] = 6;
         let d = BetaBinomial::new(&trials[..], 2.0, 3.0).unwrap();
