@@ -127,7 +127,24 @@ fn skewed_log_gamma() {
     check_expectation(&trace, "E[y]", digamma_3, |x| x[0]);
     check_expectation(&trace, "E[exp y]", 3.0, |x| x[0].exp());
     check_expectation(&trace, "E[exp 2y]", 12.0, |x| (2.0 * x[0]).exp());
-    assert_eq!(trace.divergences(), 0);
+}
+
+/// The right side of `3y − eʸ` is a stiff wall: now and then a trajectory that starts
+/// with a large momentum diverges there. Measured over seeds 1..=400 (4 chains × 1000
+/// draws each): a single divergence in 6 runs with the default adaptation (nutpie's
+/// symmetric acceptance statistic late in warm-up), in 1 run with Stan's statistic
+/// throughout. At that rate (1.5% of runs) 40 runs have more than 3 divergences in
+/// all with probability below 0.5%; a step size too large for the wall would.
+#[test]
+fn divergences_on_a_stiff_wall_are_rare() {
+    let total: usize = (1..=40)
+        .map(|seed| {
+            sample_log_density(&LogGamma, Nuts::default().seed(seed).progress(false))
+                .unwrap()
+                .divergences()
+        })
+        .sum();
+    assert!(total <= 3, "{total} divergences in 40 runs");
 }
 
 /// `x₀ ~ N(0, 1)`, `x₁ | x₀ ~ N(½ (x₀² − 1), 1)`: a curved density. (With a factor 1
