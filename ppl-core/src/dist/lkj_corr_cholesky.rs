@@ -9,6 +9,7 @@ use crate::vectorized::LengthMismatch;
 use num_dual::Dual64;
 use rand::RngCore;
 use rand_distr::Distribution as _;
+use std::cell::Cell;
 use std::f64::consts::LN_2;
 
 /// LKJ distribution (Lewandowski, Kurowicka and Joe 2009) with shape `eta > 0` over the
@@ -79,6 +80,23 @@ pub fn lkj_log_normalizer<R: Real>(eta: R, n: usize) -> R {
         total += (eta * 2.0 - 2.0 + m) * (m * LN_2) + b.ln_beta(b) * m;
     }
     total
+}
+
+/// `ln c_n(η)` and its η-derivative, remembered for the last `(η, n)` of this thread:
+/// η is usually a constant, and the log-Beta sums would otherwise be recomputed at
+/// every evaluation.
+fn log_normalizer_and_derivative(eta: f64, n: usize) -> (f64, f64) {
+    thread_local! {
+        static LAST: Cell<Option<(u64, usize, f64, f64)>> = const { Cell::new(None) };
+    }
+    LAST.with(|last| match last.get() {
+        Some((bits, m, v, d)) if bits == eta.to_bits() && m == n => (v, d),
+        _ => {
+            let c = lkj_log_normalizer(Fwd(Dual64::from(eta).derivative()), n).0;
+            last.set(Some((eta.to_bits(), n, c.re, c.eps)));
+            (c.re, c.eps)
+        }
+    })
 }
 
 impl<E> LKJCorrCholesky<E> {
@@ -166,10 +184,10 @@ impl<R: Real, E: Param<R>> Distribution<R> for LKJCorrCholesky<E> {
         let mut x_buf = Vec::new();
         let x = x.materialize(&mut x_buf);
         let eta = eta_op.value(0);
-        let log_c = lkj_log_normalizer(Fwd(Dual64::from(eta).derivative()), n).0;
+        let (log_c, d_log_c) = log_normalizer_and_derivative(eta, n);
         Ok(R::record_wide(|w| {
-            let mut total = -log_c.re * events as f64;
-            let mut d_eta = -log_c.eps * events as f64;
+            let mut total = -log_c * events as f64;
+            let mut d_eta = -d_log_c * events as f64;
             for i in 1..n {
                 let c = 2.0 * eta + (n as f64 - i as f64 - 3.0);
                 for e in 0..events {
@@ -318,6 +336,24 @@ mod tests {
             assert!((m2_21 - var).abs() < 1e-7, "eta {eta}: {m2_21} vs {var}");
             assert!((m2_10 - var).abs() < 1e-7, "eta {eta}: {m2_10} vs {var}");
             assert!(m1_20.abs() < 1e-9);
+        }
+    }
+
+    /// The normaliser remembered per thread is the one of the (η, n) asked for, in any
+    /// order of calls: at the identity factor the log-density is `−ln c_n(η)`.
+    #[test]
+    fn remembered_normaliser_follows_eta_and_n() {
+        let cases = [(2.0, 3), (0.5, 3), (2.0, 4), (2.0, 3), (0.5, 2), (0.5, 3)];
+        for (eta, n) in cases {
+            let identity: Vec<f64> = (0..n * n)
+                .map(|k| if k % (n + 1) == 0 { 1.0 } else { 0.0 })
+                .collect();
+            let d = LKJCorrCholesky::new(n, eta).unwrap();
+            let want = -lkj_log_normalizer(eta, n);
+            assert!(
+                (lp(&d, &identity) - want).abs() < 1e-12,
+                "η = {eta}, n = {n}"
+            );
         }
     }
 
