@@ -156,13 +156,12 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
                 self.divergent = true;
             }
             *out.log_sum_weight = log_sum_exp2(*out.log_sum_weight, self.h0 - h);
-            self.sum_metro_prob += if self.h0 - h > 0.0 {
-                1.0
-            } else {
-                (self.h0 - h).exp()
-            };
-            let sym = 2.0 / (1.0 + (h - self.h0).abs().exp());
-            self.sum_sym_prob += if sym.is_nan() { 0.0 } else { sym };
+            // One exponential for both statistics: with e = exp(−|ΔH|), the Metropolis
+            // probability is 1 or e, the symmetric one 2 / (1 + e^|ΔH|) = 2e / (1 + e).
+            let gain = self.h0 - h;
+            let e = (-gain.abs()).exp();
+            self.sum_metro_prob += if gain > 0.0 { 1.0 } else { e };
+            self.sum_sym_prob += if e.is_nan() { 0.0 } else { 2.0 * e / (1.0 + e) };
             out.propose.copy_from(z);
             self.metric.velocity(&z.p, out.p_sharp_beg);
             out.p_sharp_end.copy_from_slice(out.p_sharp_beg);
