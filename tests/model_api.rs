@@ -217,3 +217,52 @@ fn prior_draws_respect_an_explicit_transform() {
         assert!(b > 0.0 && b < 1.0 - a, "seed {seed}: a = {a}, b = {b}");
     }
 }
+
+/// A deterministic between variables, a transformed variable and a conditioned one.
+#[model]
+fn interleaved() {
+    let a = sample!(HalfNormal::new(1.0));
+    deterministic!("twice", 2.0 * a);
+    let b = sample!(Normal::new(0.0, 1.0), shape = 2);
+    let c = sample!(Normal::new(0.0, 1.0));
+    let shifted: Vec<Real> = b.iter().map(|x| *x + c).collect();
+    deterministic!(shifted);
+}
+
+#[test]
+fn a_draw_is_recorded_in_one_pass_in_trace_order() {
+    let model = interleaved::model()
+        .unwrap()
+        .condition(&Point::new().with("c", 0.5))
+        .unwrap();
+    let u = [0.3, -1.0, 2.0];
+    // Free variables (a, b) in layout order, then the deterministics; c is fixed.
+    let mut out = [0.0; 6];
+    model.record_draw_joint(&u, &[], &mut out).unwrap();
+    let a = 0.3f64.exp();
+    let want = [a, -1.0, 2.0, 2.0 * a, -0.5, 2.5];
+    for (got, want) in out.iter().zip(want) {
+        assert!((got - want).abs() < 1e-14, "{out:?}");
+    }
+    // The same values as the named constrained point and the deterministics accumulator.
+    let point = model.constrain(&u).unwrap();
+    assert_eq!(point.get("a").unwrap().values, [out[0]]);
+    assert_eq!(point.get("b").unwrap().values, out[1..3]);
+    let e = model
+        .evaluate(
+            &u,
+            Accumulators {
+                deterministics: true,
+                ..Accumulators::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(e.deterministics[0], ("twice".to_string(), vec![out[3]]));
+    assert_eq!(
+        e.deterministics[1],
+        ("shifted".to_string(), out[4..].to_vec())
+    );
+    // A row of the wrong width is an error, not a panic.
+    let err = model.record_draw_joint(&u, &[], &mut [0.0; 5]).unwrap_err();
+    assert!(err.to_string().contains('6'), "{err}");
+}

@@ -404,6 +404,60 @@ impl<T: ModelTemplate> Model<T> {
         Ok(point)
     }
 
+    /// Writes the draw at `(u, z)` into `out` in the order a trace stores it: the free
+    /// variables' constrained values (discrete ones as exact integers) in layout order,
+    /// then the deterministics in layout order. One value-only run of the model, nothing
+    /// allocated per variable; `out` must hold exactly that many values.
+    pub fn record_draw_joint(&self, u: &[f64], z: &[i64], out: &mut [f64]) -> Result<()> {
+        self.check_state(u, z)?;
+        let layout = &self.layout;
+        let parameters: usize = layout
+            .variables
+            .iter()
+            .filter(|v| !v.fixed)
+            .map(|v| v.len)
+            .sum();
+        let deterministics: usize = layout
+            .deterministics
+            .iter()
+            .map(|(_, shape)| shape.iter().product::<usize>())
+            .sum();
+        if out.len() != parameters + deterministics {
+            return Err(Error::Dimension {
+                expected: parameters + deterministics,
+                found: out.len(),
+            });
+        }
+        let mut ctx = RecordDraw {
+            inner: InferenceContext::with_discrete(
+                layout,
+                u,
+                z,
+                &self.conditioned,
+                Accumulators::default(),
+            ),
+            layout,
+            out,
+            next_variable: 0,
+            variable_offset: 0,
+            next_deterministic: 0,
+            deterministic_offset: parameters,
+            error: None,
+        };
+        guarded(|| self.template.run::<f64, _>(&mut ctx))?;
+        ctx.inner.finish()?;
+        if let Some(e) = ctx.error {
+            return Err(e);
+        }
+        if let Some((name, _)) = layout.deterministics.get(ctx.next_deterministic) {
+            return Err(Error::Structure {
+                variable: name.clone(),
+                detail: "was a deterministic in the first pass but not in this one".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Maps named constrained values to the unconstrained vector. Every free variable
     /// must be present with the right number of elements. For a model with discrete
     /// variables use [`unconstrain_joint`](Self::unconstrain_joint).
@@ -614,6 +668,94 @@ impl Context<f64> for CollectValues<'_> {
     }
     fn deterministic(&mut self, name: &'static str, values: crate::param::Operand<'_, f64>) {
         self.inner.deterministic(name, values)
+    }
+    fn potential(&mut self, name: &'static str, value: f64) {
+        self.inner.potential(name, value)
+    }
+}
+
+/// Wraps the inference context to write each free variable's constrained values and
+/// each deterministic straight into a trace row (see [`Model::record_draw_joint`]).
+struct RecordDraw<'a, 'o> {
+    inner: InferenceContext<'a, f64>,
+    layout: &'a Layout,
+    out: &'o mut [f64],
+    next_variable: usize,
+    variable_offset: usize,
+    next_deterministic: usize,
+    deterministic_offset: usize,
+    error: Option<Error>,
+}
+
+impl RecordDraw<'_, '_> {
+    fn fail(&mut self, variable: &str, detail: String) {
+        if self.error.is_none() {
+            self.error = Some(Error::Structure {
+                variable: variable.to_string(),
+                detail,
+            });
+        }
+    }
+}
+
+impl Context<f64> for RecordDraw<'_, '_> {
+    fn variable<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: std::result::Result<D, crate::dist::ParamError>,
+        shape: Option<usize>,
+        transform: Option<crate::transform::Transform<f64>>,
+    ) -> crate::dist::Values<f64> {
+        let xs = self.inner.variable(name, dist, shape, transform);
+        // A variable out of place or of another length is the inner context's error.
+        if let Some(v) = self.layout.variables.get(self.next_variable) {
+            self.next_variable += 1;
+            if !v.fixed {
+                let end = self.variable_offset + v.len;
+                if v.name == name && xs.len() == v.len {
+                    self.out[self.variable_offset..end].copy_from_slice(&xs);
+                }
+                self.variable_offset = end;
+            }
+        }
+        xs
+    }
+    fn observe<D: crate::dist::Distribution<f64>>(
+        &mut self,
+        name: &'static str,
+        dist: std::result::Result<D, crate::dist::ParamError>,
+        data: crate::param::Operand<'_, f64>,
+    ) {
+        self.inner.observe(name, dist, data)
+    }
+    fn deterministic(&mut self, name: &'static str, values: crate::param::Operand<'_, f64>) {
+        let Some((expected, shape)) = self.layout.deterministics.get(self.next_deterministic)
+        else {
+            return self.fail(name, "was not a deterministic in the first pass".into());
+        };
+        if expected != name {
+            return self.fail(
+                name,
+                format!("appeared where the deterministic `{expected}` was expected"),
+            );
+        }
+        self.next_deterministic += 1;
+        let len: usize = shape.iter().product();
+        let found = values.len().unwrap_or(1);
+        if found != len {
+            return self.fail(
+                name,
+                format!("has {found} values, the first pass had {len}: its shape changed"),
+            );
+        }
+        let start = self.deterministic_offset;
+        for (slot, x) in self.out[start..start + len]
+            .iter_mut()
+            .zip(values.values(len))
+        {
+            *slot = x;
+        }
+        self.deterministic_offset += len;
     }
     fn potential(&mut self, name: &'static str, value: f64) {
         self.inner.potential(name, value)

@@ -19,7 +19,6 @@ use crate::step::slice::Slice;
 use crate::step::{Block, ChainState, StepMethod};
 use crate::target::{SampleTarget, TraceVariable};
 use crate::trace::{ChainTiming, ChainTrace, StepTrace, Trace};
-use ppl_core::context::inference::Accumulators;
 use ppl_core::layout::{Layout, VariableInfo};
 use ppl_core::model::{JointDensity, Model, ModelTemplate};
 use std::time::Instant;
@@ -341,33 +340,7 @@ impl<T: ModelTemplate + Sync> CompoundTarget for Model<T> {
     }
 
     fn record_state(&self, u: &[f64], z: &[i64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
-        let layout = JointDensity::layout(self);
-        let point = self.constrain_joint(u, z)?;
-        let mut offset = 0;
-        for v in layout.variables.iter().filter(|v| !v.fixed) {
-            let array = point.get(&v.name).ok_or_else(|| {
-                ppl_core::Error::Point(format!("constrained point lacks `{}`", v.name))
-            })?;
-            crate::target::copy_checked(&v.name, &array.values, &mut out[offset..offset + v.len])?;
-            offset += v.len;
-        }
-        if layout.deterministics.is_empty() {
-            return Ok(());
-        }
-        let eval = self.evaluate_joint(
-            u,
-            z,
-            Accumulators {
-                deterministics: true,
-                ..Accumulators::default()
-            },
-        )?;
-        for (name, values) in &eval.deterministics {
-            let len = values.len();
-            crate::target::copy_checked(name, values, &mut out[offset..offset + len])?;
-            offset += len;
-        }
-        Ok(())
+        self.record_draw_joint(u, z, out)
     }
 }
 

@@ -4,7 +4,6 @@
 //! constrained space with their shapes, deterministics included) and, through
 //! [`RawDensity`], for any [`LogDensity`] (the unconstrained vector recorded as `x`).
 
-use ppl_core::context::inference::Accumulators;
 use ppl_core::model::{LogDensity, Model, ModelTemplate, INIT_ATTEMPTS};
 use rand::{Rng, RngCore};
 
@@ -194,40 +193,7 @@ impl<T: ModelTemplate + Sync> SampleTarget for Model<T> {
     }
 
     fn record(&self, position: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
-        let layout = self.layout();
-        let point = self.constrain(position)?;
-        let mut offset = 0;
-        for v in layout.variables.iter().filter(|v| !v.fixed) {
-            let array = point.get(&v.name).ok_or_else(|| {
-                ppl_core::Error::Point(format!("constrained point lacks `{}`", v.name))
-            })?;
-            copy_checked(&v.name, &array.values, &mut out[offset..offset + v.len])?;
-            offset += v.len;
-        }
-        if layout.deterministics.is_empty() {
-            return Ok(());
-        }
-        let eval = self.evaluate(
-            position,
-            Accumulators {
-                deterministics: true,
-                ..Accumulators::default()
-            },
-        )?;
-        for (name, shape) in &layout.deterministics {
-            let len: usize = shape.iter().product();
-            let values = eval
-                .deterministics
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, values)| values)
-                .ok_or_else(|| {
-                    ppl_core::Error::Point(format!("deterministic `{name}` was not computed"))
-                })?;
-            copy_checked(name, values, &mut out[offset..offset + len])?;
-            offset += len;
-        }
-        Ok(())
+        self.record_draw_joint(position, &[], out)
     }
 
     fn discrete_variables(&self) -> Vec<String> {
@@ -238,25 +204,6 @@ impl<T: ModelTemplate + Sync> SampleTarget for Model<T> {
             .map(|v| v.name.clone())
             .collect()
     }
-}
-
-pub(crate) fn copy_checked(
-    name: &str,
-    values: &[f64],
-    out: &mut [f64],
-) -> Result<(), ppl_core::Error> {
-    if values.len() != out.len() {
-        return Err(ppl_core::Error::Structure {
-            variable: name.to_string(),
-            detail: format!(
-                "has {} values, the layout says {}: its shape changed between evaluations",
-                values.len(),
-                out.len()
-            ),
-        });
-    }
-    out.copy_from_slice(values);
-    Ok(())
 }
 
 #[cfg(test)]
