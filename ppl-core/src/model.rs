@@ -707,12 +707,13 @@ impl Context<f64> for RecordDraw<'_, '_> {
         transform: Option<crate::transform::Transform<f64>>,
     ) -> crate::dist::Values<f64> {
         let xs = self.inner.variable(name, dist, shape, transform);
-        // A variable out of place or of another length is the inner context's error.
+        // A variable out of place or of another length is the inner context's error
+        // (the draw is then discarded); only the copy needs the lengths to agree.
         if let Some(v) = self.layout.variables.get(self.next_variable) {
             self.next_variable += 1;
             if !v.fixed {
                 let end = self.variable_offset + v.len;
-                if v.name == name && xs.len() == v.len {
+                if xs.len() == v.len {
                     self.out[self.variable_offset..end].copy_from_slice(&xs);
                 }
                 self.variable_offset = end;

@@ -161,7 +161,7 @@ impl<D: LogDensity + ?Sized, G: Rng + ?Sized, M: EuclideanMetric> Trajectory<'_,
             let gain = self.h0 - h;
             let e = (-gain.abs()).exp();
             self.sum_metro_prob += if gain > 0.0 { 1.0 } else { e };
-            self.sum_sym_prob += if e.is_nan() { 0.0 } else { 2.0 * e / (1.0 + e) };
+            self.sum_sym_prob += 2.0 * e / (1.0 + e);
             out.propose.copy_from(z);
             self.metric.velocity(&z.p, out.p_sharp_beg);
             out.p_sharp_end.copy_from_slice(out.p_sharp_beg);
