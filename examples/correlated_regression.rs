@@ -1,7 +1,8 @@
 //! A regression with strongly correlated predictors (a cubic in an uncentred `x`),
-//! sampled with the default diagonal metric and with `Metric::Auto`, which learns the
-//! correlations during warm-up (nutpie's low-rank correction, kept here because it
-//! pays off): same posterior, far fewer gradient evaluations per effective draw.
+//! sampled with the diagonal `Metric::GradientDiagonal` and with the default
+//! `Metric::Auto`, which learns the correlations during warm-up (nutpie's low-rank
+//! correction, kept here because it pays off): same posterior, far fewer gradient
+//! evaluations per effective draw.
 //!
 //! Run with `cargo run --release --example correlated_regression`.
 

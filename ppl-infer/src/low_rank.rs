@@ -58,18 +58,30 @@ pub const EIGENVALUE_CUTOFF: f64 = 2.0;
 /// the modes of a mixture also trips it (2,205 on low_dim_gauss_mix).
 pub const NON_GAUSSIAN_FACTOR: f64 = 8.0;
 
-/// [`CorrectionPolicy::WherePaysOff`] keeps a correction of at most this many
-/// directions whatever it gains: its cost per leapfrog step is a few `O(d)` passes, like
-/// the diagonal metric's own.
-pub const CHEAP_DIRECTIONS: usize = 2;
-
-/// [`CorrectionPolicy::WherePaysOff`] keeps a correction of more directions only if it
-/// lowers the condition number of the scaled covariance by at least this factor (NUTS
-/// then needs about `√10 ≈ 3` times fewer leapfrog steps per trajectory). On the
-/// benchmark set the gain was 2–3 for gauss100 (43 of 100 directions, per-step cost
-/// twice the gradient's) and radon, 5–8 for garch and wells (two directions each), 20–30
-/// for arK, about 100 for kidiq and gp_pois_regr and above 10,000 for diamonds.
+/// [`CorrectionPolicy::WherePaysOff`] keeps a correction only if it lowers the
+/// condition number of the scaled covariance by at least this factor (NUTS then needs
+/// about `√10 ≈ 3` times fewer leapfrog steps per trajectory). On the benchmark set the
+/// gain was 2–3 for gauss100 (43 of 100 directions, per-step cost twice the gradient's)
+/// and radon, 5–8 for garch and wells (two directions each), 20–30 for arK, about 100
+/// for kidiq and gp_pois_regr and above 10,000 for diamonds. Until session 11 a
+/// correction of at most two directions was kept whatever it gained; on garch11 that
+/// left a lone divergence in 6 of 40 seeds (larger step sizes near the stationarity
+/// boundary), where the diagonal metric had none.
 pub const MIN_CONDITIONING_GAIN: f64 = 10.0;
+
+/// [`CorrectionPolicy::WherePaysOff`] stops estimating in a chain after a window whose
+/// correction would lower the condition number by less than this factor (half of
+/// [`MIN_CONDITIONING_GAIN`]): the posterior's correlations do not change from window to
+/// window, and each estimate costs two eigendecompositions (on gauss100, 20% of the
+/// sampling time when every window was estimated).
+pub const HOPELESS_CONDITIONING_GAIN: f64 = 5.0;
+
+/// [`CorrectionPolicy::WherePaysOff`] skips an estimate whose cost, `d·m²` for `d`
+/// dimensions and `m = min(d, 2n)` with `n` draws, exceeds this (about 0.1–0.2 s per
+/// estimate on the benchmark machine: `d` up to about 1000 with the usual windows of
+/// 80–240 draws). Beyond it the metric stays the gradient-based diagonal;
+/// [`Metric::LowRank`](crate::Metric::LowRank) estimates at any size.
+pub const AUTO_ESTIMATE_BUDGET: f64 = 1e8;
 
 /// The trace keeps the whole inverse metric of a low-rank metric (for the CmdStan
 /// CSV's `dense_e` block) up to this many dimensions.
@@ -196,10 +208,11 @@ impl EuclideanMetric for LowRankMetric {
     }
 
     /// The explicit `d × d` matrix up to [`DENSE_OUTPUT_LIMIT`] dimensions (beyond that
-    /// it would dwarf the draws; the trace then keeps the diagonal only).
+    /// it would dwarf the draws), and only with a correction: otherwise the trace keeps
+    /// the diagonal alone.
     fn inv_mass_matrix(&self) -> Option<Vec<f64>> {
         let d = self.scale_sq.len();
-        if d > DENSE_OUTPUT_LIMIT {
+        if d > DENSE_OUTPUT_LIMIT || self.rank() == 0 {
             return None;
         }
         let mut m = vec![0.0; d * d];
@@ -262,9 +275,7 @@ impl LowRankEstimate {
     /// Whether the correction is worth its `O(d·k)` cost per leapfrog step (see
     /// [`CorrectionPolicy::WherePaysOff`]).
     fn pays_off(&self) -> bool {
-        !self.vals.is_empty()
-            && (self.vals.len() <= CHEAP_DIRECTIONS
-                || self.conditioning_gain >= MIN_CONDITIONING_GAIN)
+        !self.vals.is_empty() && self.conditioning_gain >= MIN_CONDITIONING_GAIN
     }
 }
 
@@ -390,6 +401,11 @@ pub(crate) fn estimate_low_rank(
     })
 }
 
+/// The cost measure of [`AUTO_ESTIMATE_BUDGET`] for `n` draws in `d` dimensions.
+fn estimate_cost(d: usize, n: usize) -> f64 {
+    d as f64 * (d.min(2 * n) as f64).powi(2)
+}
+
 /// Draws and gradients of one adaptation window, row by row.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct WindowDraws {
@@ -414,8 +430,9 @@ impl WindowDraws {
 pub(crate) enum CorrectionPolicy {
     /// Every correction estimated ([`Metric::LowRank`](crate::Metric::LowRank)).
     Always,
-    /// Only a correction of at most [`CHEAP_DIRECTIONS`] directions or one that lowers
-    /// the condition number by [`MIN_CONDITIONING_GAIN`] or more
+    /// Only a correction that lowers the condition number by [`MIN_CONDITIONING_GAIN`]
+    /// or more, no more estimates after one that gains less than
+    /// [`HOPELESS_CONDITIONING_GAIN`], and none beyond [`AUTO_ESTIMATE_BUDGET`]
     /// ([`Metric::Auto`](crate::Metric::Auto)).
     WherePaysOff,
 }
@@ -445,10 +462,12 @@ pub(crate) struct LowRankAdaptation {
     foreground: WindowDraws,
     background: WindowDraws,
     policy: CorrectionPolicy,
-    /// A window of this chain contradicted a Gaussian: no more corrections (one
-    /// global correction misleads in a funnel, and a chain that met the funnel once
-    /// will meet it again).
-    non_gaussian: bool,
+    /// No more estimates in this chain: a window contradicted a Gaussian (one global
+    /// correction misleads in a funnel, and a chain that met the funnel once will meet
+    /// it again), or, for [`CorrectionPolicy::WherePaysOff`], a window's correction
+    /// gained too little to be worth estimating again or an estimate would cost more
+    /// than [`AUTO_ESTIMATE_BUDGET`]. Windows are no longer recorded then.
+    done: bool,
 }
 
 impl LowRankAdaptation {
@@ -460,24 +479,34 @@ impl LowRankAdaptation {
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
             policy,
-            non_gaussian: false,
+            done: false,
         }
     }
 
     /// Estimates the correction from the foreground window and sets `metric` to it if
     /// the policy takes it. Returns whether it did.
     fn correct(&mut self, metric: &mut LowRankMetric) -> bool {
+        if self.done {
+            return false;
+        }
         let (draws, grads) = (&self.foreground.draws, &self.foreground.grads);
-        let sigma = diagonal_scale(draws, grads, self.inv_mass.len());
+        let d = self.inv_mass.len();
+        let auto = self.policy == CorrectionPolicy::WherePaysOff;
+        if auto && estimate_cost(d, draws.len() / d.max(1)) > AUTO_ESTIMATE_BUDGET {
+            self.done = true;
+            return false;
+        }
+        let sigma = diagonal_scale(draws, grads, d);
         let Some(estimate) = estimate_low_rank(draws, grads, &sigma) else {
             return false;
         };
-        self.non_gaussian |= estimate.non_gaussian;
+        self.done = estimate.non_gaussian
+            || (auto && estimate.conditioning_gain < HOPELESS_CONDITIONING_GAIN);
         let wanted = match self.policy {
             CorrectionPolicy::Always => !estimate.vals.is_empty(),
             CorrectionPolicy::WherePaysOff => estimate.pays_off(),
         };
-        if self.non_gaussian || !wanted {
+        if estimate.non_gaussian || !wanted {
             return false;
         }
         let scale_sq: Vec<f64> = sigma.iter().map(|s| s * s).collect();
@@ -512,7 +541,7 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
         if iteration >= final_window {
             return Ok(MetricUpdate::Unchanged);
         }
-        if !diverged {
+        if !diverged && !self.done {
             self.foreground.push(&z.q, &z.grad);
             self.background.push(&z.q, &z.grad);
         }
@@ -792,7 +821,52 @@ mod tests {
     }
 
     #[test]
-    fn auto_keeps_cheap_or_strongly_conditioning_corrections() {
+    fn auto_stops_estimating_after_a_hopeless_window() {
+        let plain = contradicting_window(500);
+        // The same draws with the exact gradients of a standard normal: nothing to correct.
+        let mut gaussian = WindowDraws::default();
+        for x in plain.draws.chunks(4) {
+            gaussian.push(x, &x.iter().map(|v| -v).collect::<Vec<_>>());
+        }
+        let stretched = stretched_window(&plain);
+        assert!(estimate_of(&gaussian).conditioning_gain < HOPELESS_CONDITIONING_GAIN);
+        for (policy, corrects_later) in [
+            (CorrectionPolicy::Always, true),
+            (CorrectionPolicy::WherePaysOff, false),
+        ] {
+            let mut metric = LowRankMetric::unit(4);
+            let mut adaptation = LowRankAdaptation::new(1000, 4, policy);
+            adaptation.foreground = gaussian.clone();
+            assert!(!adaptation.correct(&mut metric));
+            adaptation.foreground = stretched.clone();
+            assert_eq!(
+                adaptation.correct(&mut metric),
+                corrects_later,
+                "{policy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn auto_skips_estimates_beyond_the_budget() {
+        // The usual windows (80–240 draws) in 100 dimensions are far inside the budget,
+        // 1000 dimensions only with short windows, 5000 never.
+        assert!(estimate_cost(100, 240) < AUTO_ESTIMATE_BUDGET / 50.0);
+        assert!(estimate_cost(1000, 150) < AUTO_ESTIMATE_BUDGET);
+        assert!(estimate_cost(1000, 240) > AUTO_ESTIMATE_BUDGET);
+        assert!(estimate_cost(5000, 80) > AUTO_ESTIMATE_BUDGET);
+        // A chain over the budget records no windows and keeps the diagonal.
+        let mut adaptation = LowRankAdaptation::new(1000, 5000, CorrectionPolicy::WherePaysOff);
+        adaptation.foreground.draws = vec![0.0; 5000 * 100];
+        adaptation.foreground.grads = vec![0.0; 5000 * 100];
+        let mut metric = LowRankMetric::unit(5000);
+        assert!(!adaptation.correct(&mut metric));
+        assert!(adaptation.done);
+        assert_eq!(metric.rank(), 0);
+    }
+
+    #[test]
+    fn auto_keeps_only_strongly_conditioning_corrections() {
         let estimate = |k: usize, gain: f64| LowRankEstimate {
             vecs: vec![0.0; 3 * k],
             vals: vec![4.0; k],
@@ -800,9 +874,8 @@ mod tests {
             conditioning_gain: gain,
         };
         assert!(!estimate(0, 100.0).pays_off());
-        assert!(estimate(1, 1.5).pays_off());
-        assert!(estimate(CHEAP_DIRECTIONS, 1.5).pays_off());
-        assert!(!estimate(CHEAP_DIRECTIONS + 1, 9.9).pays_off());
-        assert!(estimate(CHEAP_DIRECTIONS + 1, MIN_CONDITIONING_GAIN).pays_off());
+        assert!(!estimate(1, 9.9).pays_off());
+        assert!(estimate(1, MIN_CONDITIONING_GAIN).pays_off());
+        assert!(estimate(5, 1e4).pays_off());
     }
 }

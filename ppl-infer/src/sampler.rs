@@ -12,10 +12,10 @@ use ppl_core::model::{LogDensity, Model, ModelTemplate};
 ///
 /// Defaults follow Stan: 4 chains, 1000 warm-up (tuning) iterations and 1000 draws per
 /// chain, target acceptance 0.8, maximum tree depth 10, initial step size 1; the metric
-/// is diagonal, adapted from draws and gradients as nutpie does
-/// ([`Metric::GradientDiagonal`], which needs fewer gradient evaluations per effective
-/// draw than Stan's [`Metric::Diagonal`] on our benchmark set). For strongly correlated
-/// parameters use [`Metric::Auto`] (see [`metric`](Self::metric)). A progress bar per chain
+/// is diagonal, adapted from draws and gradients as nutpie does (which needs fewer
+/// gradient evaluations per effective draw than Stan's [`Metric::Diagonal`] on our
+/// benchmark set), with a low-rank correction where the parameters are strongly
+/// correlated ([`Metric::Auto`], see [`metric`](Self::metric)). A progress bar per chain
 /// is shown on stderr when it is a terminal. Without [`seed`](Self::seed) a random seed
 /// is drawn and recorded in the trace. Settings are checked when sampling starts
 /// ([`validate`](Self::validate)).
@@ -127,20 +127,18 @@ impl Nuts {
         self
     }
 
-    /// The metric and its warm-up adaptation (default [`Metric::GradientDiagonal`]).
+    /// The metric and its warm-up adaptation (default [`Metric::Auto`]).
     /// The low-rank correction pays off on posteriors with strongly correlated
     /// parameters, such as regressions with correlated predictors: on the benchmark
-    /// set's regressions (arK, kidiq, wells, diamonds) it needs 5–30× fewer gradients
-    /// per effective draw than the diagonal alone. [`Metric::Auto`] applies it where
-    /// it gains enough for its `O(d·k)` cost per leapfrog step and drops it in a chain
-    /// that meets a funnel; [`Metric::LowRank`] applies every correction it estimates
-    /// (it mixes worse on the funnel-shaped GP posterior, and costs more than it gains
-    /// on gauss100); [`Metric::GradientDiagonal`] never corrects. `Auto` is not the
-    /// default because its larger step sizes left a lone divergence on posteriordb's
-    /// garch11 in 4 of 40 seeds where the diagonal metric had none, and on the GP it
-    /// gave 18% less ESS (medians of seeds 1–7). If it reports a few divergences, raise
-    /// [`target_accept`](Self::target_accept): garch11 at 0.9 had none in 40 seeds and
-    /// still 1.6 times the default metric's ESS per gradient.
+    /// set's regressions (arK, kidiq, diamonds) it needs 6–30× fewer gradients per
+    /// effective draw than the diagonal alone. [`Metric::Auto`] applies it where it
+    /// lowers the condition number at least tenfold and otherwise follows
+    /// [`Metric::GradientDiagonal`] exactly (on the benchmark set: eight schools, garch,
+    /// gauss100, radon and wells); [`Metric::LowRank`] applies every correction it
+    /// estimates (it mixes worse on the funnel-shaped GP posterior, costs more than it
+    /// gains on gauss100, and on garch11 its larger step sizes leave occasional lone
+    /// divergences, but it gains 6× on wells); [`Metric::GradientDiagonal`] never
+    /// corrects and spends nothing on estimates.
     pub fn metric(mut self, metric: Metric) -> Self {
         self.metric = metric;
         self

@@ -352,7 +352,8 @@ fn tree_depth_warning_suggests_a_low_rank_metric_for_diagonal_metrics() {
         rho: 0.999,
     };
     let settings = small().seed(3).max_depth(2).progress(false);
-    let diagonal = sample_log_density(&target, settings.clone()).unwrap();
+    let diagonal =
+        sample_log_density(&target, settings.clone().metric(Metric::GradientDiagonal)).unwrap();
     let warnings = diagonal.summary().warnings().to_vec();
     assert!(
         warnings

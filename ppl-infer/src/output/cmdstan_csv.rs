@@ -393,7 +393,14 @@ impl<'a> CmdStanCsv<'a> {
             Some(nuts.max_depth.to_string()),
             nuts.max_depth == 10,
         );
-        let metric = nuts.metric_kind().cmdstan_name();
+        // The shape of this chain's final metric as the adaptation block writes it: a
+        // low-rank metric without a correction (or too large to write out) is its
+        // diagonal.
+        let metric = if c.inv_mass_matrix.is_empty() {
+            "diag_e"
+        } else {
+            "dense_e"
+        };
         line(4, "metric", Some(metric.into()), metric == "diag_e");
         line(
             4,
