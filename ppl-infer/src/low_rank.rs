@@ -401,6 +401,10 @@ pub(crate) fn estimate_low_rank(
     })
 }
 
+/// Draws in the shortest window a late-phase estimate sees (the gradient-diagonal
+/// schedule switches windows every 80 draws then).
+const SHORTEST_LATE_WINDOW: usize = 80;
+
 /// The cost measure of [`AUTO_ESTIMATE_BUDGET`] for `n` draws in `d` dimensions.
 fn estimate_cost(d: usize, n: usize) -> f64 {
     d as f64 * (d.min(2 * n) as f64).powi(2)
@@ -473,13 +477,18 @@ pub(crate) struct LowRankAdaptation {
 impl LowRankAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
     pub fn new(num_warmup: u32, dim: usize, policy: CorrectionPolicy) -> Self {
+        // Where even a window of the late phase's shortest length would cost more
+        // than the budget, `Auto` never estimates, so it keeps no windows either (they
+        // would hold about `4 · 240 · d` values).
+        let done = policy == CorrectionPolicy::WherePaysOff
+            && estimate_cost(dim, SHORTEST_LATE_WINDOW) > AUTO_ESTIMATE_BUDGET;
         LowRankAdaptation {
             diagonal: GradientDiagonalAdaptation::new(num_warmup, dim),
             inv_mass: vec![1.0; dim],
             foreground: WindowDraws::default(),
             background: WindowDraws::default(),
             policy,
-            done: false,
+            done,
         }
     }
 
@@ -855,14 +864,39 @@ mod tests {
         assert!(estimate_cost(1000, 150) < AUTO_ESTIMATE_BUDGET);
         assert!(estimate_cost(1000, 240) > AUTO_ESTIMATE_BUDGET);
         assert!(estimate_cost(5000, 80) > AUTO_ESTIMATE_BUDGET);
-        // A chain over the budget records no windows and keeps the diagonal.
-        let mut adaptation = LowRankAdaptation::new(1000, 5000, CorrectionPolicy::WherePaysOff);
-        adaptation.foreground.draws = vec![0.0; 5000 * 100];
-        adaptation.foreground.grads = vec![0.0; 5000 * 100];
-        let mut metric = LowRankMetric::unit(5000);
+        // A chain over the budget estimates nothing and keeps the diagonal; at 5000
+        // dimensions it records no windows from the start.
+        let mut adaptation = LowRankAdaptation::new(1000, 2000, CorrectionPolicy::WherePaysOff);
+        assert!(!adaptation.done);
+        adaptation.foreground.draws = vec![0.0; 2000 * 240];
+        adaptation.foreground.grads = vec![0.0; 2000 * 240];
+        let mut metric = LowRankMetric::unit(2000);
         assert!(!adaptation.correct(&mut metric));
         assert!(adaptation.done);
         assert_eq!(metric.rank(), 0);
+        let policy = CorrectionPolicy::WherePaysOff;
+        let mut adaptation = LowRankAdaptation::new(1000, 5000, policy);
+        assert!(adaptation.done);
+        let mut metric = LowRankMetric::unit(5000);
+        let mut z = PhasePoint::new(5000);
+        z.q.fill(0.5);
+        z.grad.fill(-0.5);
+        let stats = SampleStats {
+            lp: 0.0,
+            accept_stat: 0.8,
+            accept_stat_sym: 0.8,
+            step_size: 0.1,
+            tree_depth: 2,
+            n_leapfrog: 3,
+            diverging: false,
+            energy: 0.0,
+        };
+        adaptation.init(&mut metric, &z);
+        for _ in 0..400 {
+            adaptation.learn(&mut metric, &z, &stats).unwrap();
+        }
+        assert!(adaptation.foreground.draws.is_empty() && adaptation.background.draws.is_empty());
+        assert!(!LowRankAdaptation::new(1000, 5000, CorrectionPolicy::Always).done);
     }
 
     #[test]
