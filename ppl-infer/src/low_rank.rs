@@ -528,7 +528,7 @@ impl MetricAdaptation<LowRankMetric> for LowRankAdaptation {
     fn init(&mut self, metric: &mut LowRankMetric, z: &PhasePoint) {
         self.diagonal.init(&mut self.inv_mass, &z.q, &z.grad);
         metric.set_diagonal(&self.inv_mass);
-        if self.diagonal.metric_window_end() > 0 {
+        if self.diagonal.metric_window_end() > 0 && !self.done {
             self.foreground.push(&z.q, &z.grad);
             self.background.push(&z.q, &z.grad);
         }
@@ -892,6 +892,7 @@ mod tests {
             energy: 0.0,
         };
         adaptation.init(&mut metric, &z);
+        assert!(adaptation.foreground.draws.is_empty());
         for _ in 0..400 {
             adaptation.learn(&mut metric, &z, &stats).unwrap();
         }
