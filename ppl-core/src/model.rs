@@ -192,12 +192,17 @@ impl<T: ModelTemplate> Model<T> {
         Ok(())
     }
 
-    fn run_inference<'a, R: Real>(
+    /// Runs the template in an inference context and hands the total and the context
+    /// to `finish` (a closure rather than a returned pair, so that callers wanting only
+    /// the total do not copy the context out: two copies of a few hundred bytes per
+    /// gradient evaluation).
+    fn run_inference<'a, R: Real, Out>(
         &'a self,
         input: &'a [R],
         discrete: &'a [i64],
         options: Accumulators,
-    ) -> Result<(R, InferenceContext<'a, R>)>
+        finish: impl FnOnce(R, InferenceContext<'a, R>) -> Out,
+    ) -> Result<Out>
     where
         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
     {
@@ -210,7 +215,16 @@ impl<T: ModelTemplate> Model<T> {
         );
         guarded(|| self.template.run::<R, _>(&mut ctx))?;
         ctx.finish()?;
-        Ok((ctx.total(), ctx))
+        let total = ctx.total();
+        Ok(finish(total, ctx))
+    }
+
+    /// [`run_inference`](Self::run_inference) for the total alone.
+    fn inference_total<R: Real>(&self, input: &[R], discrete: &[i64]) -> Result<R>
+    where
+        f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    {
+        self.run_inference(input, discrete, Accumulators::default(), |total, _| total)
     }
 
     /// Log-density at an unconstrained point (with Jacobians). For a model with
@@ -252,7 +266,7 @@ impl<T: ModelTemplate> Model<T> {
     /// ```
     pub fn logp_joint(&self, u: &[f64], z: &[i64]) -> Result<f64> {
         self.check_state(u, z)?;
-        Ok(self.run_inference::<f64>(u, z, Accumulators::default())?.0)
+        self.inference_total::<f64>(u, z)
     }
 
     /// Log-density and gradient by the reverse-mode tape. For a model with discrete
@@ -279,7 +293,7 @@ impl<T: ModelTemplate> Model<T> {
             };
             leaves.clear();
             Var::leaves(u, leaves);
-            let (total, _) = self.run_inference::<Var>(leaves, z, Accumulators::default())?;
+            let total = self.inference_total::<Var>(leaves, z)?;
             tape::gradient(total, leaves, grad);
             Ok(total.value())
         })
@@ -293,7 +307,7 @@ impl<T: ModelTemplate> Model<T> {
         let mut input: Vec<Fwd<Dual64>> = u.iter().map(|x| Fwd(Dual64::from(*x))).collect();
         for i in 0..u.len() {
             input[i] = Fwd(Dual64::from(u[i]).derivative());
-            let (total, _) = self.run_inference(&input, &[], Accumulators::default())?;
+            let total = self.inference_total(&input, &[])?;
             grad[i] = total.0.eps;
             value = total.0.re;
             input[i] = Fwd(Dual64::from(u[i]));
@@ -312,7 +326,7 @@ impl<T: ModelTemplate> Model<T> {
                 let mut input = base.clone();
                 input[i].0.eps1 = 1.0;
                 input[j].0.eps2 = 1.0;
-                let (total, _) = self.run_inference(&input, &[], Accumulators::default())?;
+                let total = self.inference_total(&input, &[])?;
                 h[i][j] = total.0.eps1eps2;
                 h[j][i] = total.0.eps1eps2;
             }
@@ -333,8 +347,7 @@ impl<T: ModelTemplate> Model<T> {
         options: Accumulators,
     ) -> Result<Evaluation> {
         self.check_state(u, z)?;
-        let (total, ctx) = self.run_inference::<f64>(u, z, options)?;
-        Ok(Evaluation {
+        self.run_inference::<f64, _>(u, z, options, |total, ctx| Evaluation {
             total,
             log_prior: ctx.log_prior,
             log_likelihood: ctx.log_likelihood,
