@@ -12,7 +12,7 @@
 //! per-operand columns that are appended to the tape in bulk. The columns come from a
 //! thread-local pool, so a warm evaluation allocates nothing.
 
-use crate::param::Operand;
+use crate::param::{GatherIndex, Operand};
 use crate::scalar::{dual::Fwd, EvalMode, Real};
 use crate::tape::EdgeWriter;
 use num_dual::DualSVec64;
@@ -147,7 +147,7 @@ pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, parti
         Operand::Gather(v, index) => GATHER.with(|acc| {
             // Accumulate per source element, then one edge per source.
             let mut acc = acc.borrow_mut();
-            accumulate_by_index(&mut acc, v.len(), index.as_slice(), partials);
+            accumulate_by_index(&mut acc, v.len(), index, partials);
             w.extend(v, &acc[..v.len()]);
         }),
         _ => {}
@@ -161,13 +161,26 @@ thread_local! {
 /// `acc[s] = Σ_{i: index[i] = s} partials[i]` for `s < sources` (indices must be below
 /// `sources`). With few sources and many elements (grouped data, usually sorted by
 /// group) one accumulator per source would chain every add of a group through memory;
-/// four interleaved copies give four independent chains, summed at the end.
-fn accumulate_by_index(acc: &mut Vec<f64>, sources: usize, index: &[usize], partials: &[f64]) {
+/// four interleaved copies give four independent chains, summed at the end. The
+/// indices come checked ([`GatherIndex`]), so the loops index without bounds checks
+/// (two of the five instructions per element on radon's 919 rows).
+fn accumulate_by_index(
+    acc: &mut Vec<f64>,
+    sources: usize,
+    index: GatherIndex<'_>,
+    partials: &[f64],
+) {
+    assert!(
+        index.bound() <= sources,
+        "a gathered index pairs with its own source"
+    );
+    let index = index.as_slice();
     acc.clear();
     if index.len() < 4 * sources {
         acc.resize(sources, 0.0);
         for (i, d) in index.iter().zip(partials) {
-            acc[*i] += d;
+            // SAFETY: i < index.bound() <= sources = acc.len().
+            unsafe { *acc.get_unchecked_mut(*i) += d };
         }
         return;
     }
@@ -179,10 +192,13 @@ fn accumulate_by_index(acc: &mut Vec<f64>, sources: usize, index: &[usize], part
     let (idx_chunks, d_chunks) = (index[..n].chunks_exact(4), partials[..n].chunks_exact(4));
     let (idx_rest, d_rest) = (idx_chunks.remainder(), d_chunks.remainder());
     for (i4, d4) in idx_chunks.zip(d_chunks) {
-        lanes[i4[0]] += d4[0];
-        lane1[i4[1]] += d4[1];
-        lane2[i4[2]] += d4[2];
-        lane3[i4[3]] += d4[3];
+        // SAFETY: every index is below index.bound() <= sources, the length of each lane.
+        unsafe {
+            *lanes.get_unchecked_mut(i4[0]) += d4[0];
+            *lane1.get_unchecked_mut(i4[1]) += d4[1];
+            *lane2.get_unchecked_mut(i4[2]) += d4[2];
+            *lane3.get_unchecked_mut(i4[3]) += d4[3];
+        }
     }
     for (i, d) in idx_rest.iter().zip(d_rest) {
         lanes[*i] += d;
@@ -493,7 +509,12 @@ mod tests {
                     want[*i] += d;
                 }
                 let mut acc = Vec::new();
-                accumulate_by_index(&mut acc, sources, &index, &partials);
+                let source = vec![0.0; sources];
+                let gathered = gather(&source[..], &index);
+                let Operand::Gather(_, checked) = Param::<f64>::operand(&gathered) else {
+                    panic!("a gather operand");
+                };
+                accumulate_by_index(&mut acc, sources, checked, &partials);
                 assert_eq!(acc.len(), sources);
                 for (a, w) in acc.iter().zip(&want) {
                     assert!((a - w).abs() <= 1e-12 * w.abs().max(1.0), "{a} vs {w}");
