@@ -396,10 +396,10 @@ impl<'a> CmdStanCsv<'a> {
         // The shape of this chain's final metric as the adaptation block writes it: a
         // low-rank metric without a correction (or too large to write out) is its
         // diagonal.
-        let metric = if c.inv_mass_matrix.is_empty() {
-            "diag_e"
-        } else {
+        let metric = if writes_dense_metric(c) {
             "dense_e"
+        } else {
+            "diag_e"
         };
         line(4, "metric", Some(metric.into()), metric == "diag_e");
         line(
@@ -475,6 +475,13 @@ fn write_rows<W: Write>(out: &mut W, stats: &[SampleStats], columns: &[&[f64]]) 
     Ok(())
 }
 
+/// Whether the chain's inverse metric is written as a whole matrix (`dense_e`) rather
+/// than as its diagonal: the header's `metric` line and the adaptation block agree.
+fn writes_dense_metric(c: &ChainTrace) -> bool {
+    let d = c.inv_mass.len();
+    d > 0 && c.inv_mass_matrix.len() == d * d
+}
+
 /// `# Adaptation terminated`, the step size and the inverse metric: its diagonal on one
 /// line, or for a dense metric the whole matrix, a row per line (as CmdStan's `diag_e`
 /// and `dense_e` do).
@@ -493,7 +500,7 @@ fn push_adaptation(c: &ChainTrace, out: &mut String) {
         }
         out.push('\n');
     };
-    if d > 0 && c.inv_mass_matrix.len() == d * d {
+    if writes_dense_metric(c) {
         out.push_str("# Elements of inverse mass matrix:\n");
         for row in c.inv_mass_matrix.chunks(d) {
             push_row(out, row);
