@@ -60,21 +60,34 @@ pub const NON_GAUSSIAN_FACTOR: f64 = 8.0;
 
 /// [`CorrectionPolicy::WherePaysOff`] keeps a whole correction only if it lowers the
 /// condition number of the scaled covariance by at least this factor (NUTS then needs
-/// about `√10 ≈ 3` times fewer leapfrog steps per trajectory). Below it, down to
-/// [`HOPELESS_CONDITIONING_GAIN`], only the stretched directions are corrected (see
-/// [`LowRankEstimate::stretched_only`]). On the benchmark set the gain was 2–3 for
-/// gauss100 (43 of 100 directions, per-step cost twice the gradient's) and radon, 5–8
-/// for garch and wells (two directions each), 20–30 for arK, about 100 for kidiq and
-/// gp_pois_regr and above 10,000 for diamonds.
+/// about `√10 ≈ 3` times fewer leapfrog steps per trajectory). Below it only the
+/// stretched directions are corrected, and only if there are at most
+/// [`FEW_STRETCHED_DIRECTIONS`] of them (see [`LowRankEstimate::stretched_only`]). On
+/// the benchmark set the gain was 2–3 for gauss100 (43 of 100 directions, 19–22 of them
+/// stretched) and 2–4 for radon (two or three stretched), 5–8 for garch and wells (one
+/// stretched direction each), 20–30 for arK, about 100 for kidiq and gp_pois_regr and
+/// above 10,000 for diamonds.
 pub const MIN_CONDITIONING_GAIN: f64 = 10.0;
 
-/// [`CorrectionPolicy::WherePaysOff`] makes no correction, and stops estimating in the
-/// chain, after a window whose correction would lower the condition number by less
-/// than this factor: the posterior's correlations do not change from window to window,
-/// and each estimate costs two eigendecompositions (on gauss100, 20% of the sampling
-/// time when every window was estimated). The gains of garch11's windows spread over
-/// 4.6–6.6 (seed 1): at 5 some chains stopped before their first correction (40-seed
-/// median ESS per 1000 gradients 33.8; at 4: 40.2).
+/// The most stretched directions [`CorrectionPolicy::WherePaysOff`] corrects when the
+/// whole correction gains less than [`MIN_CONDITIONING_GAIN`]. Each costs `4d` flops
+/// per leapfrog step, so four cost about what the leapfrog's own vector updates do,
+/// little beside any gradient; gauss100's 19–22 doubled the cost of a gradient and
+/// halved the effective draws per second (with the whole correction, `Metric::LowRank`:
+/// 47.6 instead of 29.7 effective draws per 1000 gradients, but 16,600 instead of
+/// 29,100 per second). On radon (seeds 1–10) the two or three stretched directions
+/// raised the effective draws per 1000 gradients from 9.7 to 12.3 and per second from
+/// 4,300 to 4,900, with the estimates costing 20% more wall time.
+pub const FEW_STRETCHED_DIRECTIONS: usize = 4;
+
+/// [`CorrectionPolicy::WherePaysOff`] stops estimating in a chain after a window from
+/// which it took no correction and whose whole correction would lower the condition
+/// number by less than this factor: the posterior's correlations do not change from
+/// window to window, and each estimate costs two eigendecompositions (on gauss100, 20%
+/// of the sampling time when every window was estimated). The gains of garch11's
+/// windows spread over 4.6–6.6 (seed 1): while this was 5 and stopped every chain
+/// below it, some chains stopped before their first correction (40-seed median ESS per
+/// 1000 gradients 33.8; at 4: 40.2).
 pub const HOPELESS_CONDITIONING_GAIN: f64 = 4.0;
 
 /// [`CorrectionPolicy::WherePaysOff`] skips an estimate whose cost, `d·m²` for `d`
@@ -295,15 +308,11 @@ impl LowRankEstimate {
     /// whole correction 167 and the diagonal 31 (no divergences in 40 seeds with any);
     /// on posteriors with gains of 20 and more (arK, kidiq) the squeezed directions
     /// carry most of the gain (stretched only: 33 and 26 against 76 and 134).
-    ///
-    /// Only eigenvalues above `noise` count (see [`white_noise_spread`]): in many
-    /// dimensions and short windows the largest eigenvalues are mostly sampling noise
-    /// (gauss100, whose diagonal metric is exact, in 400-iteration warm-ups).
-    fn stretched_only(self, noise: f64) -> Option<Self> {
+    fn stretched_only(self) -> Option<Self> {
         let d = self.vecs.len() / self.vals.len().max(1);
         let (mut vecs, mut vals) = (Vec::new(), Vec::new());
         for (j, &lambda) in self.vals.iter().enumerate() {
-            if lambda > noise.max(1.0) {
+            if lambda > 1.0 {
                 vecs.extend_from_slice(&self.vecs[j * d..(j + 1) * d]);
                 vals.push(lambda);
             }
@@ -400,7 +409,7 @@ pub(crate) fn estimate_low_rank(
     // covariance's largest eigenvalue is about (1 + √(d/n))²; two such estimates
     // multiply). Far beyond that, the posterior is not Gaussian-like (a funnel), and
     // one global correction would mislead: keep the diagonal.
-    let noise = white_noise_spread(d, n).powi(2);
+    let noise = (1.0 + (d.min(2 * n) as f64 / n as f64).sqrt()).powi(4);
     if largest > NON_GAUSSIAN_FACTOR * noise {
         return Some(LowRankEstimate::non_gaussian());
     }
@@ -432,14 +441,6 @@ pub(crate) fn estimate_low_rank(
         non_gaussian: false,
         conditioning_gain: (all.1 / all.0) / (uncorrected.1 / uncorrected.0),
     })
-}
-
-/// About the largest eigenvalue of a sample covariance of `n` draws of white noise in
-/// `min(d, 2n)` dimensions (the span an estimate sees), `(1 + √(min(d, 2n)/n))²`: the
-/// scaled covariance of a window has eigenvalues up to about this much even where the
-/// diagonal metric is exact.
-fn white_noise_spread(d: usize, n: usize) -> f64 {
-    (1.0 + (d.min(2 * n) as f64 / n as f64).sqrt()).powi(2)
 }
 
 /// Draws in the shortest window a late-phase estimate sees (the gradient-diagonal
@@ -476,14 +477,26 @@ pub(crate) enum CorrectionPolicy {
     /// Every correction estimated ([`Metric::LowRank`](crate::Metric::LowRank)).
     Always,
     /// A whole correction if it lowers the condition number by [`MIN_CONDITIONING_GAIN`]
-    /// or more, its stretched directions if it gains less, no correction and no more
-    /// estimates after one that gains less than [`HOPELESS_CONDITIONING_GAIN`], and
-    /// none beyond [`AUTO_ESTIMATE_BUDGET`]
+    /// or more, else its stretched directions if there are at most
+    /// [`FEW_STRETCHED_DIRECTIONS`]; no more estimates after a window without a
+    /// correction that gains less than [`HOPELESS_CONDITIONING_GAIN`], and none beyond
+    /// [`AUTO_ESTIMATE_BUDGET`]
     /// ([`Metric::Auto`](crate::Metric::Auto)).
     WherePaysOff,
 }
 
 impl CorrectionPolicy {
+    /// What of `estimate` the policy corrects, if anything.
+    fn take(self, estimate: LowRankEstimate) -> Option<LowRankEstimate> {
+        match self {
+            CorrectionPolicy::Always => Some(estimate).filter(|e| !e.vals.is_empty()),
+            CorrectionPolicy::WherePaysOff if estimate.pays_off() => Some(estimate),
+            CorrectionPolicy::WherePaysOff => estimate
+                .stretched_only()
+                .filter(|e| e.vals.len() <= FEW_STRETCHED_DIRECTIONS),
+        }
+    }
+
     /// The policy of a low-rank metric ([`Metric::Auto`](crate::Metric::Auto): only
     /// corrections that pay off; otherwise all).
     pub(crate) fn of(metric: crate::Metric) -> Self {
@@ -551,19 +564,13 @@ impl LowRankAdaptation {
         let Some(estimate) = estimate_low_rank(draws, grads, &sigma) else {
             return false;
         };
-        self.done = estimate.non_gaussian
-            || (auto && estimate.conditioning_gain < HOPELESS_CONDITIONING_GAIN);
         if estimate.non_gaussian {
+            self.done = true;
             return false;
         }
-        let estimate = match self.policy {
-            CorrectionPolicy::Always => Some(estimate).filter(|e| !e.vals.is_empty()),
-            CorrectionPolicy::WherePaysOff if estimate.pays_off() => Some(estimate),
-            CorrectionPolicy::WherePaysOff => {
-                estimate.stretched_only(white_noise_spread(d, draws.len() / d.max(1)))
-            }
-        };
-        let Some(estimate) = estimate else {
+        let gain = estimate.conditioning_gain;
+        let Some(estimate) = self.policy.take(estimate) else {
+            self.done = auto && gain < HOPELESS_CONDITIONING_GAIN;
             return false;
         };
         let scale_sq: Vec<f64> = sigma.iter().map(|s| s * s).collect();
@@ -984,7 +991,7 @@ mod tests {
             let kept = metric.vals.iter().cloned().fold(f64::NAN, f64::max);
             assert!(kept > 2.0, "{:?}", metric.vals);
         }
-        let stretched = estimate.clone().stretched_only(1.0).unwrap();
+        let stretched = estimate.clone().stretched_only().unwrap();
         let j = estimate.vals.iter().position(|&l| l > 1.0).unwrap();
         assert_eq!(stretched.vals, vec![estimate.vals[j]]);
         assert_eq!(stretched.vecs, estimate.vecs[4 * j..4 * j + 4].to_vec());
@@ -994,13 +1001,36 @@ mod tests {
             non_gaussian: false,
             conditioning_gain: 5.0,
         };
-        assert_eq!(squeezed.clone().stretched_only(1.0), None);
-        let above = LowRankEstimate {
-            vals: vec![3.0],
-            ..squeezed
+        assert_eq!(squeezed.stretched_only(), None);
+    }
+
+    #[test]
+    fn auto_takes_a_modest_correction_only_along_a_few_stretched_directions() {
+        // k directions in 12 dimensions, alternately stretched (3) and squeezed (1/3).
+        let estimate = |k: usize, gain: f64| LowRankEstimate {
+            vecs: (0..k)
+                .flat_map(|j| (0..12).map(move |i| if i == j { 1.0 } else { 0.0 }))
+                .collect(),
+            vals: (0..k)
+                .map(|j| if j % 2 == 0 { 3.0 } else { 1.0 / 3.0 })
+                .collect(),
+            non_gaussian: false,
+            conditioning_gain: gain,
         };
-        assert!(above.clone().stretched_only(2.9).is_some());
-        assert_eq!(above.stretched_only(3.1), None);
+        let take = |e| CorrectionPolicy::WherePaysOff.take(e).map(|e| e.vals);
+        // A strong correction is taken whole, however many directions it has.
+        assert_eq!(take(estimate(12, 20.0)).map(|v| v.len()), Some(12));
+        // A modest one only along its stretched directions, if they are few.
+        let few = 2 * FEW_STRETCHED_DIRECTIONS;
+        assert_eq!(
+            take(estimate(few, 5.0)),
+            Some(vec![3.0; FEW_STRETCHED_DIRECTIONS])
+        );
+        assert_eq!(take(estimate(few + 2, 5.0)), None);
+        assert_eq!(take(estimate(few, 2.0)).map(|v| v.len()), Some(few / 2));
+        // `Always` takes everything.
+        let always = CorrectionPolicy::Always.take(estimate(few + 2, 2.0));
+        assert_eq!(always.map(|e| e.vals.len()), Some(few + 2));
     }
 
     #[test]

@@ -50,13 +50,13 @@ pub enum Metric {
     /// [`Metric::LowRank`] where the correction pays for its cost, else
     /// [`Metric::GradientDiagonal`]. The default. Each chain keeps a window's whole
     /// correction if it lowers the condition number of the scaled covariance at least
-    /// tenfold, and only its stretched directions (those along which the posterior is
-    /// wider than the diagonal metric says) if it gains four- to tenfold; it stops
-    /// estimating once a window gains less than fourfold (nearly uncorrelated
-    /// parameters), contradicts a Gaussian (a funnel) or would cost too much to
-    /// estimate (`d·min(d, 2n)² > 10⁸` for `d` dimensions and `n` window draws, about
-    /// 0.1–0.2 s: from about a thousand dimensions on). A chain that
-    /// never corrects follows exactly the trajectory of [`Metric::GradientDiagonal`].
+    /// tenfold, else only its stretched directions (those along which the posterior is
+    /// wider than the diagonal metric says) if there are at most four; it stops
+    /// estimating once a window without a correction gains less than fourfold (nearly
+    /// uncorrelated parameters), contradicts a Gaussian (a funnel) or would cost too
+    /// much to estimate (`d·min(d, 2n)² > 10⁸` for `d` dimensions and `n` window draws,
+    /// about 0.1–0.2 s: from about a thousand dimensions on). A chain that never
+    /// corrects follows exactly the trajectory of [`Metric::GradientDiagonal`].
     #[default]
     Auto,
 }
