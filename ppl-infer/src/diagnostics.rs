@@ -243,14 +243,62 @@ pub fn mcse_sd(chains: &[&[f64]]) -> f64 {
     (varvar / evar / 4.0).sqrt()
 }
 
-/// Every diagnostic of one scalar.
+/// Every diagnostic of one scalar (the same numbers as the functions above, with the
+/// sorting and rank normalisation they share done once).
 pub fn diagnostics(chains: &[&[f64]]) -> Diagnostics {
+    let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+    pooled.sort_unstable_by(f64::total_cmp);
+    diagnostics_sorted(chains, &pooled)
+}
+
+/// [`diagnostics`] given the chains' draws pooled and sorted (by `f64::total_cmp`).
+pub(crate) fn diagnostics_sorted(chains: &[&[f64]], sorted: &[f64]) -> Diagnostics {
+    let nan = Diagnostics {
+        mcse_mean: f64::NAN,
+        mcse_sd: f64::NAN,
+        ess_bulk: f64::NAN,
+        ess_tail: f64::NAN,
+        r_hat: f64::NAN,
+    };
+    let Some(c) = valid_chains(chains) else {
+        return nan;
+    };
+    // Chains cut to a common length pool differently from the draws given.
+    let cut_sorted;
+    let sorted = if c.iter().map(|c| c.len()).sum::<usize>() == sorted.len() {
+        sorted
+    } else {
+        let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
+        pooled.sort_unstable_by(f64::total_cmp);
+        cut_sorted = pooled;
+        &cut_sorted
+    };
+    let ranked = z_scale(&as_slices(&split_chains(&c)));
+    let ess_quantile = |prob: f64| {
+        let q = quantile_sorted(sorted, prob);
+        let indicator: Vec<Vec<f64>> = c
+            .iter()
+            .map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect())
+            .collect();
+        ess(&as_slices(&split_chains(&as_slices(&indicator))))
+    };
+    let r_hat = if c.len() < 2 {
+        f64::NAN
+    } else {
+        let median = quantile_sorted(sorted, 0.5);
+        let folded: Vec<Vec<f64>> = c
+            .iter()
+            .map(|c| c.iter().map(|x| (x - median).abs()).collect())
+            .collect();
+        let folded = z_scale(&as_slices(&split_chains(&as_slices(&folded))));
+        rhat_basic(&as_slices(&ranked)).max(rhat_basic(&as_slices(&folded)))
+    };
     Diagnostics {
-        mcse_mean: mcse_mean(chains),
-        mcse_sd: mcse_sd(chains),
-        ess_bulk: ess_bulk(chains),
-        ess_tail: ess_tail(chains),
-        r_hat: rhat(chains),
+        mcse_mean: mcse_mean(&c),
+        mcse_sd: mcse_sd(&c),
+        ess_bulk: ess(&as_slices(&ranked)),
+        ess_tail: ess_quantile(0.05).min(ess_quantile(0.95)),
+        r_hat,
     }
 }
 
@@ -375,6 +423,36 @@ mod tests {
         // sd of the sample sd of n normal draws ≈ 1/√(2n).
         let s = mcse_sd(&c);
         assert!((s / (1.0 / 8000f64.sqrt()) - 1.0).abs() < 0.15, "{s}");
+    }
+
+    #[test]
+    fn diagnostics_equal_the_separate_functions() {
+        let continuous = ar1_chains(21, 4, 301, 0.6);
+        // Rounded draws: many ties, with odd and even counts.
+        let tied: Vec<Vec<f64>> = continuous
+            .iter()
+            .map(|c| c.iter().map(|x| (2.0 * x).round()).collect())
+            .collect();
+        // Chains of unequal length are cut to the shortest.
+        let mut uneven = continuous.clone();
+        uneven[1].truncate(250);
+        for chains in [&continuous, &tied, &uneven] {
+            let c: Vec<&[f64]> = chains.iter().map(Vec::as_slice).collect();
+            let d = diagnostics(&c);
+            let bits = |x: f64| x.to_bits();
+            assert_eq!(bits(d.mcse_mean), bits(mcse_mean(&c)));
+            assert_eq!(bits(d.mcse_sd), bits(mcse_sd(&c)));
+            assert_eq!(bits(d.ess_bulk), bits(ess_bulk(&c)));
+            assert_eq!(bits(d.ess_tail), bits(ess_tail(&c)));
+            assert_eq!(bits(d.r_hat), bits(rhat(&c)));
+            assert!(d.ess_bulk.is_finite() && d.r_hat.is_finite());
+        }
+        let one: Vec<&[f64]> = vec![&continuous[0]];
+        assert!(diagnostics(&one).r_hat.is_nan());
+        assert_eq!(
+            diagnostics(&one).ess_bulk.to_bits(),
+            ess_bulk(&one).to_bits()
+        );
     }
 
     #[test]

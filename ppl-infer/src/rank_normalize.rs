@@ -72,29 +72,74 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// Ranks of all values together (ties get their average rank, 1-based), mapped to normal
 /// scores `Φ⁻¹((r − 3/8) / (S + 1/4))`, in the same chain layout.
 pub fn z_scale(chains: &[&[f64]]) -> Vec<Vec<f64>> {
-    let mut all: Vec<(f64, usize, usize)> = chains
+    // (value, position in the pooled draws); the order among equal values does not
+    // matter, as they share their average rank.
+    let mut all: Vec<(f64, u32)> = chains
         .iter()
-        .enumerate()
-        .flat_map(|(c, xs)| xs.iter().enumerate().map(move |(i, x)| (*x, c, i)))
+        .flat_map(|xs| xs.iter().copied())
+        .zip(0u32..)
         .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let size = all.len() as f64;
-    let mut out: Vec<Vec<f64>> = chains.iter().map(|c| vec![0.0; c.len()]).collect();
-    let mut start = 0;
-    while start < all.len() {
-        let mut end = start + 1;
-        while end < all.len() && all[end].0 == all[start].0 {
-            end += 1;
+    all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let size = all.len();
+    let mut pooled = vec![0.0; size];
+    SCORES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let scores = cache.for_size(size);
+        let mut start = 0;
+        while start < size {
+            let mut end = start + 1;
+            while end < size && all[end].0 == all[start].0 {
+                end += 1;
+            }
+            // Ranks start+1 ..= end share their average, an integer when their count
+            // is odd (then its score is the table's).
+            let z = if (end - start) % 2 == 1 {
+                scores[(start + end) / 2]
+            } else {
+                score((start + 1 + end) as f64 / 2.0, size)
+            };
+            for &(_, i) in &all[start..end] {
+                pooled[i as usize] = z;
+            }
+            start = end;
         }
-        // Ranks start+1 ..= end share their average.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        let z = normal_quantile((rank - 0.375) / (size + 0.25));
-        for &(_, c, i) in &all[start..end] {
-            out[c][i] = z;
-        }
-        start = end;
+    });
+    let mut out = Vec::with_capacity(chains.len());
+    let mut rest = pooled.as_slice();
+    for c in chains {
+        let (head, tail) = rest.split_at(c.len());
+        out.push(head.to_vec());
+        rest = tail;
     }
     out
+}
+
+/// The normal score of rank `r` among `size` values.
+fn score(rank: f64, size: usize) -> f64 {
+    normal_quantile((rank - 0.375) / (size as f64 + 0.25))
+}
+
+/// The normal scores of the integer ranks `1..=S` for the last size `S` asked for: a
+/// summary rank-normalises every scalar's draws, all of the same count.
+#[derive(Default)]
+struct ScoreTable {
+    size: usize,
+    scores: Vec<f64>,
+}
+
+impl ScoreTable {
+    /// Scores of ranks `1..=size`, at indices `0..size`.
+    fn for_size(&mut self, size: usize) -> &[f64] {
+        if self.size != size || self.scores.len() != size {
+            self.scores = (1..=size).map(|r| score(r as f64, size)).collect();
+            self.size = size;
+        }
+        &self.scores
+    }
+}
+
+thread_local! {
+    static SCORES: std::cell::RefCell<ScoreTable> = std::cell::RefCell::new(ScoreTable::default());
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A posterior summary table like `arviz.summary`, with warnings about the run.
 
-use crate::diagnostics::{diagnostics, hdi_sorted};
+use crate::diagnostics::{diagnostics_sorted, hdi_sorted};
 use crate::metric::Metric;
 use crate::trace::Trace;
 use std::fmt;
@@ -104,9 +104,9 @@ impl Trace {
             let n = pooled.len() as f64;
             let mean = pooled.iter().sum::<f64>() / n;
             let sd = (pooled.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-            pooled.sort_by(f64::total_cmp);
+            pooled.sort_unstable_by(f64::total_cmp);
             let (hdi_3, hdi_97) = hdi_sorted(&pooled, 0.94);
-            let d = diagnostics(&chains);
+            let d = diagnostics_sorted(&chains, &pooled);
             rows.push(SummaryRow {
                 name,
                 mean,
