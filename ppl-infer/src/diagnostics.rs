@@ -168,10 +168,19 @@ pub fn ess_quantile(chains: &[&[f64]], prob: f64) -> f64 {
     let Some(c) = valid_chains(chains) else {
         return f64::NAN;
     };
-    let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
-    pooled.sort_by(f64::total_cmp);
-    let q = quantile_sorted(&pooled, prob);
-    let indicator: Vec<Vec<f64>> = c
+    ess_below(&c, quantile_sorted(&pooled_sorted(&c), prob))
+}
+
+/// The draws of the chains pooled and sorted.
+fn pooled_sorted(chains: &[&[f64]]) -> Vec<f64> {
+    let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+    pooled.sort_unstable_by(f64::total_cmp);
+    pooled
+}
+
+/// ESS of the indicator `x ≤ q` on split chains (valid chains).
+fn ess_below(chains: &[&[f64]], q: f64) -> f64 {
+    let indicator: Vec<Vec<f64>> = chains
         .iter()
         .map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect())
         .collect();
@@ -198,21 +207,21 @@ pub fn rhat(chains: &[&[f64]]) -> f64 {
     let Some(c) = valid_chains(chains) else {
         return f64::NAN;
     };
-    if c.len() < 2 {
+    let ranked = z_scale(&as_slices(&split_chains(&c)));
+    rank_rhat(&c, &ranked, quantile_sorted(&pooled_sorted(&c), 0.5))
+}
+
+/// [`rhat`] of valid chains given their rank-normalised split chains and their median.
+fn rank_rhat(chains: &[&[f64]], ranked: &[Vec<f64>], median: f64) -> f64 {
+    if chains.len() < 2 {
         return f64::NAN;
     }
-    let bulk = rhat_basic(&as_slices(&z_scale(&as_slices(&split_chains(&c)))));
-    let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
-    pooled.sort_by(f64::total_cmp);
-    let median = quantile_sorted(&pooled, 0.5);
-    let folded: Vec<Vec<f64>> = c
+    let folded: Vec<Vec<f64>> = chains
         .iter()
         .map(|c| c.iter().map(|x| (x - median).abs()).collect())
         .collect();
-    let tail = rhat_basic(&as_slices(&z_scale(&as_slices(&split_chains(&as_slices(
-        &folded,
-    ))))));
-    bulk.max(tail)
+    let folded = z_scale(&as_slices(&split_chains(&as_slices(&folded))));
+    rhat_basic(&as_slices(ranked)).max(rhat_basic(&as_slices(&folded)))
 }
 
 /// Monte-Carlo standard error of the mean: `sd / √ess_mean`.
@@ -246,59 +255,36 @@ pub fn mcse_sd(chains: &[&[f64]]) -> f64 {
 /// Every diagnostic of one scalar (the same numbers as the functions above, with the
 /// sorting and rank normalisation they share done once).
 pub fn diagnostics(chains: &[&[f64]]) -> Diagnostics {
-    let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
-    pooled.sort_unstable_by(f64::total_cmp);
-    diagnostics_sorted(chains, &pooled)
+    diagnostics_sorted(chains, &pooled_sorted(chains))
 }
 
 /// [`diagnostics`] given the chains' draws pooled and sorted (by `f64::total_cmp`).
 pub(crate) fn diagnostics_sorted(chains: &[&[f64]], sorted: &[f64]) -> Diagnostics {
-    let nan = Diagnostics {
-        mcse_mean: f64::NAN,
-        mcse_sd: f64::NAN,
-        ess_bulk: f64::NAN,
-        ess_tail: f64::NAN,
-        r_hat: f64::NAN,
-    };
     let Some(c) = valid_chains(chains) else {
-        return nan;
+        return Diagnostics {
+            mcse_mean: f64::NAN,
+            mcse_sd: f64::NAN,
+            ess_bulk: f64::NAN,
+            ess_tail: f64::NAN,
+            r_hat: f64::NAN,
+        };
     };
     // Chains cut to a common length pool differently from the draws given.
     let cut_sorted;
     let sorted = if c.iter().map(|c| c.len()).sum::<usize>() == sorted.len() {
         sorted
     } else {
-        let mut pooled: Vec<f64> = c.iter().flat_map(|c| c.iter().copied()).collect();
-        pooled.sort_unstable_by(f64::total_cmp);
-        cut_sorted = pooled;
+        cut_sorted = pooled_sorted(&c);
         &cut_sorted
     };
     let ranked = z_scale(&as_slices(&split_chains(&c)));
-    let ess_quantile = |prob: f64| {
-        let q = quantile_sorted(sorted, prob);
-        let indicator: Vec<Vec<f64>> = c
-            .iter()
-            .map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect())
-            .collect();
-        ess(&as_slices(&split_chains(&as_slices(&indicator))))
-    };
-    let r_hat = if c.len() < 2 {
-        f64::NAN
-    } else {
-        let median = quantile_sorted(sorted, 0.5);
-        let folded: Vec<Vec<f64>> = c
-            .iter()
-            .map(|c| c.iter().map(|x| (x - median).abs()).collect())
-            .collect();
-        let folded = z_scale(&as_slices(&split_chains(&as_slices(&folded))));
-        rhat_basic(&as_slices(&ranked)).max(rhat_basic(&as_slices(&folded)))
-    };
+    let ess_at = |prob: f64| ess_below(&c, quantile_sorted(sorted, prob));
     Diagnostics {
         mcse_mean: mcse_mean(&c),
         mcse_sd: mcse_sd(&c),
         ess_bulk: ess(&as_slices(&ranked)),
-        ess_tail: ess_quantile(0.05).min(ess_quantile(0.95)),
-        r_hat,
+        ess_tail: ess_at(0.05).min(ess_at(0.95)),
+        r_hat: rank_rhat(&c, &ranked, quantile_sorted(sorted, 0.5)),
     }
 }
 

@@ -292,8 +292,8 @@ impl LowRankEstimate {
         !self.vals.is_empty() && self.conditioning_gain >= MIN_CONDITIONING_GAIN
     }
 
-    /// The correction along the stretched directions alone (eigenvalues above 1), or
-    /// `None` if there are none: what [`CorrectionPolicy::WherePaysOff`] keeps of a
+    /// The correction along the stretched directions alone (eigenvalues above 1, which
+    /// in an estimate means above [`EIGENVALUE_CUTOFF`]), or `None` if there are none: what [`CorrectionPolicy::WherePaysOff`] keeps of a
     /// correction that gains less than [`MIN_CONDITIONING_GAIN`].
     ///
     /// Correcting a squeezed direction lets the step size grow; correcting a stretched
