@@ -445,8 +445,9 @@ pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
 
 /// The reverse sweep: propagates adjoints from node `top` down to node 1.
 ///
-/// Plain nodes (at most two parents) are handled by a tight loop; it stops at each wide
-/// or multi-output node with a non-zero adjoint, which is handled out of line.
+/// One tight loop handles plain nodes and hands wide nodes to [`sweep_wide`]; it stops
+/// only at a multi-output node with a non-zero adjoint, whose reverse step is foreign
+/// code (it might record operations) and runs outside the borrow of the nodes.
 fn sweep(t: &mut Tape, top: usize) {
     assert!(top < t.adjoints.len());
     let mut i = top;
@@ -456,21 +457,27 @@ fn sweep(t: &mut Tape, top: usize) {
         let node;
         (i, node) = with_nodes(|nodes| {
             assert!(top < nodes.len());
-            let i = sweep_plain(&nodes[..=top], &mut t.adjoints[..=top], i);
+            let edges = (&t.edge_index[..], &t.edge_partial[..]);
+            let i = sweep_plain(&nodes[..=top], &mut t.adjoints[..=top], edges, i);
             (i, nodes[i])
         });
         if i == 0 {
             return;
         }
-        sweep_compound(t, node, i);
+        sweep_multi(t, node, i);
         i -= 1;
     }
 }
 
-/// Sweeps plain nodes from `from` down to 1 and returns the index of the first wide or
+/// Sweeps plain and wide nodes from `from` down to 1 and returns the index of the first
 /// multi-output node with a non-zero adjoint (0 when none is left).
 #[inline(always)]
-fn sweep_plain(nodes: &[Node], adj: &mut [f64], from: usize) -> usize {
+fn sweep_plain(
+    nodes: &[Node],
+    adj: &mut [f64],
+    (edge_index, edge_partial): (&[u32], &[f64]),
+    from: usize,
+) -> usize {
     debug_assert!(from < nodes.len() && nodes.len() == adj.len());
     let (np, ap) = (nodes.as_ptr(), adj.as_mut_ptr());
     let mut i = from;
@@ -488,7 +495,12 @@ fn sweep_plain(nodes: &[Node], adj: &mut [f64], from: usize) -> usize {
                 // memory location.
                 if l != 0 {
                     if l >= i {
-                        if node.lhs >= MULTI {
+                        if node.lhs == WIDE {
+                            sweep_wide(ap, i, a, node, edge_index, edge_partial);
+                            i -= 1;
+                            continue;
+                        }
+                        if node.lhs == MULTI {
                             return i;
                         }
                         stale_index();
@@ -508,6 +520,31 @@ fn sweep_plain(nodes: &[Node], adj: &mut [f64], from: usize) -> usize {
     0
 }
 
+/// The reverse step of wide node `i` with adjoint `a`: one edge per parent.
+///
+/// # Safety
+/// `adj` points at the adjoints of nodes `0..=i`.
+#[inline(never)]
+unsafe fn sweep_wide(
+    adj: *mut f64,
+    i: usize,
+    a: f64,
+    node: &Node,
+    edge_index: &[u32],
+    edge_partial: &[f64],
+) {
+    let start = node.rhs as usize;
+    let end = start + node.d_lhs.to_bits() as usize;
+    for (j, p) in edge_index[start..end].iter().zip(&edge_partial[start..end]) {
+        let j = *j as usize;
+        if j >= i {
+            stale_index();
+        }
+        // SAFETY: j < i, and the caller guarantees slots 0..=i.
+        unsafe { *adj.add(j) += a * p };
+    }
+}
+
 /// A node whose parent does not precede it: a `Var` from an earlier recording was used.
 #[cold]
 #[inline(never)]
@@ -515,45 +552,29 @@ fn stale_index() -> ! {
     panic!("a tape variable from an earlier recording was used after `tape::reset`")
 }
 
-/// The reverse step of wide node or multi-output node `i`.
+/// The reverse step of multi-output node `i`.
 #[inline(never)]
-fn sweep_compound(t: &mut Tape, node: Node, i: usize) {
-    let a = t.adjoints[i];
-    if node.lhs == MULTI {
-        let m = t.multi[node.rhs as usize];
-        let first = m.first_output as usize;
-        let inputs = &t.multi_inputs[m.inputs.0 as usize..m.inputs.1 as usize];
-        t.input_adjoints.clear();
-        t.input_adjoints.resize(inputs.len(), 0.0);
-        (m.backward)(
-            &MultiOutput {
-                meta: m.meta,
-                data: &t.multi_data[m.data.0 as usize..m.data.1 as usize],
-                output_adjoints: &t.adjoints[first..first + m.outputs as usize],
-            },
-            &mut t.input_adjoints,
-            &mut t.scratch,
-        );
-        for (j, g) in inputs.iter().zip(&t.input_adjoints) {
-            let j = *j as usize;
-            if j >= i {
-                stale_index();
-            }
-            t.adjoints[j] += g;
+fn sweep_multi(t: &mut Tape, node: Node, i: usize) {
+    let m = t.multi[node.rhs as usize];
+    let first = m.first_output as usize;
+    let inputs = &t.multi_inputs[m.inputs.0 as usize..m.inputs.1 as usize];
+    t.input_adjoints.clear();
+    t.input_adjoints.resize(inputs.len(), 0.0);
+    (m.backward)(
+        &MultiOutput {
+            meta: m.meta,
+            data: &t.multi_data[m.data.0 as usize..m.data.1 as usize],
+            output_adjoints: &t.adjoints[first..first + m.outputs as usize],
+        },
+        &mut t.input_adjoints,
+        &mut t.scratch,
+    );
+    for (j, g) in inputs.iter().zip(&t.input_adjoints) {
+        let j = *j as usize;
+        if j >= i {
+            stale_index();
         }
-    } else {
-        let start = node.rhs as usize;
-        let end = start + node.d_lhs.to_bits() as usize;
-        let adj = &mut t.adjoints[..i];
-        for (j, p) in t.edge_index[start..end]
-            .iter()
-            .zip(&t.edge_partial[start..end])
-        {
-            match adj.get_mut(*j as usize) {
-                Some(x) => *x += a * p,
-                None => stale_index(),
-            }
-        }
+        t.adjoints[j] += g;
     }
 }
 
