@@ -220,11 +220,10 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             });
             return nan();
         }
-        let mut xs = Values::with_capacity(entry.len);
         let mut log_jac = R::constant(0.0);
-        if entry.fixed {
+        let xs: Values<R> = if entry.fixed {
             match self.conditioned.get(name) {
-                Some(v) => xs.extend(v.iter().map(|x| R::constant(*x))),
+                Some(v) => v.iter().map(|x| R::constant(*x)).collect(),
                 None => {
                     self.fail(Error::Point(format!("no conditioned value for `{name}`")));
                     return nan();
@@ -232,7 +231,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             }
         } else if entry.discrete {
             match self.discrete.get(entry.offset..entry.offset + entry.len) {
-                Some(ks) => xs.extend(ks.iter().map(|&k| R::constant(k as f64))),
+                Some(ks) => ks.iter().map(|&k| R::constant(k as f64)).collect(),
                 None => {
                     self.fail(Error::DiscreteDimension {
                         expected: self.layout.discrete_dim,
@@ -244,12 +243,19 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         } else {
             let transform = transform.unwrap_or_else(|| dist.support().default_transform());
             let u = &self.input[entry.offset..entry.offset + entry.unconstrained_len];
-            log_jac = transform.constrain(u, &mut xs);
-            if self.options.jacobian {
-                self.log_jacobian += log_jac.value();
-                self.add_term(log_jac);
+            if matches!(transform, Transform::Identity) {
+                // The common case: a copy, and no Jacobian term.
+                Values::from_slice(u)
+            } else {
+                let mut xs = Values::with_capacity(entry.len);
+                log_jac = transform.constrain(u, &mut xs);
+                if self.options.jacobian {
+                    self.log_jacobian += log_jac.value();
+                    self.add_term(log_jac);
+                }
+                xs
             }
-        }
+        };
         match dist.log_density(Operand::Slice(&xs)) {
             Ok(lp) => {
                 if self.options.per_variable {
