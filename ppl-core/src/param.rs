@@ -184,6 +184,34 @@ impl<'a, R: Real> Operand<'a, R> {
         }
     }
 
+    /// Calls `f(&mut out[i], value of element i)` for every `i < out.len()` (scalars
+    /// broadcast), with the operand's kind matched once rather than per element as
+    /// [`value`](Self::value) does: a tight loop for each kind.
+    #[inline(always)]
+    pub fn apply_values(&self, out: &mut [f64], f: impl Fn(&mut f64, f64)) {
+        let n = out.len();
+        match self {
+            Operand::Const(c) => out.iter_mut().for_each(|o| f(o, *c)),
+            Operand::Scalar(r) => {
+                let v = r.value();
+                out.iter_mut().for_each(|o| f(o, v));
+            }
+            Operand::Data(s) => out.iter_mut().zip(&s[..n]).for_each(|(o, v)| f(o, *v)),
+            Operand::IntData(s) => out
+                .iter_mut()
+                .zip(&s[..n])
+                .for_each(|(o, v)| f(o, *v as f64)),
+            Operand::Slice(s) => out
+                .iter_mut()
+                .zip(&s[..n])
+                .for_each(|(o, v)| f(o, v.value())),
+            Operand::Gather(v, index) => out
+                .iter_mut()
+                .zip(&index.as_slice()[..n])
+                .for_each(|(o, i)| f(o, v[*i].value())),
+        }
+    }
+
     /// Iterates over the plain values of all `n` broadcast elements.
     pub fn values(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
         (0..n).map(move |i| self.value(i))

@@ -131,11 +131,13 @@ fn normal_sum_scalar_sigma_short<R: Real>(
     let s = sigma.value();
     let inv2 = 1.0 / (s * s);
     let mut d = [0.0; SMALL];
+    // The residuals xᵢ − μᵢ first, then scaled to ∂/∂μ in place.
+    x.apply_values(&mut d[..n], |di, xi| *di = xi);
+    mu.apply_values(&mut d[..n], |di, mi| *di -= mi);
     let mut sum_r2 = 0.0;
-    for (i, di) in d.iter_mut().enumerate().take(n) {
-        let r = x.value(i) - mu.value(i);
-        sum_r2 += r * r;
-        *di = r * inv2;
+    for di in &mut d[..n] {
+        sum_r2 += *di * *di;
+        *di *= inv2;
     }
     let sum_z2 = sum_r2 * inv2;
     let value = -(n as f64) * (s.ln() + HALF_LN_2PI) - 0.5 * sum_z2;
@@ -240,11 +242,9 @@ fn normal_sum_vector_sigma<R: Real>(ops: &[Operand<'_, R>; 3], n: usize) -> Opti
         // Short operands: columns on the stack.
         let mut cols = [[0.0; SMALL]; 6];
         let [xb, mb, sb, values, d_mu, d_sigma] = &mut cols;
-        for i in 0..n {
-            xb[i] = x.value(i);
-            mb[i] = mu.value(i);
-            sb[i] = sigma.value(i);
-        }
+        x.apply_values(&mut xb[..n], |o, v| *o = v);
+        mu.apply_values(&mut mb[..n], |o, v| *o = v);
+        sigma.apply_values(&mut sb[..n], |o, v| *o = v);
         let columns = [&xb[..n], &mb[..n], &sb[..n]];
         let out = [&mut values[..n], &mut d_mu[..n], &mut d_sigma[..n]];
         return normal_vector_sigma_recorded(ops, columns, out);
