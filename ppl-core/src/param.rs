@@ -187,6 +187,16 @@ impl<'a, R: Real> Operand<'a, R> {
     /// Calls `f(&mut out[i], value of element i)` for every `i < out.len()` (scalars
     /// broadcast), with the operand's kind matched once rather than per element as
     /// [`value`](Self::value) does: a tight loop for each kind.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    /// let x: Operand<'_, f64> = Operand::Data(&[1.0, 2.0, 3.0]);
+    /// let mu: Operand<'_, f64> = Operand::Const(0.5);
+    /// let mut r = [0.0; 3];
+    /// x.apply_values(&mut r, |ri, xi| *ri = xi);
+    /// mu.apply_values(&mut r, |ri, m| *ri -= m); // the constant broadcasts
+    /// assert_eq!(r, [0.5, 1.5, 2.5]);
+    /// ```
     #[inline(always)]
     pub fn apply_values(&self, out: &mut [f64], f: impl Fn(&mut f64, f64)) {
         let n = out.len();
