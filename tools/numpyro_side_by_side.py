@@ -14,8 +14,7 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 import arviz as az
-
-REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "reference")
+from side_by_side import REF, Runs, min_bulk_ess, seeds
 
 def garch_data():
     d = json.load(open(f"{REF}/posteriordb/garch-garch11/data.json"))
@@ -98,20 +97,12 @@ def run(name, seeds):
         grads = int(np.asarray(ex["num_steps"]).sum())
         div = int(np.asarray(ex["diverging"]).sum())
         post = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-        ess = az.ess(az.convert_to_dataset(post), method="bulk")
-        min_ess = min(float(ess[v].min()) for v in ess.data_vars)
-        return wall, grads, min_ess, div
+        return wall, grads, min_bulk_ess(az.convert_to_dataset(post)), div
     once(0)  # compile
-    rows = []
+    runs = Runs(name, grads="draw-phase grads")
     for seed in seeds:
-        wall, grads, min_ess, div = once(seed)
-        rows.append((wall, grads, min_ess, min_ess / wall, 1000 * min_ess / grads, div))
-        print(f"{name} seed {seed}: wall {wall:.3f} s draw-phase grads {grads} minESS {min_ess:.0f} ESS/s {min_ess/wall:.0f} div {div}", flush=True)
-    med = np.median(np.array(rows), axis=0)
-    print(f"MEDIAN {name}: wall {med[0]:.3f} draw-phase grads {med[1]:.0f} minESS {med[2]:.0f} ESS/s {med[3]:.0f} div {med[5]:.0f}", flush=True)
+        runs.add(seed, *once(seed))
+    runs.median()
 
 if __name__ == "__main__":
-    name = sys.argv[1]
-    first = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    run(name, range(first, first + n))
+    run(sys.argv[1], seeds(sys.argv, 2))

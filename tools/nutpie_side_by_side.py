@@ -10,10 +10,8 @@ import json, os, sys, time
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-import arviz as az
 import nutpie
-
-REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "reference")
+from side_by_side import REF, Runs, max_rhat, min_bulk_ess, seeds
 
 def radon():
     d = json.load(open(f"{REF}/benchmarks/radon_mn-radon_hierarchical_intercept_noncentered/data.json"))
@@ -78,25 +76,15 @@ def run(name, seeds):
     compiled = nutpie.compile_pymc_model(MODELS[name]())
     # warm up the compiled code once
     nutpie.sample(compiled, draws=50, tune=50, chains=1, cores=1, seed=999, progress_bar=False)
-    rows = []
+    runs = Runs(name)
     for seed in seeds:
         t = time.perf_counter()
         tr = nutpie.sample(compiled, draws=1000, tune=1000, chains=4, cores=2, seed=seed, progress_bar=False)
         wall = time.perf_counter() - t
-        post = tr.posterior
-        ess = az.ess(post, method="bulk")
-        min_ess = min(float(ess[v].min()) for v in ess.data_vars)
         grads = int(tr.sample_stats["n_steps"].sum()) + int(tr.warmup_sample_stats["n_steps"].sum())
         div = int(tr.sample_stats["diverging"].sum())
-        rhat = az.rhat(post)
-        max_rhat = max(float(rhat[v].max()) for v in rhat.data_vars)
-        rows.append((wall, grads, min_ess, min_ess / wall, 1000 * min_ess / grads, div, max_rhat))
-        print(f"{name} seed {seed}: wall {wall:.3f} s grads {grads} minESS {min_ess:.0f} ESS/s {min_ess/wall:.0f} ESS/1k {1000*min_ess/grads:.1f} div {div} rhat {max_rhat:.4f}", flush=True)
-    med = np.median(np.array(rows), axis=0)
-    print(f"MEDIAN {name}: wall {med[0]:.3f} grads {med[1]:.0f} minESS {med[2]:.0f} ESS/s {med[3]:.0f} ESS/1k {med[4]:.1f}", flush=True)
+        runs.add(seed, wall, grads, min_bulk_ess(tr.posterior), div, max_rhat(tr.posterior))
+    runs.median()
 
 if __name__ == "__main__":
-    name = sys.argv[1]
-    first = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    run(name, range(first, first + n))
+    run(sys.argv[1], seeds(sys.argv, 2))

@@ -8,12 +8,12 @@ Usage: /tmp/nutpie-venv/bin/python tools/stan_gp_side_by_side.py [first_seed] [r
 import json, os, sys, time
 import numpy as np
 import stan, arviz as az
-REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
-                   "reference", "posteriordb", "gp_pois_regr-gp_pois_regr")
+from side_by_side import REF, Runs, min_bulk_ess, seeds
+REF = os.path.join(REF, "posteriordb", "gp_pois_regr-gp_pois_regr")
 code = open(f"{REF}/model.stan").read()
 data = json.load(open(f"{REF}/data.json"))
-rows = []
-for seed in range(int(sys.argv[1]), int(sys.argv[1]) + int(sys.argv[2])):
+runs = Runs("gp")
+for seed in seeds(sys.argv, 1):
     chains = {k: [] for k in ["rho", "alpha", "f_tilde", "f"]}
     total, grads, div = 0.0, 0, 0
     for c in range(4):
@@ -28,10 +28,6 @@ for seed in range(int(sys.argv[1]), int(sys.argv[1]) + int(sys.argv[2])):
         grads += int(fit["n_leapfrog__"].sum())
         div += int(fit["divergent__"].reshape(-1)[1000:].sum())
     ds = az.convert_to_dataset({k: np.stack(v) for k, v in chains.items()})
-    ess = az.ess(ds, method="bulk")
-    min_ess = min(float(ess[v].min()) for v in ess.data_vars)
-    t = total / 2
-    rows.append((t, grads, min_ess, min_ess / t, 1000 * min_ess / grads, div))
-    print(f"gp seed {seed}: time {t:.3f} s grads {grads} minESS {min_ess:.0f} ESS/s {min_ess/t:.0f} ESS/1k {1000*min_ess/grads:.2f} div {div}", flush=True)
-med = np.median(np.array(rows), axis=0)
-print(f"MEDIAN gp: time {med[0]:.3f} grads {med[1]:.0f} minESS {med[2]:.0f} ESS/s {med[3]:.0f} ESS/1k {med[4]:.2f} div {med[5]:.0f}")
+    # Wall time: the chains' summed times over 2 cores.
+    runs.add(seed, total / 2, grads, min_bulk_ess(ds), div)
+runs.median()
