@@ -293,8 +293,9 @@ impl LowRankEstimate {
     }
 
     /// The correction along the stretched directions alone (eigenvalues above 1, which
-    /// in an estimate means above [`EIGENVALUE_CUTOFF`]), or `None` if there are none: what [`CorrectionPolicy::WherePaysOff`] keeps of a
-    /// correction that gains less than [`MIN_CONDITIONING_GAIN`].
+    /// in an estimate means above [`EIGENVALUE_CUTOFF`]), or `None` if there are none:
+    /// what [`CorrectionPolicy::WherePaysOff`] keeps of a correction that gains less
+    /// than [`MIN_CONDITIONING_GAIN`].
     ///
     /// Correcting a squeezed direction lets the step size grow; correcting a stretched
     /// one only shortens the trajectories along it, and the step size stays bounded

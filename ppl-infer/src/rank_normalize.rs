@@ -123,16 +123,14 @@ fn score(rank: f64, size: usize) -> f64 {
 /// summary rank-normalises every scalar's draws, all of the same count.
 #[derive(Default)]
 struct ScoreTable {
-    size: usize,
     scores: Vec<f64>,
 }
 
 impl ScoreTable {
     /// Scores of ranks `1..=size`, at indices `0..size`.
     fn for_size(&mut self, size: usize) -> &[f64] {
-        if self.size != size || self.scores.len() != size {
+        if self.scores.len() != size {
             self.scores = (1..=size).map(|r| score(r as f64, size)).collect();
-            self.size = size;
         }
         &self.scores
     }
