@@ -458,7 +458,7 @@ fn sweep(t: &mut Tape, top: usize) {
         (i, node) = with_nodes(|nodes| {
             assert!(top < nodes.len());
             let edges = (&t.edge_index[..], &t.edge_partial[..]);
-            let i = sweep_plain(&nodes[..=top], &mut t.adjoints[..=top], edges, i);
+            let i = sweep_nodes(&nodes[..=top], &mut t.adjoints[..=top], edges, i);
             (i, nodes[i])
         });
         if i == 0 {
@@ -472,7 +472,7 @@ fn sweep(t: &mut Tape, top: usize) {
 /// Sweeps plain and wide nodes from `from` down to 1 and returns the index of the first
 /// multi-output node with a non-zero adjoint (0 when none is left).
 #[inline(always)]
-fn sweep_plain(
+fn sweep_nodes(
     nodes: &[Node],
     adj: &mut [f64],
     (edge_index, edge_partial): (&[u32], &[f64]),
