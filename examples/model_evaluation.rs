@@ -21,23 +21,8 @@ fn main() -> Result<(), ppl::Error> {
     let sigma = [15., 10., 16., 11., 9., 11., 10., 18.];
     let model = eight_schools::model(&y, &sigma)?;
 
-    println!(
-        "eight schools (non-centred): {} unconstrained dimensions",
-        model.dim()
-    );
-    println!(
-        "{:<10} {:<8} {:<12} {:<8}",
-        "variable", "shape", "distribution", "transform"
-    );
-    for v in &model.layout().variables {
-        println!(
-            "{:<10} {:<8} {:<12} {:<8}",
-            v.name,
-            format!("{:?}", v.shape),
-            v.distribution,
-            format!("{:?}", v.transform)
-        );
-    }
+    // The model's structure: variables, transforms, positions, observations.
+    println!("{model}");
 
     let mut rng = ppl::model::rng_for(1, 0);
     let u = model.initial_point(&mut rng)?;

@@ -46,6 +46,24 @@ fn discrete_variables_live_in_the_integer_state() {
         Some((Some(0), None))
     );
     assert_eq!(layout.variable("mu").unwrap().offset, 0);
+    // The printed table gives each variable's place in the integer state (z) and its range.
+    let text = model.to_string();
+    assert!(
+        text.contains("bin       Binomial          [3]      integer in [0, 10]  z[1..4]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pois      Poisson           scalar   integer ≥ 0         z[4]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mu        Normal            scalar   identity            u[0]"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("1 unconstrained dimension (u), 10 integers (z)"),
+        "{text}"
+    );
 }
 
 #[test]

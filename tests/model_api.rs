@@ -53,6 +53,34 @@ fn everything(y: &[f64]) -> Vec<Real> {
 }
 
 #[test]
+fn a_model_prints_its_structure_as_a_table() {
+    let model = everything::model(&[0.5, -1.0, 2.0]).unwrap();
+    let want = "\
+model `everything`
+variable       distribution  shape     transform          position
+lo             Normal        scalar    identity           u[0]
+above          Normal        scalar    lower bound (log)  u[1]
+weights        Normal        [3]       identity           u[2..5]
+
+observed       distribution  values
+obs            Normal        3 values
+
+deterministic  shape
+p              scalar
+
+potentials: pull
+
+5 unconstrained dimensions (u)";
+    assert_eq!(model.to_string(), want);
+    // A conditioned variable leaves the vector; the others move up.
+    let conditioned = model.condition(&Point::new().with("lo", 0.1)).unwrap();
+    let text = conditioned.to_string();
+    assert!(text.contains("lo             Normal        scalar    identity           conditioned"));
+    assert!(text.contains("weights        Normal        [3]       identity           u[1..4]"));
+    assert!(text.ends_with("4 unconstrained dimensions (u)"), "{text}");
+}
+
+#[test]
 fn options_and_parameter_dependent_bounds() {
     let y = [0.5, -1.0, 2.0];
     let model = everything::model(&y).unwrap();

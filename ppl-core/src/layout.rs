@@ -92,6 +92,153 @@ impl Layout {
     }
 }
 
+/// A table of the model's structure, as PyMC prints a model: each variable with its
+/// distribution, shape, transform and position in the unconstrained vector `u` (or, for
+/// a discrete variable, in the integer state `z`), then the observations,
+/// deterministics and potentials.
+///
+/// ```
+/// use ppl_core::layout::{Layout, ObservedInfo, VariableInfo};
+/// use ppl_core::transform::TransformKind;
+/// let layout = Layout {
+///     variables: vec![VariableInfo {
+///         name: "tau".into(),
+///         shape: vec![],
+///         len: 1,
+///         unconstrained_len: 1,
+///         offset: 0,
+///         transform: TransformKind::Lower,
+///         discrete: false,
+///         fixed: false,
+///         distribution: "HalfCauchy",
+///         integer_bounds: None,
+///     }],
+///     observed: vec![ObservedInfo { name: "y".into(), len: 8, distribution: "Normal" }],
+///     dim: 1,
+///     ..Layout::default()
+/// };
+/// let text = layout.to_string();
+/// let lines: Vec<&str> = text.lines().collect();
+/// assert_eq!(lines[0], "variable  distribution  shape     transform          position");
+/// assert_eq!(lines[1], "tau       HalfCauchy    scalar    lower bound (log)  u[0]");
+/// assert_eq!(lines[4], "y         Normal        8 values");
+/// assert_eq!(lines[6], "1 unconstrained dimension (u)");
+/// ```
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shape = |s: &[usize]| match s {
+            [] => "scalar".to_string(),
+            _ => format!("{s:?}"),
+        };
+        let place = |v: &VariableInfo| {
+            let range = |start: usize, len: usize| match len {
+                1 => format!("[{start}]"),
+                _ => format!("[{start}..{}]", start + len),
+            };
+            if v.fixed {
+                "conditioned".to_string()
+            } else if v.discrete {
+                format!("z{}", range(v.offset, v.len))
+            } else {
+                format!("u{}", range(v.offset, v.unconstrained_len))
+            }
+        };
+        let mut rows: Vec<[String; 5]> = vec![[
+            "variable".into(),
+            "distribution".into(),
+            "shape".into(),
+            "transform".into(),
+            "position".into(),
+        ]];
+        for v in &self.variables {
+            let transform = match (v.discrete, v.integer_bounds) {
+                (false, _) => v.transform.describe().to_string(),
+                (true, Some((Some(lo), Some(hi)))) => format!("integer in [{lo}, {hi}]"),
+                (true, Some((Some(lo), None))) => format!("integer ≥ {lo}"),
+                (true, Some((None, Some(hi)))) => format!("integer ≤ {hi}"),
+                (true, _) => "integer".to_string(),
+            };
+            rows.push([
+                v.name.clone(),
+                v.distribution.to_string(),
+                shape(&v.shape),
+                transform,
+                place(v),
+            ]);
+        }
+        if !self.observed.is_empty() {
+            rows.push(Default::default());
+            rows.push([
+                "observed".into(),
+                "distribution".into(),
+                "values".into(),
+                String::new(),
+                String::new(),
+            ]);
+            for o in &self.observed {
+                rows.push([
+                    o.name.clone(),
+                    o.distribution.to_string(),
+                    format!("{} value{}", o.len, if o.len == 1 { "" } else { "s" }),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+        if !self.deterministics.is_empty() {
+            rows.push(Default::default());
+            rows.push([
+                "deterministic".into(),
+                "shape".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            for (name, s) in &self.deterministics {
+                rows.push([
+                    name.clone(),
+                    shape(s),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+        let mut widths = [0usize; 5];
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for row in &rows {
+            let mut line = String::new();
+            for (k, (cell, w)) in row.iter().zip(widths).enumerate() {
+                if k > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+            }
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        if !self.potentials.is_empty() {
+            writeln!(f, "\npotentials: {}", self.potentials.join(", "))?;
+        }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "\n{} unconstrained dimension{} (u)",
+            self.dim,
+            plural(self.dim)
+        )?;
+        if self.discrete_dim > 0 {
+            let n = self.discrete_dim;
+            write!(f, ", {n} integer{} (z)", plural(n))?;
+        }
+        Ok(())
+    }
+}
+
 /// A named array of plain values (row-major).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Array {

@@ -110,6 +110,14 @@ impl<T: ModelTemplate> std::fmt::Debug for Model<T> {
     }
 }
 
+/// The model's name and its [`Layout`] table.
+impl<T: ModelTemplate> std::fmt::Display for Model<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "model `{}`", self.template.name())?;
+        write!(f, "{}", self.layout)
+    }
+}
+
 thread_local! {
     static LEAVES: std::cell::RefCell<Vec<Var>> = const { std::cell::RefCell::new(Vec::new()) };
 }

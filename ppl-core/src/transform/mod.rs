@@ -95,6 +95,26 @@ pub enum TransformKind {
     CholeskyCorr,
 }
 
+impl TransformKind {
+    /// A short name: the kind and, in parentheses, the map it applies.
+    ///
+    /// ```
+    /// use ppl_core::transform::TransformKind;
+    /// assert_eq!(TransformKind::Lower.describe(), "lower bound (log)");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            TransformKind::Identity => "identity",
+            TransformKind::Lower => "lower bound (log)",
+            TransformKind::Upper => "upper bound (log)",
+            TransformKind::Interval => "interval (logit)",
+            TransformKind::Simplex => "simplex (stick-breaking)",
+            TransformKind::Ordered => "ordered (log gaps)",
+            TransformKind::CholeskyCorr => "Cholesky correlation",
+        }
+    }
+}
+
 impl<R: Real> Transform<R> {
     /// `x > lower`.
     pub fn lower(lower: impl Into<R>) -> Self {
