@@ -137,6 +137,9 @@ impl fmt::Display for Layout {
             };
             if v.fixed {
                 "conditioned".to_string()
+            } else if v.len == 0 || (!v.discrete && v.unconstrained_len == 0) {
+                // A one-element simplex, say: its only value is fixed by its support.
+                "none".to_string()
             } else if v.discrete {
                 format!("z{}", range(v.offset, v.len))
             } else {
@@ -339,5 +342,50 @@ impl fmt::Display for Point {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variable(name: &str, len: usize, unconstrained_len: usize, offset: usize) -> VariableInfo {
+        VariableInfo {
+            name: name.into(),
+            shape: vec![len],
+            len,
+            unconstrained_len,
+            offset,
+            transform: TransformKind::Simplex,
+            discrete: false,
+            fixed: false,
+            distribution: "Dirichlet",
+            integer_bounds: None,
+        }
+    }
+
+    #[test]
+    fn the_table_says_where_each_variable_lives() {
+        let layout = Layout {
+            variables: vec![
+                variable("one", 1, 0, 0),
+                variable("three", 3, 2, 0),
+                VariableInfo {
+                    fixed: true,
+                    ..variable("given", 3, 0, 0)
+                },
+            ],
+            potentials: vec!["a".into(), "b".into()],
+            dim: 2,
+            ..Layout::default()
+        };
+        let text = layout.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        // A one-element simplex has no free value; a conditioned one is not in `u`.
+        assert!(lines[1].ends_with("none"), "{text}");
+        assert!(lines[2].ends_with("u[0..2]"), "{text}");
+        assert!(lines[3].ends_with("conditioned"), "{text}");
+        assert_eq!(lines[5], "potentials: a, b");
+        assert_eq!(lines[7], "2 unconstrained dimensions (u)");
     }
 }
