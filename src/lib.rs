@@ -33,6 +33,8 @@
 //! See [`ppl_macros`] for what `#[model]` generates and the rough edges of writing model
 //! bodies generically.
 
+#![warn(missing_docs)]
+
 pub use ppl_core::*;
 pub use ppl_macros::{model, real_fn};
 

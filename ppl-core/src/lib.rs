@@ -1,6 +1,8 @@
 //! Core of `ppl`: the scalar trait, tape autodiff, distributions, transforms, contexts
 //! and the model runtime. Users depend on the façade crate `ppl`; see its docs.
 
+#![warn(missing_docs)]
+
 pub mod affine;
 pub mod context;
 pub mod dist;

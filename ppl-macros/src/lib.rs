@@ -110,6 +110,8 @@
 //! The model module does `use super::*;`, so the body sees the items of the module the model is
 //! written in (write models at module level, not inside another function).
 
+#![warn(missing_docs)]
+
 mod expand;
 mod fallback;
 mod parse;
