@@ -43,6 +43,41 @@ pub use ppl_core::Error as ModelError;
 
 /// Any error `ppl` reports, so that one `?` type covers building, sampling and writing
 /// output: `fn main() -> Result<(), ppl::Error>`.
+///
+/// ```
+/// use ppl::prelude::*;
+///
+/// #[model]
+/// fn coin(flips: &[f64]) {
+///     let p = sample!(Beta::new(1.0, 1.0));
+///     observe!(Bernoulli::new(p), flips);
+/// }
+///
+/// /// The posterior mean of `p` and its Monte-Carlo standard error.
+/// fn posterior_mean(flips: &[f64], nuts: Nuts) -> Result<(f64, f64), ppl::Error> {
+///     let model = coin::model(flips)?; // a `ModelError` becomes `Error::Model`
+///     let trace = model.sample(nuts)?; // a `SampleError` becomes `Error::Sample`
+///     let row = trace.summary().row("p").unwrap().clone();
+///     Ok((row.mean, row.mcse_mean))
+/// }
+///
+/// # fn main() -> Result<(), ppl::Error> {
+/// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(1).progress(false);
+/// // Three heads in four flips: the posterior is Beta(4, 2), with mean 2/3.
+/// let (mean, mcse) = posterior_mean(&[1.0, 1.0, 0.0, 1.0], nuts.clone())?;
+/// assert!((mean - 2.0 / 3.0).abs() < 4.0 * mcse, "{mean}");
+///
+/// // A flip of 0.5 is not a Bernoulli outcome.
+/// let err = posterior_mean(&[1.0, 0.5], nuts.clone()).unwrap_err();
+/// assert!(matches!(err, ppl::Error::Model(ModelError::DataOutsideSupport { .. })), "{err}");
+/// // Zero chains is not a valid setting.
+/// let err = posterior_mean(&[1.0], nuts.chains(0)).unwrap_err();
+/// assert!(matches!(err, ppl::Error::Sample(SampleError::Settings(_))), "{err}");
+/// // Writing output can fail too.
+/// let err: ppl::Error = std::io::Error::other("disk full").into();
+/// assert_eq!(err.to_string(), "disk full");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Building or evaluating the model failed (bad data, invalid parameters, …).

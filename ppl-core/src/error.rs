@@ -3,6 +3,14 @@
 use thiserror::Error;
 
 /// A distribution parameter failed validation at construction.
+///
+/// ```
+/// use ppl_core::dist::Normal;
+///
+/// let err = Normal::new(0.0, -1.0).unwrap_err();
+/// assert_eq!((err.distribution, err.parameter, err.value), ("Normal", "sigma", -1.0));
+/// assert_eq!(err.to_string(), "Normal: parameter `sigma` must be positive, got -1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("{distribution}: parameter `{parameter}` {requirement}, got {value}")]
 pub struct ParamError {
@@ -34,6 +42,41 @@ impl ParamError {
 }
 
 /// Any error the core reports.
+///
+/// A [`ParamError`] converts with `?`; inside a model the error names the variable too:
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::{Context, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// use ppl_core::dist::Normal;
+/// use ppl_core::{Error, Model, ParamError};
+///
+/// fn prior(sigma: f64) -> ppl_core::Result<Normal<f64, f64>> {
+///     Ok(Normal::new(0.0, sigma)?)
+/// }
+/// let err = prior(-1.0).unwrap_err();
+/// assert!(matches!(err, Error::InvalidParam(ParamError { parameter: "sigma", .. })));
+///
+/// /// `x ~ Normal(0, -1)`: an invalid prior.
+/// struct Bad;
+/// # impl ModelTemplate for Bad {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str {
+/// #         "bad"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _x: R = api::sample(ctx, "x", Normal::new(0.0, -1.0), NoShape, None);
+/// #     }
+/// # }
+/// let err = Model::new(Bad).unwrap_err();
+/// assert!(matches!(&err, Error::Param { variable, .. } if variable == "x"));
+/// let message = "variable `x`: Normal: parameter `sigma` must be positive, got -1";
+/// assert_eq!(err.to_string(), message);
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Error {
     /// A constructor rejected its parameters.

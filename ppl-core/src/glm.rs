@@ -66,6 +66,16 @@ pub struct DataMatrix {
 }
 
 /// Why a [`DataMatrix`] could not be built.
+///
+/// ```
+/// use ppl_core::glm::{DataMatrix, DataMatrixError};
+///
+/// let err = DataMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0]]).unwrap_err();
+/// assert_eq!(err, DataMatrixError::Ragged { row: 1, found: 1, expected: 2 });
+/// assert_eq!(err.to_string(), "data matrix: row 1 has 1 columns, expected 2");
+/// let err = DataMatrix::new(1, 2, vec![1.0, f64::NAN]).unwrap_err();
+/// assert!(matches!(err, DataMatrixError::NonFinite { row: 0, col: 1, .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataMatrixError {
     /// `data` does not hold `rows × cols` values.

@@ -5,6 +5,54 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// One random variable of a model.
+///
+/// Read from a model's [`Layout`]; `offset` and `unconstrained_len` locate the variable
+/// in the unconstrained vector `u`.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// use ppl_core::transform::TransformKind;
+///
+/// let sigma = model.layout().variable("sigma").unwrap();
+/// assert_eq!((sigma.offset, sigma.unconstrained_len), (1, 1)); // u[1] = ln sigma
+/// assert_eq!(sigma.transform, TransformKind::Lower);
+/// assert_eq!(sigma.distribution, "HalfNormal");
+/// assert!(sigma.shape.is_empty() && sigma.len == 1); // a scalar
+/// assert!(sigma.is_free() && !sigma.discrete && sigma.discrete_len() == 0);
+///
+/// // Conditioned on a value, it leaves `u`.
+/// let fixed = model.condition(&ppl_core::Point::new().with("sigma", 1.0)).unwrap();
+/// let sigma = fixed.layout().variable("sigma").unwrap();
+/// assert!(sigma.fixed && !sigma.is_free());
+/// assert_eq!(sigma.unconstrained_len, 0);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariableInfo {
     /// Its name.
@@ -49,6 +97,39 @@ impl VariableInfo {
 }
 
 /// One observed variable.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// let y = &model.layout().observed[0];
+/// assert_eq!((y.name.as_str(), y.len, y.distribution), ("y", 3, "Normal"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedInfo {
     /// Its name.
@@ -60,6 +141,52 @@ pub struct ObservedInfo {
 }
 
 /// Everything a forward pass learns about a model's structure.
+///
+/// A [`Model`](crate::Model) records it when it is built (it prints as a table, see the
+/// `Display` impl):
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// let layout = model.layout();
+/// assert_eq!((layout.dim, layout.discrete_dim), (2, 0));
+/// assert_eq!(layout.variables.len(), 2);
+/// assert_eq!(layout.observed.len(), 1);
+/// assert!(layout.deterministics.is_empty() && layout.potentials.is_empty());
+/// assert!(layout.discrete_variables().is_empty());
+///
+/// // A variable's slice of the unconstrained vector.
+/// let u = [0.3, -1.0];
+/// let sigma = layout.variable("sigma").unwrap();
+/// assert_eq!(&u[sigma.offset..sigma.offset + sigma.unconstrained_len], [-1.0]);
+/// assert!(layout.variable("tau").is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layout {
     /// Random variables in the order the model samples them.
@@ -243,6 +370,18 @@ impl fmt::Display for Layout {
 }
 
 /// A named array of plain values (row-major).
+///
+/// The entries of a [`Point`]; a 2×2 matrix is stored row by row:
+///
+/// ```
+/// use ppl_core::{Array, Point};
+///
+/// let m = Array { shape: vec![2, 2], values: vec![1.0, 2.0, 3.0, 4.0] };
+/// let p = Point::new().with("m", m).with("mu", 0.5);
+/// let m = p.get("m").unwrap();
+/// assert_eq!(m.values[m.shape[1]], 3.0); // element (1, 0)
+/// assert_eq!(p.get("mu").unwrap(), &Array { shape: vec![], values: vec![0.5] });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Array {
     /// Shape (empty for a scalar).
@@ -264,6 +403,18 @@ pub struct Point {
 }
 
 /// Values convertible into an [`Array`].
+///
+/// What [`Point::with`] and [`Point::insert`] accept: a scalar has the empty shape, a
+/// vector or array of `f64` the shape `[len]`.
+///
+/// ```
+/// use ppl_core::layout::IntoArray;
+///
+/// assert_eq!(2.5.into_array().shape, Vec::<usize>::new());
+/// assert_eq!(vec![1.0, 2.0, 3.0].into_array().shape, [3]);
+/// assert_eq!([1.0, 2.0].into_array().values, [1.0, 2.0]);
+/// assert_eq!((&[4.0][..]).into_array().shape, [1]);
+/// ```
 pub trait IntoArray {
     /// The array.
     fn into_array(self) -> Array;

@@ -28,6 +28,18 @@ use std::sync::OnceLock;
 use thiserror::Error;
 
 /// Why a factorisation failed.
+///
+/// ```
+/// use ppl_core::linalg::{cholesky, LinalgError, Matrix};
+///
+/// let wide = Matrix::from_vec(2, 3, vec![1.0; 6]);
+/// let err = cholesky(&wide).unwrap_err();
+/// assert_eq!(err, LinalgError::NotSquare { rows: 2, cols: 3 });
+/// assert_eq!(err.to_string(), "expected a square matrix, got 2×3");
+/// // [[1, 2], [2, 1]] has eigenvalues 3 and −1: the second pivot is 1 − 2² = −3.
+/// let err = cholesky(&Matrix::from_rows(&[[1.0, 2.0], [2.0, 1.0]])).unwrap_err();
+/// assert_eq!(err, LinalgError::NotPositiveDefinite { pivot: 1, value: -3.0 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Error)]
 pub enum LinalgError {
     /// The matrix is not square.

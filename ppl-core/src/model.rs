@@ -16,6 +16,46 @@ use std::fmt::Write as _;
 use std::ops::{Add, Div, Mul, Sub};
 
 /// A model template: what `#[model]` generates. Runs the model body under a context.
+///
+/// Written by hand, a template calls the [`api`](crate::context::api) functions that
+/// `sample!` and `observe!` expand to; [`Model::new`] binds it.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::{HalfNormal, Normal};
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// #[derive(Clone)]
+/// struct Simple {
+///     y: Vec<f64>,
+/// }
+///
+/// impl ModelTemplate for Simple {
+///     type Output<R: Real> = R;
+///     fn name(&self) -> &'static str {
+///         "simple"
+///     }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+///         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+///         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+///         mu
+///     }
+/// }
+///
+/// let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// assert_eq!(model.name(), "simple");
+/// let names: Vec<&str> = model.layout().variables.iter().map(|v| v.name.as_str()).collect();
+/// assert_eq!(names, ["mu", "sigma"]);
+/// // `Output<R>` is what the body returns: here `mu`, read back at u = (mu, ln sigma).
+/// assert_eq!(model.output(&[1.25, 0.0]).unwrap(), 1.25);
+/// ```
 pub trait ModelTemplate {
     /// What the model body returns, for scalar type `R`.
     type Output<R: Real>;
@@ -30,6 +70,65 @@ pub trait ModelTemplate {
 }
 
 /// What samplers need from a model: a log-density and its gradient on ℝ^dim.
+///
+/// Any type can implement it (a sampler never needs a [`Model`]); a [`Model`] does.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// use ppl_core::{LogDensity, Result};
+///
+/// /// A standard normal on ℝ²: ln p(x) = −|x|²/2 (up to a constant).
+/// struct StdNormal2;
+/// impl LogDensity for StdNormal2 {
+///     fn dim(&self) -> usize {
+///         2
+///     }
+///     fn logp(&self, x: &[f64]) -> Result<f64> {
+///         Ok(-0.5 * (x[0] * x[0] + x[1] * x[1]))
+///     }
+///     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> Result<f64> {
+///         grad[0] = -x[0];
+///         grad[1] = -x[1];
+///         self.logp(x)
+///     }
+/// }
+///
+/// fn value_and_slope(target: &impl LogDensity, x: &[f64]) -> (f64, Vec<f64>) {
+///     let mut grad = vec![0.0; target.dim()];
+///     let lp = target.logp_grad(x, &mut grad).unwrap();
+///     (lp, grad)
+/// }
+/// assert_eq!(value_and_slope(&StdNormal2, &[1.0, -2.0]), (-2.5, vec![-1.0, 2.0]));
+/// let (lp, _) = value_and_slope(&model, &[0.3, -0.2]);
+/// assert_eq!(lp, model.logp(&[0.3, -0.2]).unwrap());
+/// ```
 pub trait LogDensity {
     /// Dimension of the unconstrained space.
     fn dim(&self) -> usize;
@@ -48,6 +147,49 @@ pub trait LogDensity {
 /// at the proposed values. [`Model`] evaluates it in plain `f64` without a tape, without
 /// re-deriving the layout and without allocating in the runtime (variables of more
 /// than four elements allocate the `Vec` the model body receives).
+///
+/// A model without discrete variables has an empty integer state `z`:
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// use ppl_core::JointDensity;
+///
+/// fn joint_at_origin(target: &impl JointDensity) -> f64 {
+///     let layout = target.layout();
+///     let u = vec![0.0; layout.dim];
+///     let z = vec![0; layout.discrete_dim];
+///     target.logp_joint(&u, &z).unwrap()
+/// }
+/// assert_eq!(model.layout().discrete_dim, 0);
+/// assert_eq!(joint_at_origin(&model), model.logp(&[0.0, 0.0]).unwrap());
+/// ```
 pub trait JointDensity: Sync {
     /// The layout: variables with their offsets into `u` and `z`.
     fn layout(&self) -> &Layout;
@@ -58,6 +200,52 @@ pub trait JointDensity: Sync {
 }
 
 /// The result of one evaluation with selected accumulators.
+///
+/// The total is the sum of the four parts (see [`Model::evaluate`]):
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// # let ln_normal = |x: f64, m: f64, s: f64| {
+/// #     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+/// # };
+/// use ppl_core::context::inference::Accumulators;
+///
+/// let u = [1.0, 0.5_f64.ln()]; // mu = 1, sigma = 0.5
+/// let eval = model.evaluate(&u, Accumulators::default()).unwrap();
+/// let parts = eval.log_prior + eval.log_likelihood + eval.log_jacobian + eval.log_potential;
+/// assert!((eval.total - parts).abs() < 1e-12);
+/// let prior = ln_normal(1.0, 0.0, 5.0) + 2_f64.ln() + ln_normal(0.5, 0.0, 1.0);
+/// assert!((eval.log_prior - prior).abs() < 1e-12);
+/// assert!((eval.log_jacobian - 0.5_f64.ln()).abs() < 1e-12); // ln |d sigma / du| = u
+/// assert!(eval.pointwise.is_empty()); // not requested
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
     /// Total log-density (with the Jacobian if requested).
@@ -79,6 +267,46 @@ pub struct Evaluation {
 }
 
 /// One draw from the prior and prior predictive.
+///
+/// Returned by [`Model::prior_draw`]:
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// use ppl_core::model::rng_for;
+///
+/// let draw = model.prior_draw(&mut rng_for(7, 0)).unwrap();
+/// assert!(draw.variables.get("sigma").unwrap().values[0] > 0.0);
+/// assert_eq!(draw.variables.len(), 2); // mu and sigma
+/// assert_eq!(draw.observed.get("y").unwrap().values.len(), 3); // one per datum
+/// assert!(draw.deterministics.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorDraw {
     /// The random variables.
@@ -93,6 +321,58 @@ pub struct PriorDraw {
 ///
 /// Built by the `model(...)` function `#[model]` generates. See the crate docs for an
 /// end-to-end example.
+///
+/// Without the macro, implement [`ModelTemplate`] by hand and call [`Model::new`]; the
+/// unconstrained vector `u` holds each variable's value mapped onto ℝ (here
+/// `u = (mu, ln sigma)`):
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::{HalfNormal, Normal};
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// #[derive(Clone)]
+/// struct Simple {
+///     y: Vec<f64>,
+/// }
+///
+/// impl ModelTemplate for Simple {
+///     type Output<R: Real> = R;
+///     fn name(&self) -> &'static str {
+///         "simple"
+///     }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+///         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+///         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+///         mu
+///     }
+/// }
+///
+/// let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// assert_eq!(model.dim(), 2);
+///
+/// let (mu, sigma) = (1.0, 0.5);
+/// let u = [mu, sigma.ln()];
+/// let ln_normal = |x: f64, m: f64, s: f64| {
+///     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+/// };
+/// // log prior + log likelihood + log-Jacobian of sigma = e^u₁ (which is u₁).
+/// let want = ln_normal(mu, 0.0, 5.0)
+///     + (2_f64.ln() + ln_normal(sigma, 0.0, 1.0))
+///     + [0.5, 1.5, 2.5].iter().map(|y| ln_normal(*y, mu, sigma)).sum::<f64>()
+///     + sigma.ln();
+/// assert!((model.logp(&u).unwrap() - want).abs() < 1e-12);
+///
+/// let point = model.constrain(&u).unwrap();
+/// assert_eq!(point.get("sigma").unwrap().values, [0.5]);
+/// ```
 #[derive(Clone)]
 pub struct Model<T> {
     template: T,
@@ -237,6 +517,50 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Log-density at an unconstrained point (with Jacobians). For a model with
     /// discrete variables use [`logp_joint`](Self::logp_joint).
+    ///
+    /// With `u = (mu, ln sigma)` for the model of the [`Model`] example:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let ln_normal = |x: f64, m: f64, s: f64| {
+    ///     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    /// };
+    /// let (mu, sigma) = (-0.3, 2.0);
+    /// let lp = model.logp(&[mu, sigma.ln()]).unwrap();
+    /// let want = ln_normal(mu, 0.0, 5.0)
+    ///     + (2_f64.ln() + ln_normal(sigma, 0.0, 1.0))
+    ///     + [0.5, 1.5, 2.5].iter().map(|y| ln_normal(*y, mu, sigma)).sum::<f64>()
+    ///     + sigma.ln(); // the Jacobian of sigma = e^u₁
+    /// assert!((lp - want).abs() < 1e-12);
+    /// assert!(model.logp(&[0.0]).is_err()); // wrong dimension
+    /// ```
     pub fn logp(&self, u: &[f64]) -> Result<f64> {
         self.logp_joint(u, &[])
     }
@@ -279,6 +603,48 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Log-density and gradient by the reverse-mode tape. For a model with discrete
     /// variables use [`logp_grad_joint`](Self::logp_grad_joint).
+    ///
+    /// For the model of the [`Model`] example at `u = (mu, ln sigma)`, with `S₁ = Σ(yᵢ − mu)`,
+    /// `S₂ = Σ(yᵢ − mu)²` and `n` data: `∂/∂mu = −mu/25 + S₁/sigma²` and
+    /// `∂/∂u₁ = −sigma² + S₂/sigma² − n + 1`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let (mu, sigma) = (1.0, 0.5_f64);
+    /// let mut grad = [0.0; 2];
+    /// let lp = model.logp_grad(&[mu, sigma.ln()], &mut grad).unwrap();
+    /// assert_eq!(lp, model.logp(&[mu, sigma.ln()]).unwrap());
+    /// // S₁ = 1.5, S₂ = 2.75, n = 3.
+    /// assert!((grad[0] - (-mu / 25.0 + 1.5 / 0.25)).abs() < 1e-10);
+    /// assert!((grad[1] - (-0.25 + 2.75 / 0.25 - 3.0 + 1.0)).abs() < 1e-10);
+    /// ```
     pub fn logp_grad(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
         self.logp_grad_joint(u, &[], grad)
     }
@@ -308,6 +674,46 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Log-density and gradient by forward-mode dual numbers (one pass per dimension).
+    ///
+    /// The same values as [`logp_grad`](Self::logp_grad), by another route (a check of
+    /// the tape, or for models whose gradient is wanted without it):
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let u = [1.0, 0.5_f64.ln()];
+    /// let (mut forward, mut reverse) = ([0.0; 2], [0.0; 2]);
+    /// model.logp_grad_forward(&u, &mut forward).unwrap();
+    /// model.logp_grad(&u, &mut reverse).unwrap();
+    /// assert!((forward[0] - reverse[0]).abs() < 1e-12 && (forward[1] - reverse[1]).abs() < 1e-12);
+    /// assert!((forward[0] - 5.96).abs() < 1e-10); // −mu/25 + Σ(yᵢ − mu)/sigma²
+    /// ```
     pub fn logp_grad_forward(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
         self.check_dim(u)?;
         self.check_dim(grad)?;
@@ -324,6 +730,47 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Hessian of the log-density by hyper-dual numbers (one pass per pair of dimensions).
+    ///
+    /// For the model of the [`Model`] example at `u = (mu, ln sigma)` with `n` data,
+    /// `S₁ = Σ(yᵢ − mu)` and `S₂ = Σ(yᵢ − mu)²`: `∂²/∂mu² = −1/25 − n/sigma²`,
+    /// `∂²/∂mu∂u₁ = −2S₁/sigma²` and `∂²/∂u₁² = −2sigma² − 2S₂/sigma²`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let h = model.hessian(&[1.0, 0.5_f64.ln()]).unwrap(); // mu = 1, sigma = 0.5
+    /// // n = 3, S₁ = 1.5, S₂ = 2.75, sigma² = 0.25.
+    /// assert!((h[0][0] - (-1.0 / 25.0 - 3.0 / 0.25)).abs() < 1e-10);
+    /// assert!((h[0][1] - (-2.0 * 1.5 / 0.25)).abs() < 1e-10);
+    /// assert_eq!(h[0][1], h[1][0]);
+    /// assert!((h[1][1] - (-2.0 * 0.25 - 2.0 * 2.75 / 0.25)).abs() < 1e-10);
+    /// ```
     pub fn hessian(&self, u: &[f64]) -> Result<Vec<Vec<f64>>> {
         self.check_dim(u)?;
         let n = u.len();
@@ -343,6 +790,53 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Evaluates with the chosen accumulators.
+    ///
+    /// Pointwise log-likelihoods (for LOO or WAIC) and the density without the Jacobian
+    /// (in constrained space):
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// # let ln_normal = |x: f64, m: f64, s: f64| {
+    /// #     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    /// # };
+    /// use ppl_core::context::inference::Accumulators;
+    ///
+    /// let (mu, sigma) = (1.0, 0.5_f64);
+    /// let options = Accumulators { pointwise: true, jacobian: false, ..Accumulators::default() };
+    /// let eval = model.evaluate(&[mu, sigma.ln()], options).unwrap();
+    /// let (name, values) = &eval.pointwise[0];
+    /// assert_eq!(name, "y");
+    /// assert!((values[2] - ln_normal(2.5, mu, sigma)).abs() < 1e-12);
+    /// assert!((values.iter().sum::<f64>() - eval.log_likelihood).abs() < 1e-12);
+    /// assert_eq!(eval.total, eval.log_prior + eval.log_likelihood); // no Jacobian term
+    /// ```
     pub fn evaluate(&self, u: &[f64], options: Accumulators) -> Result<Evaluation> {
         self.evaluate_joint(u, &[], options)
     }
@@ -388,6 +882,41 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Maps an unconstrained vector to named constrained values.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let point = model.constrain(&[-1.5, 2_f64.ln()]).unwrap();
+    /// assert_eq!(point.get("mu").unwrap().values, [-1.5]);
+    /// assert!((point.get("sigma").unwrap().values[0] - 2.0).abs() < 1e-15); // e^u₁
+    /// assert!(point.get("sigma").unwrap().shape.is_empty()); // a scalar
+    /// ```
     pub fn constrain(&self, u: &[f64]) -> Result<Point> {
         self.constrain_joint(u, &[])
     }
@@ -482,6 +1011,44 @@ impl<T: ModelTemplate> Model<T> {
     /// Maps named constrained values to the unconstrained vector. Every free variable
     /// must be present with the right number of elements. For a model with discrete
     /// variables use [`unconstrain_joint`](Self::unconstrain_joint).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::Point;
+    ///
+    /// let point = Point::new().with("mu", -1.5).with("sigma", 2.0);
+    /// let u = model.unconstrain(&point).unwrap();
+    /// assert_eq!(u, [-1.5, 2_f64.ln()]); // sigma > 0 maps to ln sigma
+    /// assert_eq!(model.constrain(&u).unwrap().get("mu"), point.get("mu"));
+    /// assert!(model.unconstrain(&Point::new().with("mu", 0.0)).is_err()); // sigma missing
+    /// ```
     pub fn unconstrain(&self, point: &Point) -> Result<Vec<f64>> {
         let (u, z) = self.unconstrain_joint(point)?;
         if !z.is_empty() {
@@ -517,6 +1084,44 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Log-density at a named point in constrained space, with or without Jacobians.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::Point;
+    ///
+    /// let point = Point::new().with("mu", 1.0).with("sigma", 0.5);
+    /// let with = model.logp_at(&point, true).unwrap();
+    /// let without = model.logp_at(&point, false).unwrap();
+    /// assert!((with - without - 0.5_f64.ln()).abs() < 1e-12); // ln |d sigma / du| = ln sigma
+    /// assert_eq!(with, model.logp(&[1.0, 0.5_f64.ln()]).unwrap());
+    /// ```
     pub fn logp_at(&self, point: &Point, jacobian: bool) -> Result<f64> {
         let u = self.unconstrain(point)?;
         let options = Accumulators {
@@ -530,6 +1135,43 @@ impl<T: ModelTemplate> Model<T> {
     /// the log-density and its gradient are finite. On failure the error carries a
     /// per-variable table of log-density terms at the last attempt. For a model with
     /// discrete variables use [`initial_state`](Self::initial_state).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::model::rng_for;
+    ///
+    /// let u = model.initial_point(&mut rng_for(42, 0)).unwrap();
+    /// assert_eq!(u.len(), model.dim());
+    /// assert!(u.iter().all(|x| (-2.0..2.0).contains(x)));
+    /// assert!(model.logp(&u).unwrap().is_finite());
+    /// ```
     pub fn initial_point(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>> {
         self.check_state(&vec![0.0; self.dim()], &[])?;
         Ok(self.initial_state(rng)?.0)
@@ -613,6 +1255,53 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// One draw from the prior (and the prior predictive of the observations).
+    ///
+    /// The draws follow the prior: here `mu ~ Normal(0, 5)` and `sigma ~ HalfNormal(1)`,
+    /// whose mean is `√(2/π)`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::model::rng_for;
+    ///
+    /// let mut rng = rng_for(1, 0);
+    /// let n = 4000;
+    /// let (mut mu_sum, mut sigma_sum) = (0.0, 0.0);
+    /// for _ in 0..n {
+    ///     let draw = model.prior_draw(&mut rng).unwrap();
+    ///     mu_sum += draw.variables.get("mu").unwrap().values[0];
+    ///     sigma_sum += draw.variables.get("sigma").unwrap().values[0];
+    /// }
+    /// assert!((mu_sum / n as f64).abs() < 0.3); // standard error 5/√4000 ≈ 0.08
+    /// let half_normal_mean = (2.0 / std::f64::consts::PI).sqrt();
+    /// assert!((sigma_sum / n as f64 - half_normal_mean).abs() < 0.04); // s.e. ≈ 0.01
+    /// ```
     pub fn prior_draw(&self, rng: &mut dyn RngCore) -> Result<PriorDraw> {
         let mut ctx = ForwardContext::new(rng, &self.conditioned, true);
         guarded(|| self.template.run::<f64, _>(&mut ctx))?;
@@ -628,6 +1317,50 @@ impl<T: ModelTemplate> Model<T> {
 
     /// The model with some variables held at given constrained values: they leave the
     /// unconstrained vector and their log-density terms stay in the total.
+    ///
+    /// Held at a value, a variable contributes its log-density without a Jacobian:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// # let ln_normal = |x: f64, m: f64, s: f64| {
+    /// #     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    /// # };
+    /// use ppl_core::Point;
+    ///
+    /// let fixed = model.clone().condition(&Point::new().with("sigma", 0.5)).unwrap();
+    /// assert_eq!(fixed.dim(), 1); // only mu is left
+    /// let lp = fixed.logp(&[1.0]).unwrap();
+    /// let full = model.logp(&[1.0, 0.5_f64.ln()]).unwrap();
+    /// assert!((lp - (full - 0.5_f64.ln())).abs() < 1e-12);
+    /// assert!(model.condition(&Point::new().with("tau", 1.0)).is_err()); // no such variable
+    /// ```
     pub fn condition(self, point: &Point) -> Result<Self> {
         let mut conditioned = self.conditioned;
         for (name, array) in point.iter() {

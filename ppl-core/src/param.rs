@@ -48,6 +48,19 @@ impl<R: Real> Elem<R> for i64 {
 }
 
 /// A uniform view of a parameter or value: a scalar or a slice, constant or variable.
+///
+/// Scalars broadcast: they have no length and every index reads the same value.
+///
+/// ```
+/// use ppl_core::param::{Operand, Param};
+///
+/// let x: Operand<'_, f64> = Param::<f64>::operand(&[1.0, 2.0, 3.0]);
+/// let mu: Operand<'_, f64> = Param::<f64>::operand(&0.5);
+/// assert!(matches!(x, Operand::Data(_)) && matches!(mu, Operand::Const(_)));
+/// assert_eq!((x.len(), mu.len()), (Some(3), None));
+/// assert_eq!((x.value(2), mu.value(2)), (3.0, 0.5));
+/// assert!(x.is_constant());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Operand<'a, R> {
     /// A constant scalar.
@@ -240,6 +253,22 @@ impl<'a, R: Real> Operand<'a, R> {
 ///
 /// Implemented for `f64`, `i64`, the model scalar, and `&[E]`, `&Vec<E>`, `Vec<E>`,
 /// `[E; N]`, `&[E; N]` for any element type `E` (data or model scalars).
+///
+/// Every distribution parameter is generic over it, so the same constructor takes data
+/// or model scalars, scalars or vectors:
+///
+/// ```
+/// use ppl_core::dist::{Distribution, Normal};
+/// use ppl_core::param::{Operand, Param};
+///
+/// let ys = vec![0.0, 2.0];
+/// let x: Operand<'_, f64> = Param::<f64>::operand(&ys);
+/// assert_eq!(x.len(), Some(2));
+/// // A vector of means against a scalar sigma: Σ ln N(yᵢ | muᵢ, 1) with every yᵢ = muᵢ.
+/// let d = Normal::new(vec![0.0, 2.0], 1.0).unwrap();
+/// let lp: f64 = d.log_density(x).unwrap();
+/// assert!((lp - -(2.0 * std::f64::consts::PI).ln()).abs() < 1e-12);
+/// ```
 pub trait Param<R: Real> {
     /// The uniform view.
     fn operand(&self) -> Operand<'_, R>;
@@ -291,6 +320,25 @@ impl<R: Real, E: Elem<R>, const N: usize> Param<R> for &[E; N] {
 }
 
 /// `values[index[i]]` for every `i`, without copying: see [`gather`].
+///
+/// Used as a distribution parameter, it behaves like the gathered vector:
+///
+/// ```
+/// use ppl_core::dist::{Distribution, Normal};
+/// use ppl_core::param::{gather, Param};
+///
+/// let theta = [0.0, 10.0];
+/// let group = [1, 0, 1];
+/// let y = [9.0, 0.5, 11.0];
+/// let gathered = Normal::new(gather(&theta[..], &group), 1.0).unwrap();
+/// let lp: f64 = gathered.log_density(Param::<f64>::operand(&y)).unwrap();
+/// // The same as with the means (10, 0, 10) written out: residuals (−1, 0.5, 1).
+/// let want = -0.5 * (1.0 + 0.25 + 1.0) - 1.5 * (2.0 * std::f64::consts::PI).ln();
+/// assert!((lp - want).abs() < 1e-12);
+/// // An index out of range is refused by the constructor.
+/// let err = Normal::new(gather(&theta[..], &[2]), 1.0).unwrap_err();
+/// assert_eq!(err.parameter, "mu");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Gather<'a, R> {
     values: &'a [R],
@@ -385,6 +433,20 @@ impl ScalarValue for i64 {
 
 /// Plain values of a parameter, for validation in constructors (which do not know the
 /// model's scalar type).
+///
+/// A custom distribution's constructor checks its parameters through it (usually via
+/// [`check_param`]):
+///
+/// ```
+/// use ppl_core::param::{check_param, ParamValues};
+///
+/// assert_eq!((2.5.param_len(), 2.5.param_value(7)), (None, 2.5)); // a scalar broadcasts
+/// assert_eq!(([1.0, -3.0].param_len(), [1.0, -3.0].param_value(1)), (Some(2), -3.0));
+/// assert!(vec![1.0].is_data());
+///
+/// let err = check_param("MyDist", "scale", &[1.0, -3.0], "must be positive", |s| s > 0.0);
+/// assert_eq!(err.unwrap_err().value, -3.0);
+/// ```
 pub trait ParamValues {
     /// `None` for a scalar, else the slice length.
     fn param_len(&self) -> Option<usize>;

@@ -17,6 +17,27 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A scalar recorded on the thread's tape.
+///
+/// Start a recording with [`reset`], create the independent variables with
+/// [`Var::leaf`], compute with ordinary arithmetic and the [`Real`] methods, then run
+/// [`gradient`] from the result:
+///
+/// ```
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::Real;
+///
+/// tape::reset();
+/// let (x, y) = (Var::leaf(2.0), Var::leaf(3.0));
+/// let f = x * y + x.exp() / y - 4.0 * y.ln();
+/// let mut grad = [0.0; 2];
+/// tape::gradient(f, &[x, y], &mut grad);
+///
+/// // ∂f/∂x = y + eˣ/y, ∂f/∂y = x − eˣ/y² − 4/y.
+/// let e2 = 2.0_f64.exp();
+/// assert!((f.value() - (6.0 + e2 / 3.0 - 4.0 * 3.0_f64.ln())).abs() < 1e-12);
+/// assert!((grad[0] - (3.0 + e2 / 3.0)).abs() < 1e-12);
+/// assert!((grad[1] - (2.0 - e2 / 9.0 - 4.0 / 3.0)).abs() < 1e-12);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Var {
     val: f64,
@@ -29,7 +50,8 @@ const WIDE: u32 = u32::MAX;
 /// Marks a multi-output node: `rhs` indexes `Tape::multi`.
 const MULTI: u32 = u32::MAX - 1;
 
-/// What a multi-output node's reverse step receives.
+/// What a multi-output node's reverse step receives (see [`Var::multi_output`] for an
+/// example).
 #[derive(Debug)]
 pub struct MultiOutput<'a> {
     /// The small integer the operation recorded (e.g. a matrix dimension).
@@ -234,6 +256,17 @@ impl Var {
 
     /// Records one node with many parents: `value` and `∂value/∂parent` for each parent.
     /// Constant parents (index 0) are skipped.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    /// tape::reset();
+    /// let (x, y) = (Var::leaf(2.0), Var::leaf(5.0));
+    /// // f = x·y with its partials given by hand: ∂f/∂x = y, ∂f/∂y = x.
+    /// let f = Var::wide(10.0, [(x.index(), 5.0), (y.index(), 2.0)]);
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(f * f, &[x, y], &mut grad);
+    /// assert_eq!(grad, [2.0 * 10.0 * 5.0, 2.0 * 10.0 * 2.0]); // chain rule through f²
+    /// ```
     pub fn wide(value: f64, parents: impl IntoIterator<Item = (u32, f64)>) -> Var {
         with_tape(|t| {
             let start = t.edge_index.len();
@@ -259,6 +292,31 @@ impl Var {
 
     /// Records one wide node whose edges are written by `fill` into the edge buffers
     /// (index, partial). Entries with index 0 may be written; they are harmless.
+    ///
+    /// `fill` returns the node's value; the partials it pushes are the node's derivatives
+    /// with respect to its parents. Here `f = Σ xᵢ²` is one node with partials `2xᵢ`:
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    /// use ppl_core::Real;
+    ///
+    /// tape::reset();
+    /// let xs = [Var::leaf(1.0), Var::leaf(-2.0), Var::leaf(3.0)];
+    /// let before = tape::len();
+    /// let f = Var::wide_with(|w| {
+    ///     let mut total = 0.0;
+    ///     for x in &xs {
+    ///         total += x.value() * x.value();
+    ///         w.push(x.index(), 2.0 * x.value());
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(tape::len(), before + 1); // one node, however many parents
+    /// assert_eq!(f.value(), 14.0);
+    /// let mut grad = [0.0; 3];
+    /// tape::gradient(f, &xs, &mut grad);
+    /// assert_eq!(grad, [2.0, -4.0, 6.0]);
+    /// ```
     pub fn wide_with(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> Var {
         with_tape(|t| {
             let start = t.edge_index.len();
@@ -291,6 +349,33 @@ impl Var {
     /// (nothing is recorded and the outputs are constants).
     ///
     /// Use [`Real::from_tape`] to turn the slots back into scalars.
+    ///
+    /// An operation with two outputs, `(a·b, a + b)`, whose reverse step maps the
+    /// outputs' adjoints `(ā₀, ā₁)` to `(ā₀ b + ā₁, ā₀ a + ā₁)`:
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, MultiOutput, Var};
+    /// use ppl_core::Real;
+    ///
+    /// fn backward(m: &MultiOutput<'_>, inputs: &mut [f64], _scratch: &mut Vec<f64>) {
+    ///     let (a, b) = (m.data[0], m.data[1]);
+    ///     let (g0, g1) = (m.output_adjoints[0], m.output_adjoints[1]);
+    ///     inputs[0] = g0 * b + g1;
+    ///     inputs[1] = g0 * a + g1;
+    /// }
+    ///
+    /// tape::reset();
+    /// let (a, b) = (Var::leaf(2.0), Var::leaf(5.0));
+    /// let (av, bv) = (a.value(), b.value());
+    /// let first = Var::multi_output([a.index(), b.index()], 2, &[av, bv], 0, backward);
+    /// let prod = Var::from_tape(av * bv, first);
+    /// let sum = Var::from_tape(av + bv, first + 1);
+    /// let f = prod + 3.0 * sum; // f = ab + 3(a + b)
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(f, &[a, b], &mut grad);
+    /// assert_eq!(f.value(), 31.0);
+    /// assert_eq!(grad, [5.0 + 3.0, 2.0 + 3.0]);
+    /// ```
     pub fn multi_output(
         inputs: impl IntoIterator<Item = u32>,
         outputs: usize,
@@ -362,6 +447,29 @@ impl Var {
 
 /// Appends the edges of a wide node being recorded (or discards them when no tape
 /// is recording, for value-only evaluation).
+///
+/// A writer is handed out by [`Var::wide_with`] (and [`Real::record_wide`]). Here a
+/// dot product `Σ wᵢ xᵢ` with data weights records its partials `wᵢ` in one call:
+///
+/// ```
+/// use ppl_core::tape::{self, EdgeWriter, Var};
+/// use ppl_core::Real;
+///
+/// let w = [0.5, -1.0, 2.0];
+/// let dot = |xs: &[Var], e: &mut EdgeWriter<'_>| {
+///     e.extend(xs, &w);
+///     xs.iter().zip(&w).map(|(x, wi)| x.value() * wi).sum::<f64>()
+/// };
+/// tape::reset();
+/// let mut xs = Vec::new();
+/// Var::leaves(&[4.0, 1.0, 3.0], &mut xs);
+/// let f = Var::wide_with(|e| dot(&xs, e));
+/// let mut grad = [0.0; 3];
+/// tape::gradient(f, &xs, &mut grad);
+/// assert_eq!((f.value(), grad), (7.0, w));
+/// // Without a recording, the same code computes the value alone.
+/// assert_eq!(EdgeWriter::discarding(|e| dot(&xs, e)), 7.0);
+/// ```
 pub struct EdgeWriter<'t> {
     sink: Option<(&'t mut Vec<u32>, &'t mut Vec<f64>)>,
 }

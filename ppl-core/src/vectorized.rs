@@ -19,6 +19,40 @@ use num_dual::DualSVec64;
 use std::cell::RefCell;
 
 /// One element's log-density as a function of `K` scalars (the value first).
+///
+/// A new density needs only [`Kernel::eval`]: the partials default to forward-mode
+/// derivatives of it, and [`sum`] evaluates it over broadcast operands as one tape node.
+///
+/// ```
+/// use ppl_core::param::{Operand, Param};
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::vectorized::{self, Kernel};
+/// use ppl_core::Real;
+///
+/// /// Exponential log-density ln λ − λx, arguments `[x, λ]`.
+/// struct Exponential;
+/// impl Kernel<2> for Exponential {
+///     fn eval<R: Real>(&self, [x, rate]: [R; 2]) -> R {
+///         rate.ln() - rate * x
+///     }
+/// }
+///
+/// // ∂/∂x = −λ, ∂/∂λ = 1/λ − x.
+/// let (value, partials) = Exponential.eval_partials([0.25, 2.0]);
+/// assert!((value - (2_f64.ln() - 0.5)).abs() < 1e-15);
+/// assert!((partials[0] + 2.0).abs() < 1e-15 && (partials[1] - 0.25).abs() < 1e-15);
+///
+/// // Σᵢ ln p(xᵢ | λ) with λ on the tape: d/dλ = n/λ − Σ xᵢ.
+/// tape::reset();
+/// let rate = Var::leaf(2.0);
+/// let xs = [0.25, 1.0, 0.5];
+/// let operands = [Param::<Var>::operand(&xs), Operand::Scalar(rate)];
+/// let lp: Var = vectorized::sum(&Exponential, &operands, xs.len());
+/// let mut grad = [0.0];
+/// tape::gradient(lp, &[rate], &mut grad);
+/// assert!((lp.value() - (3.0 * 2_f64.ln() - 2.0 * 1.75)).abs() < 1e-12);
+/// assert!((grad[0] - (3.0 / 2.0 - 1.75)).abs() < 1e-12);
+/// ```
 pub trait Kernel<const K: usize> {
     /// The formula, generic over the scalar type.
     fn eval<R: Real>(&self, args: [R; K]) -> R;
@@ -50,6 +84,19 @@ pub trait Kernel<const K: usize> {
 }
 
 /// A length disagreement between broadcast arguments.
+///
+/// Returned when slice arguments of a density have different lengths (scalars
+/// broadcast):
+///
+/// ```
+/// use ppl_core::dist::{Distribution, Normal};
+/// use ppl_core::param::Param;
+/// use ppl_core::vectorized::LengthMismatch;
+///
+/// let d = Normal::new(vec![0.0, 1.0], 1.0).unwrap();
+/// let err = d.log_density(Param::<f64>::operand(&[0.5, 0.5, 0.5])).unwrap_err();
+/// assert_eq!(err, LengthMismatch { argument: "mu", found: 2, expected: 3 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LengthMismatch {
     /// The argument whose length differs.

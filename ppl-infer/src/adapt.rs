@@ -27,6 +27,33 @@ use rand::Rng;
 use thiserror::Error;
 
 /// Adaptation failed in a way that makes sampling meaningless.
+///
+/// A chain whose adaptation fails reports it as
+/// [`ChainFailureReason::Adaptation`](crate::ChainFailureReason::Adaptation).
+///
+/// ```
+/// use ppl_infer::adapt::AdaptError;
+/// use ppl_infer::{sample_log_density, ChainFailureReason, LogDensity, Nuts, SampleError};
+///
+/// /// A flat "density" on the whole line: improper, nothing to sample.
+/// struct Flat;
+/// impl LogDensity for Flat {
+///     fn dim(&self) -> usize { 1 }
+///     fn logp(&self, _: &[f64]) -> ppl_core::Result<f64> { Ok(0.0) }
+///     fn logp_grad(&self, _: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+///         g[0] = 0.0;
+///         Ok(0.0)
+///     }
+/// }
+///
+/// let nuts = Nuts::default().chains(1).draws(10).tune(10).seed(1).progress(false);
+/// let Err(SampleError::ChainsFailed { failures, .. }) = sample_log_density(&Flat, nuts) else {
+///     panic!("an improper posterior cannot be sampled")
+/// };
+/// // The step-size search kept doubling: every step is accepted on a flat density.
+/// assert_eq!(failures[0].reason, ChainFailureReason::Adaptation(AdaptError::ImproperPosterior));
+/// assert!(failures[0].to_string().contains("the posterior is probably improper"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum AdaptError {
     /// The step-size heuristic kept doubling: the posterior is probably improper.
@@ -286,6 +313,29 @@ impl WelfordVariance {
 /// Windowed estimation of a diagonal inverse mass matrix (Stan's `var_adaptation`): the
 /// sample variance of each window's draws, regularised towards 10⁻³ as
 /// `(n/(n+5))·var + 10⁻³·(5/(n+5))`.
+///
+/// ```
+/// use ppl_infer::adapt::DiagonalAdaptation;
+/// use rand::{Rng, SeedableRng};
+/// use rand_distr::StandardNormal;
+///
+/// // Warm-up draws with standard deviations 2 and 0.5.
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut adaptation = DiagonalAdaptation::new(1000, 2);
+/// let mut inv_mass = vec![1.0, 1.0];
+/// let mut updates = 0;
+/// for _ in 0..1000 {
+///     let z: [f64; 2] = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
+///     if adaptation.learn(&mut inv_mass, &[2.0 * z[0], 0.5 * z[1]]).unwrap() {
+///         updates += 1;
+///     }
+/// }
+/// // Windows end after iterations 99, 149, 249, 449 and 949; the last one had 500
+/// // draws, whose variances the estimate follows.
+/// assert_eq!(updates, 5);
+/// assert!((inv_mass[0] / 4.0 - 1.0).abs() < 0.2, "{inv_mass:?}");
+/// assert!((inv_mass[1] / 0.25 - 1.0).abs() < 0.2, "{inv_mass:?}");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagonalAdaptation {
     schedule: WindowSchedule,
@@ -423,6 +473,26 @@ impl WelfordCovariance {
 /// Windowed estimation of a dense inverse mass matrix (Stan's `covar_adaptation`): the
 /// sample covariance of each window's draws, regularised towards 10⁻³·I as
 /// `(n/(n+5))·Σ + 10⁻³·(5/(n+5))·I`. Same schedule as [`DiagonalAdaptation`].
+///
+/// ```
+/// use ppl_infer::adapt::DenseAdaptation;
+/// use rand::{Rng, SeedableRng};
+/// use rand_distr::StandardNormal;
+///
+/// // Warm-up draws `(a, a + b)` for independent standard normals `a`, `b`: their
+/// // covariance is [[1, 1], [1, 2]].
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+/// let mut adaptation = DenseAdaptation::new(1000, 2);
+/// let mut inv_mass = vec![1.0, 0.0, 0.0, 1.0]; // row-major
+/// for _ in 0..1000 {
+///     let (a, b): (f64, f64) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
+///     adaptation.learn(&mut inv_mass, &[a, a + b]).unwrap();
+/// }
+/// assert_eq!(inv_mass[1], inv_mass[2]); // symmetric
+/// for (estimate, exact) in inv_mass.iter().zip([1.0, 1.0, 1.0, 2.0]) {
+///     assert!((estimate - exact).abs() < 0.25, "{inv_mass:?}");
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseAdaptation {
     schedule: WindowSchedule,

@@ -24,6 +24,44 @@ use ppl_core::model::{JointDensity, Model, ModelTemplate};
 use std::time::Instant;
 
 /// A kind of step a variable can be assigned to.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// struct Mixed;
+/// impl ModelTemplate for Mixed {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "mixed" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+///         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+///         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+///     }
+/// }
+/// use ppl_infer::{automatic_kind, Compound, Nuts, StepKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let model = Model::new(Mixed)?;
+/// let layout = model.layout();
+/// // The automatic choice, variable by variable.
+/// assert_eq!(automatic_kind(layout.variable("mu").unwrap()), StepKind::Nuts);
+/// assert_eq!(automatic_kind(layout.variable("z").unwrap()), StepKind::BinaryGibbs);
+/// assert_eq!(automatic_kind(layout.variable("k").unwrap()), StepKind::CategoricalGibbs);
+/// // Overrides: slice sampling for `mu`, Metropolis for `k`.
+/// let settings = Compound::new(Nuts::default())
+///     .assign("mu", StepKind::Slice)
+///     .assign("k", StepKind::Metropolis);
+/// let kinds: Vec<StepKind> = settings.plan(layout)?.iter().map(|step| step.kind).collect();
+/// assert_eq!(kinds, [StepKind::Slice, StepKind::BinaryGibbs, StepKind::Metropolis]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StepKind {
     /// The No-U-Turn sampler (continuous variables; all NUTS variables form one block).
@@ -51,6 +89,61 @@ impl StepKind {
 }
 
 /// A step assignment that cannot work, naming the variable.
+///
+/// [`Compound::plan`] returns it; sampling returns it wrapped in
+/// [`SampleError::Assignment`].
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::{AssignmentError, Compound, Nuts, Sample, SampleError, StepKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let nuts = Nuts::default().chains(1).progress(false);
+/// let plan = |settings: Compound| settings.plan(model.layout());
+///
+/// let slice_for_z = Compound::new(nuts.clone()).assign("z", StepKind::Slice);
+/// assert_eq!(
+///     plan(slice_for_z.clone()),
+///     Err(AssignmentError::DiscreteVariable {
+///         variable: "z".into(),
+///         distribution: "Bernoulli",
+///         step: "Slice",
+///     })
+/// );
+/// let unknown = Compound::new(nuts.clone()).assign("sigma", StepKind::Metropolis);
+/// assert_eq!(plan(unknown), Err(AssignmentError::UnknownVariable("sigma".into())));
+/// let twice = Compound::new(nuts.clone())
+///     .assign("k", StepKind::Metropolis)
+///     .assign("k", StepKind::CategoricalGibbs);
+/// assert!(matches!(plan(twice), Err(AssignmentError::AssignedTwice { .. })));
+/// let binary_k = Compound::new(nuts).assign("k", StepKind::BinaryGibbs);
+/// assert_eq!(plan(binary_k), Err(AssignmentError::NotBinary("k".into())));
+///
+/// // Sampling checks the assignment before anything runs.
+/// let err = model.sample(slice_for_z).unwrap_err();
+/// assert!(matches!(err, SampleError::Assignment(AssignmentError::DiscreteVariable { .. })));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssignmentError {
     /// The variable does not exist.
@@ -134,6 +227,46 @@ impl From<Nuts> for Compound {
 }
 
 /// One planned step: its kind and block.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::{Compound, Nuts, PlannedStep, StepKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let plan: Vec<PlannedStep> = Compound::new(Nuts::default()).plan(model.layout())?;
+/// assert_eq!(plan.len(), 3);
+/// // NUTS takes the continuous `mu`, element 0 of the unconstrained vector.
+/// assert_eq!(plan[0].kind, StepKind::Nuts);
+/// assert_eq!(plan[0].block.variables, ["mu"]);
+/// assert_eq!(plan[0].block.continuous, [0]);
+/// // `z` and `k` are elements 0 and 1 of the integer state.
+/// assert_eq!(plan[1].kind, StepKind::BinaryGibbs);
+/// assert_eq!(plan[1].block.discrete, [0]);
+/// assert_eq!(plan[2].kind, StepKind::CategoricalGibbs);
+/// assert_eq!(plan[2].block.discrete, [1]);
+/// assert_eq!(plan[2].range, Some((0, 2))); // three categories
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedStep {
     /// The kind of step.
@@ -315,6 +448,50 @@ fn check_kind(info: &VariableInfo, kind: StepKind) -> Result<(), AssignmentError
 
 /// What a compound chain samples: a model with its joint density, initial states and
 /// recorded values.
+///
+/// Implemented for `ppl_core::Model<T>`.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_core::JointDensity;
+/// use ppl_infer::CompoundTarget;
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let (u, z) = CompoundTarget::initial_state(&model, &mut rng)?;
+/// assert_eq!((u.len(), z.len()), (1, 2));
+/// assert!((0..=1).contains(&z[0]) && (0..=2).contains(&z[1]));
+/// assert!(model.logp_joint(&u, &z)?.is_finite());
+///
+/// let variables = CompoundTarget::variables(&model);
+/// let names: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+/// assert_eq!(names, ["mu", "z", "k"]);
+/// let mut out = [0.0; 3];
+/// model.record_state(&u, &z, &mut out)?;
+/// assert_eq!(out, [u[0], z[0] as f64, z[1] as f64]);
+/// # Ok(()) }
+/// ```
 pub trait CompoundTarget: JointDensity + Sync {
     /// A random initial state `(u, z)` with finite joint log-density and gradient.
     fn initial_state(
@@ -345,6 +522,41 @@ impl<T: ModelTemplate + Sync> CompoundTarget for Model<T> {
 }
 
 /// Runs a compound sampler on `target`.
+///
+/// `model.sample(compound)` calls it for a `ppl_core::Model`.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::{Bernoulli, Normal};
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use ppl_infer::{sample_compound, Compound, Nuts};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `z ~ Bernoulli(0.3)`, `mu ~ Normal(2z, 1)`, one observation `y = 2 ~ Normal(mu, 1)`.
+/// struct Switch;
+/// impl ModelTemplate for Switch {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "switch" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+///         let mu: R = api::sample(ctx, "mu", Normal::new((2 * z) as f64, 1.0), NoShape, None);
+///         api::observe(ctx, "y", Normal::new(mu, 1.0), 2.0);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let nuts = Nuts::default().chains(2).draws(500).tune(300).seed(8).progress(false);
+/// let trace = sample_compound(&Model::new(Switch)?, Compound::new(nuts))?;
+/// assert_eq!(trace.step_labels(), ["binary_gibbs[z]", "nuts[mu]"]);
+/// // Marginally y ~ Normal(2z, √2), so P(z = 1 | y = 2) = 0.3 φ(0) / (0.3 φ(0) + 0.7 φ(√2)).
+/// let exact = 0.3 / (0.3 + 0.7 * (-1.0f64).exp());
+/// let row = trace.summary().row("z").unwrap().clone();
+/// assert!((row.mean - exact).abs() < 4.0 * row.mcse_mean, "{} vs {exact}", row.mean);
+/// # Ok(()) }
+/// ```
 pub fn sample_compound<T: CompoundTarget>(
     target: &T,
     compound: Compound,

@@ -20,6 +20,32 @@ pub use crate::autocovariance::autocovariance;
 pub use crate::rank_normalize::{normal_quantile, z_scale};
 
 /// All diagnostics of one scalar, as a row of `arviz.summary` has them.
+///
+/// ```
+/// use ppl_infer::diagnostics::{diagnostics, Diagnostics};
+/// use rand::{Rng, SeedableRng};
+/// use rand_distr::StandardNormal;
+///
+/// // Two chains of 500 independent standard-normal draws.
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut chain = || -> Vec<f64> { (0..500).map(|_| rng.sample(StandardNormal)).collect() };
+/// let (a, b) = (chain(), chain());
+/// let d: Diagnostics = diagnostics(&[&a, &b]);
+/// assert!((d.r_hat - 1.0).abs() < 0.02, "{}", d.r_hat);
+/// // Independent draws: the effective sample size is about the number of draws, and
+/// // the standard error of the mean about 1/√1000 ≈ 0.032.
+/// assert!(d.ess_bulk > 700.0 && d.ess_bulk < 1300.0, "{}", d.ess_bulk);
+/// assert!(d.ess_tail > 500.0, "{}", d.ess_tail);
+/// assert!((d.mcse_mean - 0.032).abs() < 0.006, "{}", d.mcse_mean);
+/// // The standard error of the standard deviation is about 1/√2000 ≈ 0.022.
+/// assert!((d.mcse_sd - 0.022).abs() < 0.006, "{}", d.mcse_sd);
+///
+/// // The same chain twice, the second shifted: they disagree, and R-hat says so.
+/// let shifted: Vec<f64> = a.iter().map(|x| x + 3.0).collect();
+/// assert!(diagnostics(&[&a, &shifted]).r_hat > 1.5);
+/// // One chain is not enough for R-hat.
+/// assert!(diagnostics(&[&a]).r_hat.is_nan());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Diagnostics {
     /// Monte-Carlo standard error of the mean.

@@ -6,6 +6,24 @@ use std::fmt;
 use thiserror::Error;
 
 /// An invalid sampler setting, reported before anything runs.
+///
+/// [`Nuts::validate`](crate::Nuts::validate) returns it; sampling returns it wrapped in
+/// [`SampleError::Settings`].
+///
+/// ```
+/// use ppl_infer::{Nuts, SettingsError};
+/// let nuts = Nuts::default();
+/// assert_eq!(nuts.clone().target_accept(1.5).validate(), Err(SettingsError::TargetAccept(1.5)));
+/// assert_eq!(nuts.clone().max_depth(0).validate(), Err(SettingsError::MaxDepth(0)));
+/// assert_eq!(nuts.clone().draws(0).validate(), Err(SettingsError::NoDraws));
+/// let three = nuts.chains(3).initial_positions(vec![vec![0.0], vec![1.0]]);
+/// let err = three.validate().unwrap_err();
+/// assert_eq!(err, SettingsError::InitialPositionCount { chains: 3, found: 2 });
+/// assert_eq!(
+///     err.to_string(),
+///     "initial positions: give one for all chains or one per chain (3), got 2"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum SettingsError {
     /// `chains(0)`.
@@ -43,6 +61,20 @@ pub enum SettingsError {
 }
 
 /// Why one chain stopped.
+///
+/// ```
+/// use ppl_infer::adapt::AdaptError;
+/// use ppl_infer::ChainFailureReason;
+///
+/// // A model error raised during adaptation counts as a model error.
+/// let model_error = ppl_core::Error::Point("bad".into());
+/// let reason = ChainFailureReason::from(AdaptError::Model(model_error.clone()));
+/// assert_eq!(reason, ChainFailureReason::Model(model_error));
+/// assert!(reason.to_string().starts_with("the model returned an error"));
+/// // Other adaptation failures stay adaptation failures.
+/// let reason = ChainFailureReason::from(AdaptError::ImproperPosterior);
+/// assert_eq!(reason, ChainFailureReason::Adaptation(AdaptError::ImproperPosterior));
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ChainFailureReason {
     /// The model returned an error.
@@ -72,6 +104,40 @@ impl From<ppl_core::Error> for ChainFailureReason {
 }
 
 /// One chain that failed, and why.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, ChainFailureReason, LogDensity, Nuts, SampleError};
+///
+/// /// A standard normal whose code fails for `x > 1`.
+/// struct Fragile;
+/// impl LogDensity for Fragile {
+///     fn dim(&self) -> usize { 1 }
+///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+///         if x[0] > 1.0 {
+///             return Err(ppl_core::Error::Point(format!("cannot evaluate at {}", x[0])));
+///         }
+///         Ok(-0.5 * x[0] * x[0])
+///     }
+///     fn logp_grad(&self, x: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+///         g[0] = -x[0];
+///         self.logp(x)
+///     }
+/// }
+///
+/// let nuts = Nuts::default().chains(2).draws(100).tune(100).seed(1).progress(false);
+/// let Err(SampleError::ChainsFailed { failures, partial }) = sample_log_density(&Fragile, nuts)
+/// else {
+///     panic!("the chains should fail")
+/// };
+/// assert_eq!(failures.len(), 2);
+/// assert!(partial.chains().is_empty()); // the draws of chains that finished
+/// for (c, failure) in failures.iter().enumerate() {
+///     assert_eq!(failure.chain, c);
+///     assert!(matches!(failure.reason, ChainFailureReason::Model(_)));
+///     let message = failure.to_string();
+///     assert!(message.starts_with(&format!("chain {c} failed: the model returned an error")));
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("chain {chain} failed: {reason}")]
 pub struct ChainFailure {
@@ -82,6 +148,34 @@ pub struct ChainFailure {
 }
 
 /// Any error from [`Sample::sample`](crate::Sample::sample) and friends.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts, SampleError, SettingsError};
+///
+/// /// A standard normal in `self.0` dimensions.
+/// struct StdNormal(usize);
+/// impl LogDensity for StdNormal {
+///     fn dim(&self) -> usize { self.0 }
+///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+///         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+///     }
+///     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+///         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+///         self.logp(x)
+///     }
+/// }
+///
+/// // Settings are checked before anything runs.
+/// let err = sample_log_density(&StdNormal(2), Nuts::default().chains(0)).unwrap_err();
+/// assert!(matches!(err, SampleError::Settings(SettingsError::NoChains)));
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid sampler settings: the number of chains must be at least 1"
+/// );
+/// // So is the dimension.
+/// let err = sample_log_density(&StdNormal(0), Nuts::default()).unwrap_err();
+/// assert!(matches!(err, SampleError::NothingToSample));
+/// ```
 #[derive(Debug, Error)]
 pub enum SampleError {
     /// An invalid setting.
@@ -115,6 +209,32 @@ pub enum SampleError {
 }
 
 /// Why an initial position was rejected.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, InitFailure, LogDensity, Nuts, SampleError};
+///
+/// /// An exponential distribution: zero density for `x ≤ 0`.
+/// struct Exponential;
+/// impl LogDensity for Exponential {
+///     fn dim(&self) -> usize { 1 }
+///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+///         Ok(if x[0] > 0.0 { -x[0] } else { f64::NEG_INFINITY })
+///     }
+///     fn logp_grad(&self, x: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+///         g[0] = -1.0;
+///         self.logp(x)
+///     }
+/// }
+///
+/// // A user-given initial position outside the support: no chain runs.
+/// let nuts = Nuts::default().initial_positions(vec![vec![-1.0]]).progress(false);
+/// let err = sample_log_density(&Exponential, nuts).unwrap_err();
+/// let SampleError::Init { chain: 0, source: InitFailure::Model(reason) } = &err else {
+///     panic!("expected an initialisation failure, got {err}")
+/// };
+/// assert!(matches!(reason, ppl_core::Error::Init { attempts: 1, .. }));
+/// assert!(err.to_string().starts_with("chain 0: no valid initial position"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum InitFailure {
     /// The model's own check or search failed (with its per-variable table).

@@ -18,6 +18,37 @@ use rand::Rng;
 pub const MAX_ENERGY_ERROR: f64 = 1000.0;
 
 /// Statistics of one NUTS transition (one draw), as Stan reports them.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts, SampleStats};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(7).max_depth(8).progress(false);
+/// let trace = sample_log_density(&StdNormal, nuts)?;
+/// let stats: &[SampleStats] = &trace.chains()[0].stats;
+/// assert_eq!(stats.len(), 200);
+/// for s in stats {
+///     assert!(s.lp <= 0.0); // log p = −½|x|²
+///     // The Hamiltonian is −log p plus a non-negative kinetic energy.
+///     assert!(s.energy >= -s.lp);
+///     assert!((0.0..=1.0).contains(&s.accept_stat));
+///     assert!(s.tree_depth <= 8 && s.n_leapfrog >= 1 && !s.diverging);
+/// }
+/// // Warm-up tuned the step size towards a mean acceptance statistic of 0.8.
+/// let mean_accept = stats.iter().map(|s| s.accept_stat).sum::<f64>() / 200.0;
+/// assert!(mean_accept > 0.6, "{mean_accept}");
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleStats {
     /// Log-density (with Jacobians) at the draw.

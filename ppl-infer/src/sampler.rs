@@ -65,12 +65,26 @@ impl Default for Nuts {
 
 impl Nuts {
     /// Number of chains (default 4).
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// assert_eq!(Nuts::default().num_chains(), 4);
+    /// assert_eq!(Nuts::default().chains(2).num_chains(), 2);
+    /// assert_eq!(Nuts::default().chains(0).validate(), Err(SettingsError::NoChains));
+    /// ```
     pub fn chains(mut self, chains: usize) -> Self {
         self.chains = chains;
         self
     }
 
     /// Draws kept per chain after warm-up (default 1000).
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// assert_eq!(Nuts::default().num_draws(), 1000);
+    /// assert_eq!(Nuts::default().draws(200).num_draws(), 200);
+    /// assert_eq!(Nuts::default().draws(0).validate(), Err(SettingsError::NoDraws));
+    /// ```
     pub fn draws(mut self, draws: usize) -> Self {
         self.draws = draws;
         self
@@ -78,30 +92,123 @@ impl Nuts {
 
     /// Warm-up (tuning) iterations per chain (default 1000). Below 20 only the step size
     /// is adapted.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().num_tune(), 1000);
+    /// assert_eq!(Nuts::default().tune(200).num_tune(), 200);
+    /// assert!(Nuts::default().tune(0).validate().is_ok()); // no warm-up at all
+    /// ```
     pub fn tune(mut self, tune: usize) -> Self {
         self.tune = tune;
         self
     }
 
     /// Seed of every chain's random stream (chain `c` uses stream `c`).
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, Nuts};
+    /// # use ppl_infer::LogDensity;
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// let nuts = Nuts::default().chains(2).draws(100).tune(100).progress(false);
+    /// let a = sample_log_density(&StdNormal, nuts.clone().seed(42))?;
+    /// let b = sample_log_density(&StdNormal, nuts.clone().seed(42))?;
+    /// assert_eq!(a.seed(), 42);
+    /// // The same seed gives the same draws.
+    /// assert_eq!(a.samples("x", 0), b.samples("x", 0));
+    /// // Without a seed one is drawn and recorded, so that the run can be repeated.
+    /// let c = sample_log_density(&StdNormal, nuts)?;
+    /// assert_eq!(c.settings().seed_value(), Some(c.seed()));
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
 
     /// Target mean acceptance statistic for step-size adaptation, in (0, 1) (default 0.8).
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// assert_eq!(Nuts::default().target_acceptance(), 0.8);
+    /// assert_eq!(Nuts::default().target_accept(0.95).target_acceptance(), 0.95);
+    /// let err = Nuts::default().target_accept(1.0).validate();
+    /// assert_eq!(err, Err(SettingsError::TargetAccept(1.0)));
+    /// ```
     pub fn target_accept(mut self, target_accept: f64) -> Self {
         self.target_accept = target_accept;
         self
     }
 
     /// Maximum number of trajectory doublings, 1 to 30 (default 10).
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, Nuts, SettingsError};
+    /// # use ppl_infer::LogDensity;
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// assert_eq!(Nuts::default().max_depth(31).validate(), Err(SettingsError::MaxDepth(31)));
+    /// let nuts = Nuts::default().chains(1).draws(100).tune(100).seed(1).progress(false);
+    /// let nuts = nuts.max_depth(2);
+    /// let trace = sample_log_density(&StdNormal, nuts)?;
+    /// assert_eq!(trace.settings().max_tree_depth(), 2);
+    /// // No trajectory is longer than two doublings, at most 2² leapfrog steps.
+    /// assert!(trace.chains()[0].stats.iter().all(|s| s.tree_depth <= 2 && s.n_leapfrog <= 4));
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn max_depth(mut self, max_depth: u32) -> Self {
         self.max_depth = max_depth;
         self
     }
 
     /// Also record warm-up draws (default false; warm-up statistics are always kept).
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, Nuts};
+    /// # use ppl_infer::LogDensity;
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// let nuts = Nuts::default().chains(2).draws(100).tune(50).seed(1).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts.clone().keep_warmup(true))?;
+    /// let warmup = trace.warmup_samples("x", 0).unwrap();
+    /// assert!(warmup.iter().all(|chain| chain.len() == 50));
+    /// // By default only the warm-up statistics are kept.
+    /// let trace = sample_log_density(&StdNormal, nuts)?;
+    /// assert!(trace.warmup_samples("x", 0).is_none());
+    /// assert_eq!(trace.chains()[0].warmup_stats.len(), 50);
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn keep_warmup(mut self, keep_warmup: bool) -> Self {
         self.keep_warmup = keep_warmup;
         self
@@ -109,12 +216,43 @@ impl Nuts {
 
     /// Number of threads running chains (default: the available parallelism, at most one
     /// per chain). Results do not depend on it.
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, Nuts, SettingsError};
+    /// # use ppl_infer::LogDensity;
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// assert_eq!(Nuts::default().threads(0).validate(), Err(SettingsError::NoThreads));
+    /// let nuts = Nuts::default().chains(2).draws(100).tune(100).seed(1).progress(false);
+    /// let one = sample_log_density(&StdNormal, nuts.clone().threads(1))?;
+    /// let two = sample_log_density(&StdNormal, nuts.threads(2))?;
+    /// assert_eq!(one.samples("x", 1), two.samples("x", 1));
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
     }
 
     /// Step size the warm-up heuristic starts from (default 1).
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// assert!(Nuts::default().initial_step_size(0.1).validate().is_ok());
+    /// let zero = Nuts::default().initial_step_size(0.0);
+    /// assert_eq!(zero.validate(), Err(SettingsError::StepSize(0.0)));
+    /// assert!(Nuts::default().initial_step_size(f64::NAN).validate().is_err());
+    /// ```
     pub fn initial_step_size(mut self, step_size: f64) -> Self {
         self.initial_step_size = step_size;
         self
@@ -122,6 +260,18 @@ impl Nuts {
 
     /// Initial positions on the unconstrained scale: one shared by all chains, or one
     /// per chain (default: Stan's uniform(−2, 2), retried).
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// let nuts = Nuts::default().chains(2);
+    /// // One position for every chain, or one per chain.
+    /// assert!(nuts.clone().initial_positions(vec![vec![0.0, 0.0]]).validate().is_ok());
+    /// let per_chain = vec![vec![0.0, 0.0], vec![1.0, -1.0]];
+    /// assert!(nuts.clone().initial_positions(per_chain).validate().is_ok());
+    /// let three = nuts.initial_positions(vec![vec![0.0, 0.0]; 3]);
+    /// let err = SettingsError::InitialPositionCount { chains: 2, found: 3 };
+    /// assert_eq!(three.validate(), Err(err));
+    /// ```
     pub fn initial_positions(mut self, positions: Vec<Vec<f64>>) -> Self {
         self.initial_positions = positions;
         self
@@ -140,6 +290,33 @@ impl Nuts {
     /// posterior, costs more than it gains on gauss100, and on garch11 its larger step
     /// sizes leave occasional lone divergences, but it gains 5× on wells);
     /// [`Metric::GradientDiagonal`] never corrects and spends nothing on estimates.
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, Metric, Nuts};
+    /// # use ppl_infer::LogDensity;
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// assert_eq!(Nuts::default().metric_kind(), Metric::Auto);
+    /// let nuts = Nuts::default().chains(1).draws(100).tune(100).seed(1).progress(false);
+    /// // A diagonal metric records its diagonal only, a dense one the whole matrix.
+    /// let diagonal = sample_log_density(&StdNormal, nuts.clone().metric(Metric::Diagonal))?;
+    /// assert_eq!(diagonal.chains()[0].inv_mass.len(), 2);
+    /// assert!(diagonal.chains()[0].inv_mass_matrix.is_empty());
+    /// let dense = sample_log_density(&StdNormal, nuts.metric(Metric::Dense))?;
+    /// assert_eq!(dense.settings().metric_kind(), Metric::Dense);
+    /// assert_eq!(dense.chains()[0].inv_mass_matrix.len(), 4);
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn metric(mut self, metric: Metric) -> Self {
         self.metric = metric;
         self
@@ -147,6 +324,12 @@ impl Nuts {
 
     /// Show a progress bar per chain on stderr (default true; never shown when stderr
     /// is not a terminal). Results do not depend on it.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert!(Nuts::default().shows_progress());
+    /// assert!(!Nuts::default().progress(false).shows_progress());
+    /// ```
     pub fn progress(mut self, progress: bool) -> Self {
         self.progress = progress;
         self
@@ -201,6 +384,12 @@ impl Nuts {
     }
 
     /// Checks every setting.
+    ///
+    /// ```
+    /// use ppl_infer::{Nuts, SettingsError};
+    /// assert_eq!(Nuts::default().validate(), Ok(()));
+    /// assert_eq!(Nuts::default().threads(0).validate(), Err(SettingsError::NoThreads));
+    /// ```
     pub fn validate(&self) -> Result<(), SettingsError> {
         if self.chains == 0 {
             return Err(SettingsError::NoChains);
@@ -270,6 +459,14 @@ pub trait Sample {
 }
 
 /// What [`Sample::sample`] runs.
+///
+/// ```
+/// use ppl_infer::{Compound, Nuts, Sampler, StepKind};
+/// let nuts = Nuts::default().chains(2);
+/// assert_eq!(Sampler::from(nuts.clone()), Sampler::Nuts(nuts.clone()));
+/// let compound = Compound::new(nuts).assign("k", StepKind::Metropolis);
+/// assert!(matches!(Sampler::from(compound), Sampler::Compound(c) if c.assignments().len() == 1));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sampler {
     /// NUTS alone.
@@ -330,6 +527,30 @@ pub fn sample_log_density<D: LogDensity + Sync + ?Sized>(
 }
 
 /// Runs NUTS on any [`SampleTarget`].
+///
+/// ```
+/// use ppl_infer::{sample_log_density, sample_target, Nuts, RawDensity};
+/// # use ppl_infer::LogDensity;
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(100).tune(100).seed(1).progress(false);
+/// let trace = sample_target(&RawDensity(&StdNormal), nuts.clone())?;
+/// assert_eq!(trace.column_names(), ["x[0]", "x[1]"]);
+/// // `sample_log_density` is this call.
+/// let same = sample_log_density(&StdNormal, nuts)?;
+/// assert_eq!(trace.samples("x", 1), same.samples("x", 1));
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 pub fn sample_target<T: SampleTarget + ?Sized>(
     target: &T,
     nuts: Nuts,

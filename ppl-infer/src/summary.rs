@@ -12,6 +12,33 @@ pub const LOW_ESS_PER_CHAIN: f64 = 100.0;
 pub const RHAT_THRESHOLD: f64 = 1.01;
 
 /// One scalar's row of the summary.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts, SummaryRow};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(300).tune(200).seed(5).progress(false);
+/// let summary = sample_log_density(&StdNormal, nuts)?.summary();
+/// let row: &SummaryRow = summary.row("x[1]").unwrap();
+/// assert_eq!(row.name, "x[1]");
+/// // Mean 0 and standard deviation 1, within a few Monte-Carlo standard errors.
+/// assert!(row.mean.abs() < 4.0 * row.mcse_mean);
+/// assert!((row.sd - 1.0).abs() < 4.0 * row.mcse_sd);
+/// // The 94% HDI of a standard normal is about ±1.88.
+/// assert!(row.hdi_3 < -1.5 && row.hdi_97 > 1.5);
+/// assert!(row.r_hat < 1.05 && row.ess_bulk > 100.0 && row.ess_tail > 100.0);
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     /// `mu`, `theta[0]`, ….
@@ -40,6 +67,39 @@ pub struct SummaryRow {
 ///
 /// Its `Display` prints the table as `arviz.summary` does, then the run's size and time,
 /// then one line per warning.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(300).tune(200).seed(6).progress(false);
+/// let summary = sample_log_density(&StdNormal, nuts.clone())?.summary();
+/// assert_eq!(summary.rows().len(), 2);
+/// assert!(summary.row("x[0]").is_some() && summary.row("y").is_none());
+/// assert!(summary.max_r_hat() < 1.05 && summary.min_ess_bulk() > 100.0);
+/// assert!(summary.warnings().is_empty(), "{:?}", summary.warnings());
+/// let table = summary.to_string();
+/// assert!(table.lines().next().unwrap().contains("ess_bulk"));
+/// assert!(table.contains("2 chains × 300 draws after 200 warm-up"));
+///
+/// // One chain cannot tell whether chains mix: the summary warns.
+/// let one = sample_log_density(&StdNormal, nuts.chains(1))?.summary();
+/// assert!(one.warnings().iter().any(|w| w.contains("R-hat needs at least 2 chains")));
+/// assert!(one.rows()[0].r_hat.is_nan());
+/// // ... and has no largest R-hat, so `max_r_hat() < 1.01` fails rather than passing.
+/// assert!(one.max_r_hat().is_nan() && one.min_ess_bulk() > 100.0);
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     rows: Vec<SummaryRow>,
@@ -63,21 +123,27 @@ impl Summary {
         &self.warnings
     }
 
-    /// The smallest bulk ESS over all rows.
+    /// The smallest bulk ESS over the rows that define one; NaN when none does (an
+    /// empty trace), so that a check such as `min_ess_bulk() > 400.0` cannot pass
+    /// vacuously.
     pub fn min_ess_bulk(&self) -> f64 {
-        self.rows
-            .iter()
-            .map(|r| r.ess_bulk)
-            .fold(f64::INFINITY, f64::min)
+        extreme(self.rows.iter().map(|r| r.ess_bulk), f64::min)
     }
 
-    /// The largest R-hat over all rows.
+    /// The largest R-hat over the rows that define one (a constant column has none);
+    /// NaN when no row does (a single chain), so that a check such as
+    /// `max_r_hat() < 1.01` cannot pass vacuously.
     pub fn max_r_hat(&self) -> f64 {
-        self.rows
-            .iter()
-            .map(|r| r.r_hat)
-            .fold(f64::NEG_INFINITY, f64::max)
+        extreme(self.rows.iter().map(|r| r.r_hat), f64::max)
     }
+}
+
+/// `pick` over the values that are not NaN; NaN when there are none.
+fn extreme(values: impl Iterator<Item = f64>, pick: fn(f64, f64) -> f64) -> f64 {
+    values
+        .filter(|v| !v.is_nan())
+        .reduce(pick)
+        .unwrap_or(f64::NAN)
 }
 
 fn names_list(names: &[&str]) -> String {

@@ -8,6 +8,42 @@ use ppl_core::model::{LogDensity, Model, ModelTemplate, INIT_ATTEMPTS};
 use rand::{Rng, RngCore};
 
 /// Whether a recorded variable is sampled or computed from the sampled ones.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::Normal;
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use ppl_infer::{SampleTarget, VariableKind};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 1)` and the deterministic `shifted = mu + 1`.
+/// struct Shifted;
+/// impl ModelTemplate for Shifted {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "shifted" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+///         api::deterministic(ctx, "shifted", &(1.0 + mu));
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let model = Model::new(Shifted)?;
+/// let kinds: Vec<(String, VariableKind)> =
+///     SampleTarget::variables(&model).into_iter().map(|v| (v.name, v.kind)).collect();
+/// assert_eq!(
+///     kinds,
+///     [("mu".into(), VariableKind::Parameter), ("shifted".into(), VariableKind::Deterministic)]
+/// );
+/// // Recorded values: the parameter, then the deterministic computed from it.
+/// let mut out = [0.0; 2];
+/// model.record(&[0.25], &mut out)?;
+/// assert_eq!(out, [0.25, 1.25]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VariableKind {
     /// A random variable of the model.
@@ -17,6 +53,16 @@ pub enum VariableKind {
 }
 
 /// One named, shaped quantity recorded for every draw.
+///
+/// ```
+/// use ppl_infer::{TraceVariable, VariableKind};
+/// let l = TraceVariable { name: "L".into(), shape: vec![2, 3], kind: VariableKind::Parameter };
+/// assert_eq!(l.len(), 6);
+/// // Elements are numbered row-major from 0.
+/// assert_eq!(l.element_name(4), "L[1, 1]");
+/// let mu = TraceVariable { name: "mu".into(), shape: vec![], kind: VariableKind::Parameter };
+/// assert_eq!((mu.len(), mu.element_name(0)), (1, "mu".to_string()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceVariable {
     /// Its name.
@@ -58,6 +104,51 @@ impl TraceVariable {
 ///
 /// Implemented for `ppl_core::Model<T>` and for [`RawDensity`]; implement it to sample
 /// another kind of model with [`sample_target`](crate::sample_target).
+///
+/// ```
+/// use ppl_infer::{sample_target, LogDensity, Nuts, SampleTarget, TraceVariable, VariableKind};
+/// use rand::{Rng, RngCore};
+///
+/// /// A log-normal scale `sigma ~ LogNormal(0, 1)`, sampled as `y = ln sigma ~ Normal(0, 1)`
+/// /// and recorded as `sigma`.
+/// struct Scale;
+/// impl LogDensity for Scale {
+///     fn dim(&self) -> usize { 1 }
+///     fn logp(&self, y: &[f64]) -> ppl_core::Result<f64> { Ok(-0.5 * y[0] * y[0]) }
+///     fn logp_grad(&self, y: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+///         g[0] = -y[0];
+///         self.logp(y)
+///     }
+/// }
+/// impl SampleTarget for Scale {
+///     fn initial_position(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>, ppl_core::Error> {
+///         Ok(vec![rng.gen_range(-1.0..1.0)])
+///     }
+///     fn check_position(&self, y: &[f64]) -> Result<(), ppl_core::Error> {
+///         match y {
+///             [y] if y.is_finite() => Ok(()),
+///             _ => Err(ppl_core::Error::Point(format!("bad position {y:?}"))),
+///         }
+///     }
+///     fn variables(&self) -> Vec<TraceVariable> {
+///         let kind = VariableKind::Parameter;
+///         vec![TraceVariable { name: "sigma".into(), shape: vec![], kind }]
+///     }
+///     fn record(&self, y: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error> {
+///         out[0] = y[0].exp();
+///         Ok(())
+///     }
+/// }
+///
+/// let nuts = Nuts::default().chains(2).draws(400).tune(200).seed(9).progress(false);
+/// let trace = sample_target(&Scale, nuts)?;
+/// assert_eq!(trace.column_names(), ["sigma"]);
+/// assert!(trace.samples("sigma", 0).unwrap().iter().all(|c| c.iter().all(|&s| s > 0.0)));
+/// // E[sigma] = exp(1/2).
+/// let row = trace.summary().row("sigma").unwrap().clone();
+/// assert!((row.mean - 0.5f64.exp()).abs() < 4.0 * row.mcse_mean, "{}", row.mean);
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 pub trait SampleTarget: LogDensity + Sync {
     /// A random initial position with finite log-density and gradient, or an error that
     /// explains why none was found.
@@ -86,6 +177,41 @@ fn position_is_valid<D: LogDensity + ?Sized>(density: &D, position: &[f64]) -> b
 
 /// Any [`LogDensity`] as a [`SampleTarget`]: draws are the unconstrained vector itself,
 /// recorded as one variable `x` of shape `[dim]`.
+///
+/// ```
+/// use ppl_infer::{LogDensity, RawDensity, SampleTarget, VariableKind};
+/// use rand::SeedableRng;
+///
+/// /// A standard normal in 2 dimensions.
+/// struct StdNormal;
+/// impl LogDensity for StdNormal {
+///     fn dim(&self) -> usize { 2 }
+///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+///         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+///     }
+///     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+///         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+///         self.logp(x)
+///     }
+/// }
+///
+/// let target = RawDensity(&StdNormal);
+/// let variables = target.variables();
+/// assert_eq!((variables[0].name.as_str(), variables[0].shape.as_slice()), ("x", &[2][..]));
+/// assert_eq!(variables[0].kind, VariableKind::Parameter);
+/// // Initial positions are drawn uniformly from (−2, 2) in every coordinate.
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let x = target.initial_position(&mut rng).unwrap();
+/// assert!(x.len() == 2 && x.iter().all(|v| v.abs() < 2.0));
+/// // A user-given position must have the right length.
+/// assert!(matches!(
+///     target.check_position(&[0.0]),
+///     Err(ppl_core::Error::Dimension { expected: 2, found: 1 })
+/// ));
+/// let mut out = [0.0; 2];
+/// target.record(&[0.5, -1.0], &mut out).unwrap();
+/// assert_eq!(out, [0.5, -1.0]);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RawDensity<'a, D: ?Sized>(pub &'a D);
 

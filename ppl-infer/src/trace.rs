@@ -8,6 +8,30 @@ use ppl_core::{Array, Point};
 use std::time::Duration;
 
 /// Wall-clock time a chain spent in each phase.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, ChainTiming, LogDensity, Nuts};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(1).progress(false);
+/// let trace = sample_log_density(&StdNormal, nuts)?;
+/// for chain in trace.chains() {
+///     let ChainTiming { warmup, sampling } = chain.timing;
+///     // Every chain ran within the whole run's wall-clock time.
+///     assert!(warmup + sampling <= trace.wall_time());
+/// }
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChainTiming {
     /// Warm-up (including the step-size heuristic).
@@ -17,6 +41,40 @@ pub struct ChainTiming {
 }
 
 /// Everything one chain produced.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+/// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(2).progress(false);
+/// let nuts = nuts.keep_warmup(true);
+/// let trace = sample_log_density(&StdNormal, nuts)?;
+/// for (c, chain) in trace.chains().iter().enumerate() {
+///     assert_eq!(chain.chain, c);
+///     assert_eq!(chain.num_draws(), 200);
+///     assert_eq!(chain.column(1).len(), 200);
+///     assert_eq!(chain.warmup_column(1).map(<[f64]>::len), Some(200));
+///     assert_eq!(chain.warmup_stats.len(), 200);
+///     // After warm-up every draw uses the adapted step size.
+///     assert!(chain.stats.iter().all(|s| s.step_size == chain.step_size));
+///     assert_eq!(chain.inv_mass.len(), 2);
+///     assert_eq!(chain.divergences(), 0);
+///     // Every leapfrog step costs a gradient; the step-size search costs a few more.
+///     assert!(chain.gradient_evaluations >= chain.leapfrog_steps());
+///     assert!(chain.steps.is_empty()); // plain NUTS: no compound steps
+/// }
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainTrace {
     /// The chain's id (its random stream).
@@ -47,6 +105,39 @@ pub struct ChainTrace {
 }
 
 /// The statistics one step of a compound sampler recorded in one chain.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::Bernoulli;
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use ppl_infer::{Compound, Nuts, Sample, StepTrace};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `z ~ Bernoulli(0.3)`, sampled by BinaryGibbsMetropolis flips.
+/// struct Coin;
+/// impl ModelTemplate for Coin {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "coin" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let nuts = Nuts::default().chains(2).draws(1000).tune(100).seed(4).progress(false);
+/// let trace = Model::new(Coin)?.sample(Compound::new(nuts))?;
+/// assert_eq!(trace.step_labels(), ["binary_gibbs[z]"]);
+/// let step: &StepTrace = &trace.chains()[0].steps[0];
+/// assert_eq!((step.accept.len(), step.warmup_accept.len()), (1000, 100));
+/// assert_eq!(step.evaluations, 1100); // one flip proposal per iteration
+/// // A flip 0 → 1 is accepted with probability 0.3 / 0.7, a flip 1 → 0 always:
+/// // 0.7 · 3/7 + 0.3 · 1 = 0.6 on average.
+/// assert!((step.mean_accept() - 0.6).abs() < 0.05);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTrace {
     /// The step's label, such as `metropolis[s]`.
@@ -102,6 +193,45 @@ impl ChainTrace {
 ///
 /// Values are in the constrained space (`tau > 0` stays positive), one named, shaped
 /// variable at a time; deterministics come after the parameters.
+///
+/// ```
+/// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+/// # struct StdNormal;
+/// # impl LogDensity for StdNormal {
+/// #     fn dim(&self) -> usize { 2 }
+/// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+/// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+/// #     }
+/// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+/// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+/// #         self.logp(x)
+/// #     }
+/// # }
+/// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`): the
+/// // trace records its unconstrained vector as one variable `x` of shape [2].
+/// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(3).progress(false);
+/// let trace = sample_log_density(&StdNormal, nuts)?;
+/// assert_eq!(trace.column_names(), ["x[0]", "x[1]"]);
+/// assert_eq!(trace.column_index("x", 1), Some(1));
+/// assert_eq!((trace.chains().len(), trace.num_draws(), trace.seed()), (2, 200, 3));
+///
+/// // The draws of `x[0]`, one slice per chain, and their mean.
+/// let draws = trace.samples("x", 0).unwrap();
+/// assert_eq!(draws.len(), 2);
+/// let mean = trace.mean("x").unwrap()[0];
+/// let pooled: f64 = draws.iter().flat_map(|c| c.iter()).sum::<f64>() / 400.0;
+/// assert!((mean - pooled).abs() < 1e-12);
+/// // The posterior mean is 0: within a few Monte-Carlo standard errors.
+/// let mcse = trace.summary().row("x[0]").unwrap().mcse_mean;
+/// assert!(mean.abs() < 4.0 * mcse);
+///
+/// // One draw as a named point with shapes.
+/// let point = trace.point(1, 0).unwrap();
+/// assert_eq!(point.get("x").unwrap().shape, [2]);
+/// assert_eq!(point.get("x").unwrap().values[0], draws[1][0]);
+/// assert!(trace.point(1, 200).is_none());
+/// # Ok::<(), ppl_infer::SampleError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     pub(crate) variables: Vec<TraceVariable>,

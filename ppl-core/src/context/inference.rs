@@ -10,6 +10,53 @@ use crate::transform::Transform;
 use std::collections::BTreeMap;
 
 /// Which accumulators an evaluation fills besides the total.
+///
+/// Passed to [`Model::evaluate`](crate::Model::evaluate); the default adds the Jacobians
+/// and keeps nothing else.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// use ppl_core::context::inference::Accumulators;
+///
+/// let u = [1.0, 0.5_f64.ln()]; // mu = 1, sigma = 0.5
+/// let default = model.evaluate(&u, Accumulators::default()).unwrap();
+/// assert!(default.per_variable.is_empty() && default.pointwise.is_empty());
+///
+/// let options = Accumulators { jacobian: false, per_variable: true, ..Accumulators::default() };
+/// let eval = model.evaluate(&u, options).unwrap();
+/// assert!((default.total - eval.total - 0.5_f64.ln()).abs() < 1e-12); // the Jacobian ln sigma
+/// let names: Vec<&str> = eval.per_variable.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["mu", "sigma", "y"]);
+/// let sum: f64 = eval.per_variable.iter().map(|(_, lp)| lp).sum();
+/// assert!((sum - eval.total).abs() < 1e-12);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accumulators {
     /// Add the log-Jacobians of the transforms (off: density in constrained space).

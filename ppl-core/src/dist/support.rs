@@ -4,6 +4,27 @@ use crate::scalar::Real;
 use crate::transform::Transform;
 
 /// Where a distribution puts its mass.
+///
+/// A distribution reports its support; the support chooses the transform of a variable
+/// sampled from it.
+///
+/// ```
+/// use ppl_core::dist::{Distribution, HalfNormal, Poisson, Support};
+/// use ppl_core::Transform;
+///
+/// let s: Support<f64> = HalfNormal::new(1.0).unwrap().support();
+/// assert_eq!(s, Support::Positive);
+/// assert!(s.contains(0.5) && !s.contains(0.0) && !s.contains(f64::INFINITY));
+/// assert_eq!(s.default_transform(), Transform::Lower(0.0)); // x = eᵘ
+///
+/// let counts: Support<f64> = Poisson::new(3.0).unwrap().support();
+/// assert_eq!(counts, Support::Integers { lower: Some(0), upper: None });
+/// assert!(counts.contains(4.0) && !counts.contains(2.5) && !counts.contains(-1.0));
+///
+/// let unit = Support::<f64>::Interval(0.0, 1.0);
+/// assert_eq!(unit.default_transform(), Transform::Interval(0.0, 1.0));
+/// assert_eq!(unit.describe(), "reals inside the interval");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Support<R> {
     /// All reals.

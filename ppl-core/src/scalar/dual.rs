@@ -26,6 +26,28 @@ pub trait DualScalar: DualNum<Primitive = f64> + Copy + Send + Sync {}
 impl<D: DualNum<Primitive = f64> + Copy + Send + Sync> DualScalar for D {}
 
 /// A forward-mode scalar: a num-dual number usable as a model's `Real`.
+///
+/// Code written against [`Real`] is differentiated by seeding the input with a unit
+/// derivative: `Fwd(Dual64)` carries one directional derivative, `Fwd(HyperDual64)` a
+/// second mixed one.
+///
+/// ```
+/// use num_dual::{Dual64, HyperDual64};
+/// use ppl_core::scalar::dual::Fwd;
+/// use ppl_core::Real;
+///
+/// // f(x) = x eˣ: f'(x) = (1 + x) eˣ, f''(x) = (2 + x) eˣ.
+/// fn f<R: Real>(x: R) -> R {
+///     x * x.exp()
+/// }
+/// let x = 0.7_f64;
+/// let y = f(Fwd(Dual64::from(x).derivative()));
+/// assert!((y.value() - x * x.exp()).abs() < 1e-15);
+/// assert!((y.0.eps - (1.0 + x) * x.exp()).abs() < 1e-14);
+///
+/// let h = f(Fwd(HyperDual64::from(x).derivative1().derivative2()));
+/// assert!((h.0.eps1eps2 - (2.0 + x) * x.exp()).abs() < 1e-14);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Fwd<D>(pub D);
 

@@ -17,6 +17,18 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// How a scalar type evaluates vectorised densities.
+///
+/// Each [`Real`] type declares its mode in [`Real::MODE`]; code that has a cheaper path
+/// for one mode (precomputed partials on the tape, say) branches on it.
+///
+/// ```
+/// use num_dual::Dual64;
+/// use ppl_core::scalar::{dual::Fwd, EvalMode};
+/// use ppl_core::{Real, Var};
+/// assert_eq!(<f64 as Real>::MODE, EvalMode::Value);
+/// assert_eq!(<Var as Real>::MODE, EvalMode::Tape);
+/// assert_eq!(<Fwd<Dual64> as Real>::MODE, EvalMode::Dual);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvalMode {
     /// Plain values (`f64`): sum the element log-densities.

@@ -15,6 +15,21 @@ use crate::scalar::Real;
 
 /// Where transforms write constrained values: a `Vec` or the inline [`Values`] buffer.
 ///
+/// Pass either as the `out` argument of [`Transform::constrain`]:
+///
+/// ```
+/// use ppl_core::dist::Values;
+/// use ppl_core::Transform;
+///
+/// let t = Transform::<f64>::upper(1.0); // x = 1 − e^u
+/// let mut inline: Values<f64> = Values::new();
+/// let mut vec: Vec<f64> = Vec::new();
+/// t.constrain(&[0.0], &mut inline);
+/// t.constrain(&[0.0], &mut vec);
+/// assert_eq!((inline[0], vec[0]), (0.0, 0.0));
+/// assert!(!inline.spilled()); // a few values are stored inline, without allocating
+/// ```
+///
 /// [`Values`]: crate::dist::Values
 pub trait ValueSink<R: Copy>: std::ops::DerefMut<Target = [R]> + Extend<R> {
     /// Appends one value.
@@ -58,6 +73,39 @@ impl<R: Copy> ValueSink<R> for crate::dist::Values<R> {
 }
 
 /// A transform from unconstrained space onto a support.
+///
+/// [`constrain`](Transform::constrain) maps `u` onto the support and returns
+/// `ln |det ∂x/∂u|`, the term the model adds to the log-density;
+/// [`unconstrain`](Transform::unconstrain) inverts it.
+///
+/// ```
+/// use ppl_core::Transform;
+///
+/// // x > 1: x = 1 + eᵘ, so ln |J| = Σ u.
+/// let t = Transform::<f64>::lower(1.0);
+/// let u = [0.5, -2.0];
+/// let mut x = Vec::new();
+/// let log_jacobian = t.constrain(&u, &mut x);
+/// assert!((x[0] - (1.0 + 0.5_f64.exp())).abs() < 1e-15);
+/// assert!((log_jacobian - (0.5 - 2.0)).abs() < 1e-15);
+/// let back = t.unconstrain(&x);
+/// assert!((back[0] - u[0]).abs() < 1e-15 && (back[1] - u[1]).abs() < 1e-15);
+///
+/// // 0 < x < 4: x = 4σ(u), ln |J| = ln 4 + ln σ(u) + ln(1 − σ(u)).
+/// let t = Transform::<f64>::interval(0.0, 4.0);
+/// let mut x = Vec::new();
+/// let log_jacobian = t.constrain(&[0.0], &mut x);
+/// assert_eq!(x, [2.0]);
+/// assert!((log_jacobian - (4.0_f64 * 0.25).ln()).abs() < 1e-15);
+///
+/// // Probability vectors of length 3 from 2 unconstrained values.
+/// let t = Transform::<f64>::Simplex;
+/// assert_eq!(t.unconstrained_len(3), Some(2));
+/// let mut p = Vec::new();
+/// t.constrain(&[0.3, -0.8], &mut p);
+/// assert_eq!(p.len(), 3);
+/// assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform<R> {
     /// No constraint.

@@ -13,6 +13,45 @@ use rand::seq::SliceRandom;
 use rand::RngCore;
 
 /// Flip proposals for binary variables, one element at a time in random order.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `z ~ Bernoulli(0.3)`.
+/// # struct Coin;
+/// # impl ModelTemplate for Coin {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "coin" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::binary_gibbs::BinaryGibbsMetropolis;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Coin`: z ~ Bernoulli(0.3).
+/// let model = Model::new(Coin)?;
+/// let mut step = BinaryGibbsMetropolis::new(Block::new(model.layout(), &["z".to_string()])?);
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+/// let mut state = ChainState { u: vec![], z: vec![0], logp: model.logp_joint(&[], &[0])? };
+/// let mut ones = 0;
+/// for _ in 0..4000 {
+///     let stats = step.step(&model, &mut state, &mut rng, false)?;
+///     assert_eq!(stats.evaluations, 1); // one flip proposal
+///     ones += state.z[0];
+/// }
+/// let frequency = ones as f64 / 4000.0;
+/// assert!((frequency - 0.3).abs() < 0.03, "{frequency}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BinaryGibbsMetropolis {
     label: String,

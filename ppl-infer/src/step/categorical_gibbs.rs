@@ -14,6 +14,46 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
 
 /// Full-conditional proposals for variables with a finite range of values.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Categorical};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Die;
+/// # impl ModelTemplate for Die {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "die" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::categorical_gibbs::CategoricalGibbsMetropolis;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Die`: k ~ Categorical([0.2, 0.3, 0.5]), values 0, 1 and 2.
+/// let model = Model::new(Die)?;
+/// let block = Block::new(model.layout(), &["k".to_string()])?;
+/// let mut step = CategoricalGibbsMetropolis::new(block, 0, 2);
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+/// let mut state = ChainState { u: vec![], z: vec![0], logp: model.logp_joint(&[], &[0])? };
+/// let mut counts = [0; 3];
+/// for _ in 0..3000 {
+///     step.step(&model, &mut state, &mut rng, false)?;
+///     counts[state.z[0] as usize] += 1;
+/// }
+/// for (count, p) in counts.iter().zip([0.2, 0.3, 0.5]) {
+///     assert!((*count as f64 / 3000.0 - p).abs() < 0.04, "{counts:?}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct CategoricalGibbsMetropolis {
     label: String,

@@ -48,6 +48,43 @@ pub fn tuned_scale(scale: f64, acceptance_rate: f64) -> f64 {
 
 /// Element-wise random-walk Metropolis over a block of continuous and/or discrete
 /// variables.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 10)`.
+/// # struct Wide;
+/// # impl ModelTemplate for Wide {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "wide" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 10.0), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::metropolis::Metropolis;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Wide`: mu ~ Normal(0, 10).
+/// let model = Model::new(Wide)?;
+/// let mut step = Metropolis::new(Block::new(model.layout(), &["mu".to_string()])?, 50);
+/// assert_eq!((step.label(), step.scales()), ("metropolis[mu]", &[1.0][..]));
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+/// let mut state = ChainState { u: vec![0.0], z: vec![], logp: model.logp_joint(&[0.0], &[])? };
+/// for _ in 0..500 {
+///     step.step(&model, &mut state, &mut rng, true)?;
+/// }
+/// // Steps of 1 are nearly always accepted on a scale of 10: tuning widened them.
+/// assert!(step.scales()[0] > 2.0, "{:?}", step.scales());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Metropolis {
     label: String,

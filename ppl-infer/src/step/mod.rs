@@ -31,6 +31,46 @@ use rand::RngCore;
 
 /// The state of one chain: the unconstrained continuous vector, the integer state of the
 /// discrete variables, and the joint log-density there (kept current by every step).
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 10)`.
+/// # struct Wide;
+/// # impl ModelTemplate for Wide {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "wide" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 10.0), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::slice::Slice;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Wide`: mu ~ Normal(0, 10).
+/// let model = Model::new(Wide)?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let (u, z) = model.initial_state(&mut rng)?;
+/// let logp = model.logp_joint(&u, &z)?;
+/// let mut state = ChainState { u, z, logp };
+/// assert_eq!((state.u.len(), state.z.len()), (1, 0)); // no discrete variables
+///
+/// let mut slice = Slice::new(Block::new(model.layout(), &["mu".to_string()])?);
+/// let before = state.u[0];
+/// slice.step(&model, &mut state, &mut rng, true)?;
+/// // The step moved `mu` and kept the log-density current.
+/// assert_ne!(state.u[0], before);
+/// assert_eq!(state.logp, model.logp_joint(&state.u, &state.z)?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainState {
     /// Unconstrained continuous values.
@@ -42,6 +82,52 @@ pub struct ChainState {
 }
 
 /// What one step reports for one iteration.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::metropolis::Metropolis;
+/// use ppl_infer::step::slice::Slice;
+/// use ppl_infer::step::{Block, ChainState, StepMethod, StepStats};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+/// let (u, z) = model.initial_state(&mut rng)?;
+/// let logp = model.logp_joint(&u, &z)?;
+/// let mut state = ChainState { u, z, logp };
+///
+/// // Metropolis on `mu` and `k`: one proposal, one evaluation per element.
+/// let block = Block::new(model.layout(), &["mu".to_string(), "k".to_string()])?;
+/// let stats: StepStats = Metropolis::new(block, 100).step(&model, &mut state, &mut rng, true)?;
+/// assert_eq!(stats.evaluations, 2);
+/// assert!((0.0..=1.0).contains(&stats.accept) && stats.nuts.is_none());
+/// // Slice sampling always moves: its acceptance is 1, its cost at least 3 evaluations.
+/// let block = Block::new(model.layout(), &["mu".to_string()])?;
+/// let stats = Slice::new(block).step(&model, &mut state, &mut rng, true)?;
+/// assert_eq!(stats.accept, 1.0);
+/// assert!(stats.evaluations >= 3);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepStats {
     /// Mean acceptance probability of the step's updates this iteration (NUTS: its
@@ -55,6 +141,68 @@ pub struct StepStats {
 
 /// One step of a compound sampler: updates its block of `state` in place, keeping
 /// `state.logp` equal to the joint log-density at the new state.
+///
+/// Steps can be run by hand, as a compound sampler runs them:
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::binary_gibbs::BinaryGibbsMetropolis;
+/// use ppl_infer::step::categorical_gibbs::CategoricalGibbsMetropolis;
+/// use ppl_infer::step::slice::Slice;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let block = |name: &str| Block::new(model.layout(), &[name.to_string()]);
+/// let mut steps: Vec<Box<dyn StepMethod>> = vec![
+///     Box::new(Slice::new(block("mu")?)),
+///     Box::new(BinaryGibbsMetropolis::new(block("z")?)),
+///     Box::new(CategoricalGibbsMetropolis::new(block("k")?, 0, 2)),
+/// ];
+/// let labels: Vec<&str> = steps.iter().map(|s| s.label()).collect();
+/// assert_eq!(labels, ["slice[mu]", "binary_gibbs[z]", "categorical_gibbs[k]"]);
+///
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+/// let (u, z) = model.initial_state(&mut rng)?;
+/// let logp = model.logp_joint(&u, &z)?;
+/// let mut state = ChainState { u, z, logp };
+/// let (tune, draws) = (100, 2000);
+/// let mut sum_k = 0;
+/// for iteration in 0..tune + draws {
+///     for step in &mut steps {
+///         step.step(&model, &mut state, &mut rng, iteration < tune)?;
+///     }
+///     if iteration >= tune {
+///         sum_k += state.z[1];
+///     }
+/// }
+/// // Every step keeps the joint log-density current.
+/// assert_eq!(state.logp, model.logp_joint(&state.u, &state.z)?);
+/// // E[k] = 0.3 + 2 · 0.5 = 1.3.
+/// let mean_k = sum_k as f64 / draws as f64;
+/// assert!((mean_k - 1.3).abs() < 0.1, "{mean_k}");
+/// # Ok(()) }
+/// ```
 pub trait StepMethod: Send {
     /// A label for traces and messages, such as `metropolis[s]`.
     fn label(&self) -> &str;
@@ -72,9 +220,44 @@ pub trait StepMethod: Send {
 
 /// Variables resolved against a layout: their indices in the continuous vector and in
 /// the integer state.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Bernoulli, Categorical, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`, `z ~ Bernoulli(0.3)`, `k ~ Categorical([0.2, 0.3, 0.5])`.
+/// # struct Mixed;
+/// # impl ModelTemplate for Mixed {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "mixed" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+/// #         let _k: i64 = api::sample(ctx, "k", Categorical::new(&[0.2, 0.3, 0.5][..]), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::Block;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Mixed`: mu ~ Normal(0, 1), z ~ Bernoulli(0.3), k ~ Categorical([0.2, 0.3, 0.5]).
+/// let model = Model::new(Mixed)?;
+/// let names = ["mu".to_string(), "k".to_string()];
+/// let block = Block::new(model.layout(), &names)?;
+/// assert_eq!(block.variables, names);
+/// assert_eq!(block.continuous, [0]); // `mu` is u[0]
+/// assert_eq!(block.discrete, [1]); // `k` is z[1] (`z` is z[0])
+/// assert!(Block::new(model.layout(), &["sigma".to_string()]).is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Block {
-    /// The variables' names, in model order.
+    /// The variables' names, in the order given to [`Block::new`] (the compound
+    /// sampler passes them in model order).
     pub variables: Vec<String>,
     /// Indices into the unconstrained continuous vector.
     pub continuous: Vec<usize>,

@@ -86,6 +86,51 @@ struct NutsStep<M, A> {
 /// A NUTS step over the continuous elements of `block`, with the settings (target
 /// acceptance, maximum depth, metric, initial step size, number of warm-up iterations)
 /// of `nuts`.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 1)`.
+/// # struct StdNormal;
+/// # impl ModelTemplate for StdNormal {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "stdnormal" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::nuts_step::nuts_step;
+/// use ppl_infer::step::{Block, ChainState};
+/// use ppl_infer::Nuts;
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `StdNormal`: mu ~ Normal(0, 1).
+/// let model = Model::new(StdNormal)?;
+/// let block = Block::new(model.layout(), &["mu".to_string()])?;
+/// let mut step = nuts_step(block, &Nuts::default().tune(100));
+/// assert_eq!(step.label(), "nuts[mu]");
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+/// let mut state = ChainState { u: vec![1.0], z: vec![], logp: model.logp_joint(&[1.0], &[])? };
+/// let mut sum_sq = 0.0;
+/// for iteration in 0..600 {
+///     let stats = step.step(&model, &mut state, &mut rng, iteration < 100)?;
+///     let nuts = stats.nuts.expect("a NUTS step reports NUTS statistics");
+///     if iteration >= 100 {
+///         assert!(!nuts.diverging && nuts.step_size > 0.0);
+///         sum_sq += state.u[0] * state.u[0];
+///     }
+/// }
+/// let sd = (sum_sq / 500.0).sqrt();
+/// assert!((sd - 1.0).abs() < 0.2, "{sd}");
+/// # Ok(()) }
+/// ```
 pub fn nuts_step(block: Block, nuts: &Nuts) -> Box<dyn StepMethod> {
     let dim = block.continuous.len();
     let tune = u32::try_from(nuts.tune).unwrap_or(u32::MAX);

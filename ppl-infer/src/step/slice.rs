@@ -21,6 +21,51 @@ pub const MAX_STEPS_OUT: usize = 50;
 pub const MAX_SHRINKS: usize = 200;
 
 /// Slice sampling of continuous elements.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 10)`.
+/// # struct Wide;
+/// # impl ModelTemplate for Wide {
+/// #     type Output<R: Real> = ();
+/// #     fn name(&self) -> &'static str { "wide" }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let _mu: R = api::sample(ctx, "mu", Normal::new(0.0, 10.0), NoShape, None);
+/// #     }
+/// # }
+/// use ppl_infer::step::slice::Slice;
+/// use ppl_infer::step::{Block, ChainState, StepMethod};
+/// use rand::SeedableRng;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `Wide`: mu ~ Normal(0, 10).
+/// let model = Model::new(Wide)?;
+/// let mut step = Slice::new(Block::new(model.layout(), &["mu".to_string()])?);
+/// assert_eq!((step.label(), step.widths()), ("slice[mu]", &[1.0][..]));
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+/// let mut state = ChainState { u: vec![0.0], z: vec![], logp: model.logp_joint(&[0.0], &[])? };
+/// let (tune, draws) = (100, 1000);
+/// let mut sum_sq = 0.0;
+/// for iteration in 0..tune + draws {
+///     step.step(&model, &mut state, &mut rng, iteration < tune)?;
+///     if iteration >= tune {
+///         sum_sq += state.u[0] * state.u[0];
+///     }
+/// }
+/// // The widths followed the intervals, which step out to the scale of the density.
+/// assert!(step.widths()[0] > 5.0, "{:?}", step.widths());
+/// // The draws have standard deviation 10.
+/// let sd = (sum_sq / draws as f64).sqrt();
+/// assert!((sd - 10.0).abs() < 1.5, "{sd}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Slice {
     label: String,
