@@ -253,6 +253,7 @@ impl Layout {
 /// ```
 impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
         let shape = |s: &[usize]| match s {
             [] => "scalar".to_string(),
             _ => format!("{s:?}"),
@@ -273,13 +274,14 @@ impl fmt::Display for Layout {
                 format!("u{}", range(v.offset, v.unconstrained_len))
             }
         };
-        let mut rows: Vec<[String; 5]> = vec![[
-            "variable".into(),
-            "distribution".into(),
-            "shape".into(),
-            "transform".into(),
-            "position".into(),
-        ]];
+        let header = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect();
+        let mut rows: Vec<Vec<String>> = vec![header(&[
+            "variable",
+            "distribution",
+            "shape",
+            "transform",
+            "position",
+        ])];
         for v in &self.variables {
             let transform = match (v.discrete, v.integer_bounds) {
                 (false, _) => v.transform.describe().to_string(),
@@ -288,7 +290,7 @@ impl fmt::Display for Layout {
                 (true, Some((None, Some(hi)))) => format!("integer ≤ {hi}"),
                 (true, _) => "integer".to_string(),
             };
-            rows.push([
+            rows.push(vec![
                 v.name.clone(),
                 v.distribution.to_string(),
                 shape(&v.shape),
@@ -297,64 +299,24 @@ impl fmt::Display for Layout {
             ]);
         }
         if !self.observed.is_empty() {
-            rows.push(Default::default());
-            rows.push([
-                "observed".into(),
-                "distribution".into(),
-                "values".into(),
-                String::new(),
-                String::new(),
-            ]);
+            rows.push(Vec::new());
+            rows.push(header(&["observed", "distribution", "values"]));
             for o in &self.observed {
-                rows.push([
-                    o.name.clone(),
-                    o.distribution.to_string(),
-                    format!("{} value{}", o.len, if o.len == 1 { "" } else { "s" }),
-                    String::new(),
-                    String::new(),
-                ]);
+                let values = format!("{} value{}", o.len, plural(o.len));
+                rows.push(vec![o.name.clone(), o.distribution.to_string(), values]);
             }
         }
         if !self.deterministics.is_empty() {
-            rows.push(Default::default());
-            rows.push([
-                "deterministic".into(),
-                "shape".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
+            rows.push(Vec::new());
+            rows.push(header(&["deterministic", "shape"]));
             for (name, s) in &self.deterministics {
-                rows.push([
-                    name.clone(),
-                    shape(s),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ]);
+                rows.push(vec![name.clone(), shape(s)]);
             }
         }
-        let mut widths = [0usize; 5];
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        for row in &rows {
-            let mut line = String::new();
-            for (k, (cell, w)) in row.iter().zip(widths).enumerate() {
-                if k > 0 {
-                    line.push_str("  ");
-                }
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-            }
-            writeln!(f, "{}", line.trim_end())?;
-        }
+        write_aligned(f, &rows)?;
         if !self.potentials.is_empty() {
             writeln!(f, "\npotentials: {}", self.potentials.join(", "))?;
         }
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
         write!(
             f,
             "\n{} unconstrained dimension{} (u)",
@@ -367,6 +329,26 @@ impl fmt::Display for Layout {
         }
         Ok(())
     }
+}
+
+/// Writes `rows` as left-aligned columns two spaces apart, one line per row.
+fn write_aligned(f: &mut fmt::Formatter<'_>, rows: &[Vec<String>]) -> fmt::Result {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(&widths) {
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
+        }
+        writeln!(f, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 /// A named array of plain values (row-major).
