@@ -3,8 +3,11 @@
 use crate::param::{Elem, Operand};
 use crate::scalar::{EvalMode, Real};
 
-/// `Σ aᵢ bᵢ` as one tape node (slices must have equal length; the shorter one bounds
-/// the sum).
+/// `Σ aᵢ bᵢ` as one tape node.
+///
+/// # Panics
+/// When the slices' lengths differ (inside a model the panic becomes the model's error,
+/// naming the lengths).
 ///
 /// ```
 /// let a = [1.0, 2.0, 3.0];
@@ -13,7 +16,14 @@ use crate::scalar::{EvalMode, Real};
 /// assert_eq!(d, 32.0);
 /// ```
 pub fn dot<R: Real, A: Elem<R>, B: Elem<R>>(a: &[A], b: &[B]) -> R {
-    let n = a.len().min(b.len());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "dot: the slices have lengths {} and {}",
+        a.len(),
+        b.len()
+    );
+    let n = a.len();
     match R::MODE {
         EvalMode::Dual => {
             let mut acc = R::constant(0.0);
@@ -134,6 +144,19 @@ impl From<DataMatrixError> for crate::error::Error {
 impl DataMatrix {
     /// Builds a `rows × cols` matrix from its values in row-major order. Every value
     /// must be finite.
+    ///
+    /// ```
+    /// use ppl_core::glm::{DataMatrix, DataMatrixError};
+    /// let x = DataMatrix::new(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    /// assert_eq!(x.get(1, 0), 4.0); // row-major
+    /// assert_eq!(
+    ///     DataMatrix::new(2, 3, vec![0.0; 5]).unwrap_err(),
+    ///     DataMatrixError::Size { rows: 2, cols: 3, expected: 6, found: 5 }
+    /// );
+    /// // The position of a non-finite value is reported as (row, column).
+    /// let err = DataMatrix::new(2, 2, vec![0.0, 1.0, f64::INFINITY, 2.0]).unwrap_err();
+    /// assert!(matches!(err, DataMatrixError::NonFinite { row: 1, col: 0, .. }));
+    /// ```
     pub fn new(rows: usize, cols: usize, data: Vec<f64>) -> Result<Self, DataMatrixError> {
         let expected = rows * cols;
         if data.len() != expected {
@@ -165,6 +188,16 @@ impl DataMatrix {
 
     /// Builds a matrix from its rows, which must all have the same length (no rows give
     /// a 0×0 matrix).
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// let rows = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+    /// let x = DataMatrix::from_rows(&rows).unwrap();
+    /// assert_eq!(x, DataMatrix::new(2, 2, vec![1.0, 2.0, 3.0, 4.0]).unwrap());
+    /// let empty = DataMatrix::from_rows(&[]).unwrap();
+    /// assert_eq!((empty.rows(), empty.cols()), (0, 0));
+    /// assert!(DataMatrix::from_rows(&[vec![1.0], vec![2.0, 3.0]]).is_err());
+    /// ```
     pub fn from_rows(rows: &[Vec<f64>]) -> Result<Self, DataMatrixError> {
         let cols = rows.first().map_or(0, Vec::len);
         let mut data = Vec::with_capacity(rows.len() * cols);
@@ -182,30 +215,59 @@ impl DataMatrix {
     }
 
     /// Number of rows (observations).
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// assert_eq!(DataMatrix::new(3, 2, vec![0.0; 6]).unwrap().rows(), 3);
+    /// ```
     #[inline]
     pub fn rows(&self) -> usize {
         self.rows
     }
 
     /// Number of columns (predictors).
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// assert_eq!(DataMatrix::new(3, 2, vec![0.0; 6]).unwrap().cols(), 2);
+    /// ```
     #[inline]
     pub fn cols(&self) -> usize {
         self.cols
     }
 
     /// Row `i` as a slice.
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// let x = DataMatrix::new(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    /// assert_eq!(x.row(1), &[4.0, 5.0, 6.0]);
+    /// ```
     #[inline]
     pub fn row(&self, i: usize) -> &[f64] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
     /// Element `(i, j)`.
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// let x = DataMatrix::new(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    /// assert_eq!(x.get(0, 2), 3.0);
+    /// assert_eq!(x.get(1, 1), x.row(1)[1]);
+    /// ```
     #[inline]
     pub fn get(&self, i: usize, j: usize) -> f64 {
         self.data[i * self.cols + j]
     }
 
     /// All values in row-major order.
+    ///
+    /// ```
+    /// use ppl_core::glm::DataMatrix;
+    /// let x = DataMatrix::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap();
+    /// assert_eq!(x.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+    /// ```
     #[inline]
     pub fn as_slice(&self) -> &[f64] {
         &self.data
@@ -442,6 +504,12 @@ mod tests {
         let eta = matvec(&design(), &b);
         assert_eq!(tape::len(), before);
         assert!((eta[0].value() - (1.0 - 4.0 + 1.5)).abs() < 1e-14);
+    }
+
+    #[test]
+    #[should_panic(expected = "dot: the slices have lengths 3 and 2")]
+    fn dot_refuses_slices_of_different_lengths() {
+        let _: f64 = dot(&[1.0, 2.0, 3.0][..], &[1.0, 2.0][..]);
     }
 
     #[test]

@@ -29,6 +29,36 @@ use crate::vectorized;
 /// Add a small jitter to the diagonal before factorising when points may coincide.
 /// Non-finite or zero `rho` gives NaN entries, which [`cholesky`](crate::linalg::cholesky)
 /// rejects (so a model's density is −∞ there rather than wrong).
+///
+/// ```
+/// use ppl_core::gp::exp_quad_cov;
+/// use ppl_core::linalg::{cholesky, Matrix};
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::Real;
+///
+/// let x = [-1.0, 0.5, 3.0];
+/// let (alpha, rho) = (1.5, 0.8);
+/// let k: Matrix<f64> = exp_quad_cov(&x, alpha, rho);
+/// for i in 0..3 {
+///     for j in 0..3 {
+///         let d: f64 = x[i] - x[j];
+///         let want = alpha * alpha * (-d * d / (2.0 * rho * rho)).exp();
+///         assert!((k[(i, j)] - want).abs() <= 1e-15 * want.max(1.0));
+///     }
+/// }
+/// assert!(cholesky(&k).is_ok());
+/// assert!(cholesky(&exp_quad_cov(&x, 1.0, 0.0)).is_err()); // ρ = 0: NaN entries
+///
+/// // Gradients of K₀₁ = α² e with e = exp(−d²/(2ρ²)): 2αe and α² e d²/ρ³.
+/// tape::reset();
+/// let (a, r) = (Var::leaf(alpha), Var::leaf(rho));
+/// let kv = exp_quad_cov(&x, a, r);
+/// let mut grad = [0.0; 2];
+/// tape::gradient(kv[(0, 1)], &[a, r], &mut grad);
+/// let (d2, e) = (2.25, (-2.25 / (2.0 * rho * rho)).exp());
+/// assert!((grad[0] - 2.0 * alpha * e).abs() < 1e-14);
+/// assert!((grad[1] - alpha * alpha * e * d2 / (rho * rho * rho)).abs() < 1e-14);
+/// ```
 pub fn exp_quad_cov<R: Real>(x: &[f64], alpha: R, rho: R) -> Matrix<R> {
     let n = x.len();
     if R::MODE == EvalMode::Dual {

@@ -84,6 +84,21 @@ pub struct Matrix<T> {
 }
 
 /// Facts about a matrix used as a lower-triangular (Cholesky) factor.
+///
+/// The facts are independent: `valid` looks at the shape, the upper triangle and the
+/// diagonal only, `finite` at every element.
+///
+/// ```
+/// use ppl_core::linalg::{FactorFacts, Matrix};
+/// let mut l = Matrix::from_rows(&[[1.0, 0.0], [f64::NAN, 1.0]]);
+/// let facts: FactorFacts = l.factor_facts();
+/// assert!(facts.valid && !facts.finite);
+/// // Modifying an element forgets the remembered facts.
+/// l[(1, 0)] = 0.5;
+/// l[(1, 1)] = -1.0;
+/// let facts = l.factor_facts();
+/// assert!(!facts.valid && facts.finite);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FactorFacts {
     /// Square, zero above the diagonal and positive on it.
@@ -143,6 +158,15 @@ impl<T: ScalarValue> Matrix<T> {
 
 impl<T> Matrix<T> {
     /// [`Matrix::factor_facts`] with the elements' plain values given by `value`.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// // A factor stored in single precision, read through a conversion.
+    /// let l = Matrix::from_rows(&[[2.0_f32, 0.0], [1.0, 0.5]]);
+    /// let facts = l.factor_facts_by(|v| f64::from(*v));
+    /// assert!(facts.valid && facts.finite);
+    /// assert!(facts.log_diagonal_sum.abs() < 1e-15); // ln 2 + ln ½
+    /// ```
     pub fn factor_facts_by(&self, value: impl Fn(&T) -> f64) -> FactorFacts {
         *self.factor_facts.get_or_init(|| {
             let k = self.rows;
@@ -263,6 +287,13 @@ impl PrecisionBlocks {
 impl<T: Copy> Matrix<T> {
     /// A matrix from its row-major elements.
     ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_vec(2, 2, vec![1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!((m[(0, 1)], m[(1, 0)]), (2.0, 3.0)); // row-major
+    /// assert!(std::panic::catch_unwind(|| Matrix::from_vec(2, 2, vec![1.0; 3])).is_err());
+    /// ```
+    ///
     /// # Panics
     /// If `data.len() != rows * cols`.
     pub fn from_vec(rows: usize, cols: usize, data: Vec<T>) -> Self {
@@ -288,6 +319,15 @@ impl<T: Copy> Matrix<T> {
 
     /// A matrix from its rows (arrays, vectors or slices).
     ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let a = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let b = Matrix::from_rows(&[vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
+    /// assert_eq!(a, b);
+    /// assert_eq!((a.nrows(), a.ncols()), (2, 3));
+    /// assert_eq!(a[(1, 0)], 4.0);
+    /// ```
+    ///
     /// # Panics
     /// If the rows have different lengths.
     pub fn from_rows<V: AsRef<[T]>>(rows: &[V]) -> Self {
@@ -307,6 +347,13 @@ impl<T: Copy> Matrix<T> {
     }
 
     /// A matrix whose element `(i, j)` is `f(i, j)`.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let hilbert = Matrix::from_fn(3, 3, |i, j| 1.0 / (i + j + 1) as f64);
+    /// assert_eq!(hilbert[(2, 1)], 0.25);
+    /// assert_eq!(hilbert, hilbert.transpose());
+    /// ```
     pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
         let mut data = Vec::with_capacity(rows * cols);
         for i in 0..rows {
@@ -318,41 +365,91 @@ impl<T: Copy> Matrix<T> {
     }
 
     /// Number of rows.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// assert_eq!(Matrix::<f64>::zeros(2, 5).nrows(), 2);
+    /// ```
     pub fn nrows(&self) -> usize {
         self.rows
     }
 
     /// Number of columns.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// assert_eq!(Matrix::<f64>::zeros(2, 5).ncols(), 5);
+    /// ```
     pub fn ncols(&self) -> usize {
         self.cols
     }
 
     /// True when the matrix has as many rows as columns.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// assert!(Matrix::<f64>::identity(3).is_square());
+    /// assert!(!Matrix::<f64>::zeros(2, 3).is_square());
+    /// ```
     pub fn is_square(&self) -> bool {
         self.rows == self.cols
     }
 
     /// The row-major elements.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(m.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+    /// ```
     pub fn as_slice(&self) -> &[T] {
         &self.data
     }
 
     /// The row-major elements, by value.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+    /// assert_eq!(m.transpose().into_vec(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// ```
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
 
     /// Row `i`.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_rows(&[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+    /// assert_eq!(m.row(2), &[5.0, 6.0]);
+    /// ```
     pub fn row(&self, i: usize) -> &[T] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
     /// The transpose.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let t = m.transpose();
+    /// assert_eq!((t.nrows(), t.ncols()), (3, 2));
+    /// assert_eq!(t.row(2), &[3.0, 6.0]);
+    /// assert_eq!(t.transpose(), m);
+    /// ```
     pub fn transpose(&self) -> Self {
         Matrix::from_fn(self.cols, self.rows, |i, j| self[(j, i)])
     }
 
     /// Applies `f` to every element.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let m = Matrix::from_rows(&[[1.0, -2.0], [3.0, -4.0]]);
+    /// let signs: Matrix<bool> = m.map(|v| *v > 0.0);
+    /// assert_eq!(signs.as_slice(), &[true, false, true, false]);
+    /// ```
     pub fn map<U>(&self, f: impl FnMut(&T) -> U) -> Matrix<U> {
         Matrix {
             rows: self.rows,
@@ -367,6 +464,14 @@ impl<T: Copy> Matrix<T> {
 
 impl<T: ScalarValue> Matrix<T> {
     /// The plain values.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// use ppl_core::tape::{self, Var};
+    /// tape::reset();
+    /// let m = Matrix::from_fn(2, 2, |i, j| Var::leaf((i + 2 * j) as f64));
+    /// assert_eq!(m.values(), Matrix::from_rows(&[[0.0, 2.0], [1.0, 3.0]]));
+    /// ```
     pub fn values(&self) -> Matrix<f64> {
         self.map(|v| v.scalar_value())
     }
@@ -374,16 +479,37 @@ impl<T: ScalarValue> Matrix<T> {
 
 impl<R: Real> Matrix<R> {
     /// The `rows`×`cols` zero matrix.
+    ///
+    /// ```
+    /// use ppl_core::linalg::Matrix;
+    /// let z = Matrix::<f64>::zeros(2, 3);
+    /// assert_eq!(z.as_slice(), &[0.0; 6]);
+    /// ```
     pub fn zeros(rows: usize, cols: usize) -> Self {
         Matrix::from_vec(rows, cols, vec![R::constant(0.0); rows * cols])
     }
 
     /// The n×n identity.
+    ///
+    /// ```
+    /// use ppl_core::linalg::{mat_mul, Matrix};
+    /// let a = Matrix::from_fn(3, 3, |i, j| (3 * i + j) as f64);
+    /// let ai: Matrix<f64> = mat_mul(&a, &Matrix::<f64>::identity(3));
+    /// assert_eq!(ai, a);
+    /// ```
     pub fn identity(n: usize) -> Self {
         Matrix::from_fn(n, n, |i, j| R::constant(if i == j { 1.0 } else { 0.0 }))
     }
 
     /// A square matrix with `d` on its diagonal.
+    ///
+    /// ```
+    /// use ppl_core::linalg::{cholesky, Matrix};
+    /// let d = Matrix::diagonal(&[4.0, 9.0]);
+    /// assert_eq!(d.as_slice(), &[4.0, 0.0, 0.0, 9.0]);
+    /// // Its Cholesky factor is the diagonal of square roots.
+    /// assert_eq!(cholesky(&d).unwrap(), Matrix::diagonal(&[2.0, 3.0]));
+    /// ```
     pub fn diagonal(d: &[R]) -> Self {
         let n = d.len();
         Matrix::from_fn(n, n, |i, j| if i == j { d[i] } else { R::constant(0.0) })
@@ -394,9 +520,11 @@ impl<T> Index<(usize, usize)> for Matrix<T> {
     type Output = T;
     #[inline]
     fn index(&self, (i, j): (usize, usize)) -> &T {
-        debug_assert!(
+        assert!(
             i < self.rows && j < self.cols,
-            "index ({i}, {j}) out of bounds"
+            "index ({i}, {j}) out of bounds for a {}×{} matrix",
+            self.rows,
+            self.cols
         );
         &self.data[i * self.cols + j]
     }
@@ -409,9 +537,11 @@ impl<T> IndexMut<(usize, usize)> for Matrix<T> {
         self.factor_facts = OnceLock::new();
         self.precision = OnceLock::new();
         *self.inverse_requests.get_mut() = 0;
-        debug_assert!(
+        assert!(
             i < self.rows && j < self.cols,
-            "index ({i}, {j}) out of bounds"
+            "index ({i}, {j}) out of bounds for a {}×{} matrix",
+            self.rows,
+            self.cols
         );
         &mut self.data[i * self.cols + j]
     }
@@ -422,9 +552,35 @@ impl<T> IndexMut<(usize, usize)> for Matrix<T> {
 /// or a pivot is not positive.
 ///
 /// ```
-/// use ppl_core::linalg::{cholesky, Matrix, LinalgError};
+/// use ppl_core::linalg::{cholesky, mul_transpose, Matrix, LinalgError};
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::Real;
+///
 /// let a = Matrix::from_rows(&[[1.0, 2.0], [2.0, 1.0]]);
 /// assert!(matches!(cholesky(&a), Err(LinalgError::NotPositiveDefinite { pivot: 1, .. })));
+///
+/// // L Lᵀ gives back A, and L is a valid factor.
+/// let a = Matrix::from_rows(&[[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]]);
+/// let l = cholesky(&a).unwrap();
+/// assert!(l.factor_facts().valid);
+/// let back: Matrix<f64> = mul_transpose(&l);
+/// for (x, y) in back.as_slice().iter().zip(a.as_slice()) {
+///     assert!((x - y).abs() < 1e-14);
+/// }
+///
+/// // Differentiable: for A = [[a, b], [b, c]], L₁₁ = √(c − b²/a), so
+/// // ∂L₁₁/∂a = b²/(2a² L₁₁), ∂L₁₁/∂b = −b/(a L₁₁), ∂L₁₁/∂c = 1/(2 L₁₁).
+/// tape::reset();
+/// let vars = Matrix::from_fn(2, 2, |i, j| Var::leaf([[4.0, 2.0], [2.0, 3.0]][i][j]));
+/// let l = cholesky(&vars).unwrap();
+/// let l11 = 2f64.sqrt();
+/// assert!((l[(1, 1)].value() - l11).abs() < 1e-15);
+/// let mut grad = [0.0; 4];
+/// tape::gradient(l[(1, 1)], vars.as_slice(), &mut grad);
+/// let want = [4.0 / (32.0 * l11), 0.0, -2.0 / (4.0 * l11), 1.0 / (2.0 * l11)];
+/// for (g, w) in grad.iter().zip(want) {
+///     assert!((g - w).abs() < 1e-15); // only the lower triangle is read: ∂/∂A₀₁ = 0
+/// }
 /// ```
 pub fn cholesky<R: Real>(a: &Matrix<R>) -> Result<Matrix<R>, LinalgError> {
     if !a.is_square() {
@@ -575,6 +731,14 @@ fn cholesky_backward(
 /// Solves `L x = b` for lower-triangular `L` by forward substitution (only the lower
 /// triangle of `l` is read).
 ///
+/// ```
+/// use ppl_core::linalg::{solve_lower, Matrix};
+/// // The 99 above the diagonal is ignored.
+/// let l = Matrix::from_rows(&[[2.0, 99.0], [1.0, 4.0]]);
+/// // 2·2 = 4 and 1·2 + 4·2 = 10.
+/// assert_eq!(solve_lower(&l, &[4.0, 10.0]), vec![2.0, 2.0]);
+/// ```
+///
 /// # Panics
 /// If `l` is not square or `b` has the wrong length.
 pub fn solve_lower<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
@@ -589,6 +753,13 @@ pub fn solve_lower<R: Real>(l: &Matrix<R>, b: &[R]) -> Vec<R> {
 
 /// Solves `Lᵀ x = b` for lower-triangular `L` by back substitution (only the lower
 /// triangle of `l` is read).
+///
+/// ```
+/// use ppl_core::linalg::{solve_lower_transpose, Matrix};
+/// let l = Matrix::from_rows(&[[2.0, 99.0], [1.0, 4.0]]);
+/// // Lᵀ = [[2, 1], [0, 4]]: 4·2 = 8 and 2·1 + 1·2 = 4.
+/// assert_eq!(solve_lower_transpose(&l, &[4.0, 8.0]), vec![1.0, 2.0]);
+/// ```
 ///
 /// # Panics
 /// If `l` is not square or `b` has the wrong length.
@@ -715,6 +886,14 @@ fn mat_vec_backward(
 
 /// `A B` for matrices of data or model scalars.
 ///
+/// ```
+/// use ppl_core::linalg::{mat_mul, Matrix};
+/// let a = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+/// let b = Matrix::from_rows(&[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
+/// let ab: Matrix<f64> = mat_mul(&a, &b);
+/// assert_eq!(ab, Matrix::from_rows(&[[4.0, 5.0], [10.0, 11.0]]));
+/// ```
+///
 /// # Panics
 /// If the inner dimensions differ.
 pub fn mat_mul<R: Real, A: Elem<R>, B: Elem<R>>(a: &Matrix<A>, b: &Matrix<B>) -> Matrix<R> {
@@ -740,6 +919,17 @@ pub fn mul_transpose<R: Real, A: Elem<R>>(a: &Matrix<A>) -> Matrix<R> {
 }
 
 /// `ln det A = 2 Σ ln L_ii` from the Cholesky factor `L` of `A`.
+///
+/// ```
+/// use ppl_core::linalg::{cholesky, log_det_from_cholesky, Matrix};
+/// // det diag(2, 5, 0.1) = 1.
+/// let l = cholesky(&Matrix::diagonal(&[2.0, 5.0, 0.1])).unwrap();
+/// let log_det: f64 = log_det_from_cholesky(&l);
+/// assert!(log_det.abs() < 1e-15);
+/// // det [[2, 1], [1, 2]] = 3.
+/// let l = cholesky(&Matrix::from_rows(&[[2.0, 1.0], [1.0, 2.0]])).unwrap();
+/// assert!((log_det_from_cholesky(&l) - 3f64.ln()).abs() < 1e-15);
+/// ```
 ///
 /// # Panics
 /// If `l` is not square.

@@ -1,7 +1,10 @@
 //! Special functions with their derivatives, written once and shared by every scalar type.
 //!
-//! Each function returns `[f, f', f'', f''']` evaluated at a point, computing only up
-//! to the requested `order` (entries past it are left at zero). The scalar types apply
+//! Each function in [`derivs`] returns `[f, f', f'', f''']` evaluated at a point. `order`
+//! is the highest derivative the caller will read: tables whose higher derivatives cost
+//! something (ln Γ, ψ, powers, and `ln`, `ln_1p`, `sqrt` at order 0) compute only that
+//! far and leave zeros beyond it; the cheap ones fill all four entries whatever the
+//! order, so a caller must not read past its own `order`. The scalar types apply
 //! these with one chain rule (`Real::map_unary`): `f64` uses `f`, the tape uses `f'`,
 //! and forward-mode duals use as many as their derivative order needs.
 
@@ -19,16 +22,59 @@ pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 const FRAC_2_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 /// Natural log of the absolute value of the gamma function.
+///
+/// ```
+/// use ppl_core::special::ln_gamma;
+/// use std::f64::consts::PI;
+/// // Γ(5) = 4! = 24 and Γ(½) = √π.
+/// assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-14);
+/// assert!((ln_gamma(0.5) - PI.sqrt().ln()).abs() < 1e-15);
+/// // The absolute value: Γ(−½) = −2√π.
+/// assert!((ln_gamma(-0.5) - (2.0 * PI.sqrt()).ln()).abs() < 1e-14);
+/// // No overflow where Γ itself would: ln Γ(1000) = ln 999!.
+/// let ln_factorial: f64 = (1..1000).map(|k| f64::from(k).ln()).sum();
+/// assert!((ln_gamma(1000.0) - ln_factorial).abs() < 1e-12 * ln_factorial);
+/// ```
 pub fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
 
 /// Digamma function ψ(x) = d/dx ln Γ(x).
+///
+/// Accurate to about 1e-13 relative for positive arguments (see [`polygamma`]).
+///
+/// ```
+/// use ppl_core::special::digamma;
+/// use std::f64::consts::LN_2;
+/// const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+/// // ψ(1) = −γ and ψ(½) = −γ − 2 ln 2.
+/// assert!((digamma(1.0) + EULER_GAMMA).abs() < 1e-13);
+/// assert!((digamma(0.5) + EULER_GAMMA + 2.0 * LN_2).abs() < 1e-13);
+/// // Negative non-integers: ψ(−½) = ψ(½) + 2.
+/// assert!((digamma(-0.5) - (2.0 - EULER_GAMMA - 2.0 * LN_2)).abs() < 1e-12);
+/// // The recurrence ψ(x + 1) = ψ(x) + 1/x, and NaN at the poles 0, −1, −2, …
+/// assert!((digamma(4.5) - digamma(3.5) - 1.0 / 3.5).abs() < 1e-13);
+/// assert!(digamma(0.0).is_nan() && digamma(-2.0).is_nan());
+/// ```
 pub fn digamma(x: f64) -> f64 {
     polygamma(0, x)
 }
 
 /// Trigamma function ψ₁(x).
+///
+/// Accurate to about 1e-13 relative for positive arguments (see [`polygamma`]).
+///
+/// ```
+/// use ppl_core::special::trigamma;
+/// use std::f64::consts::PI;
+/// let rel = |a: f64, b: f64| ((a - b) / b).abs();
+/// // ψ₁(1) = π²/6 = ζ(2) and ψ₁(½) = π²/2.
+/// assert!(rel(trigamma(1.0), PI * PI / 6.0) < 1e-13);
+/// assert!(rel(trigamma(0.5), PI * PI / 2.0) < 1e-13);
+/// // ψ₁(x) = 1/x + 1/(2x²) + 1/(6x³) − … for large x.
+/// let x = 1e4;
+/// assert!(rel(trigamma(x), 1.0 / x + 0.5 / (x * x) + 1.0 / (6.0 * x * x * x)) < 1e-13);
+/// ```
 pub fn trigamma(x: f64) -> f64 {
     polygamma(1, x)
 }
@@ -36,18 +82,37 @@ pub fn trigamma(x: f64) -> f64 {
 /// Polygamma function ψ⁽ⁿ⁾(x) for `n` in `0..=4`.
 ///
 /// Uses the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x+1) − (−1)ⁿ n!/x^{n+1} to shift the argument
-/// above 10, then the asymptotic series; negative non-integer arguments use reflection
-/// for `n = 0`. Relative accuracy is about 1e-13 for positive arguments.
+/// above 10, then the asymptotic series; negative non-integer arguments use the
+/// reflection formula. Relative accuracy is about 1e-13 for positive arguments. NaN at
+/// the poles (0, −1, −2, …) and for `n > 4`.
+///
+/// ```
+/// use ppl_core::special::{digamma, polygamma, trigamma};
+/// use std::f64::consts::PI;
+/// const ZETA_3: f64 = 1.202_056_903_159_594_2; // Apéry's constant
+/// const ZETA_5: f64 = 1.036_927_755_143_369_9;
+/// let rel = |a: f64, b: f64| ((a - b) / b).abs();
+/// // ψ⁽ⁿ⁾(1) = (−1)ⁿ⁺¹ n! ζ(n + 1).
+/// assert!(rel(polygamma(2, 1.0), -2.0 * ZETA_3) < 1e-13);
+/// assert!(rel(polygamma(3, 1.0), PI.powi(4) / 15.0) < 1e-13); // 6 ζ(4)
+/// assert!(rel(polygamma(4, 1.0), -24.0 * ZETA_5) < 1e-13);
+/// // n = 0 and n = 1 are digamma and trigamma.
+/// assert_eq!(polygamma(0, 2.5), digamma(2.5));
+/// assert_eq!(polygamma(1, 2.5), trigamma(2.5));
+/// ```
 pub fn polygamma(n: u32, x: f64) -> f64 {
-    if x.is_nan() {
+    if x.is_nan() || n > 4 {
         return f64::NAN;
     }
     if x <= 0.0 && x == x.floor() {
         return f64::NAN;
     }
-    if n == 0 && x < 0.0 {
-        // ψ(1 − x) − ψ(x) = π cot(πx)
-        return polygamma(0, 1.0 - x) - PI / (PI * x).tan();
+    if x < 0.0 {
+        // Reflection, ψ(1 − x) − ψ(x) = π cot(πx), differentiated n times:
+        // ψ⁽ⁿ⁾(x) = (−1)ⁿ ψ⁽ⁿ⁾(1 − x) − π dⁿ/dxⁿ cot(πx). (The recurrence below would
+        // take |x| steps from a large negative argument.)
+        let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
+        return sign * polygamma(n, 1.0 - x) - PI * cot_pi_derivative(n, x);
     }
     let mut x = x;
     let mut acc = 0.0;
@@ -98,32 +163,104 @@ pub fn polygamma(n: u32, x: f64) -> f64 {
     acc + tail
 }
 
+/// dⁿ/dxⁿ cot(πx) for n in 0..=4, written in c = cot(πx) (dc/dx = −π(1 + c²)).
+fn cot_pi_derivative(n: u32, x: f64) -> f64 {
+    let c = 1.0 / (PI * x).tan();
+    let q = 1.0 + c * c;
+    let p2 = PI * PI;
+    match n {
+        0 => c,
+        1 => -PI * q,
+        2 => 2.0 * p2 * c * q,
+        3 => -2.0 * p2 * PI * (1.0 + 3.0 * c * c) * q,
+        _ => 2.0 * p2 * p2 * (8.0 * c + 12.0 * c * c * c) * q,
+    }
+}
+
 /// `ln B(a, b) = ln Γ(a) + ln Γ(b) − ln Γ(a + b)`.
+///
+/// ```
+/// use ppl_core::special::{ln_beta, ln_gamma};
+/// use std::f64::consts::PI;
+/// // B(2, 3) = 1!·2!/4! = 1/12 and B(½, ½) = π.
+/// assert!((ln_beta(2.0, 3.0) - (1.0f64 / 12.0).ln()).abs() < 1e-14);
+/// assert!((ln_beta(0.5, 0.5) - PI.ln()).abs() < 1e-14);
+/// // Symmetric, and B(a, 1) = 1/a.
+/// assert_eq!(ln_beta(2.5, 7.0), ln_beta(7.0, 2.5));
+/// assert!((ln_beta(4.0, 1.0) + 4f64.ln()).abs() < 1e-14);
+/// // Finite where the gamma functions themselves overflow.
+/// let (a, b) = (300.0, 400.0);
+/// assert_eq!(ln_beta(a, b), ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b));
+/// assert!(ln_beta(a, b).is_finite());
+/// ```
 pub fn ln_beta(a: f64, b: f64) -> f64 {
     ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
 }
 
 /// Error function.
+///
+/// ```
+/// use ppl_core::special::erf;
+/// assert!((erf(1.0) - 0.842_700_792_949_714_9).abs() < 1e-15);
+/// assert_eq!(erf(0.0), 0.0);
+/// assert_eq!(erf(-0.7), -erf(0.7)); // odd
+/// assert_eq!(erf(f64::INFINITY), 1.0);
+/// ```
 pub fn erf(x: f64) -> f64 {
     libm::erf(x)
 }
 
 /// Complementary error function.
+///
+/// ```
+/// use ppl_core::special::{erf, erfc};
+/// assert!((erfc(1.0) - 0.157_299_207_050_285_13).abs() < 1e-16);
+/// // Accurate where 1 − erf(x) has cancelled to nothing: erfc(10) ≈ 2.0885e-45.
+/// assert_eq!(1.0 - erf(10.0), 0.0);
+/// assert!((erfc(10.0) / 2.088_487_583_762_544_8e-45 - 1.0).abs() < 1e-13);
+/// assert_eq!(erfc(-0.3), 2.0 - erfc(0.3));
+/// ```
 pub fn erfc(x: f64) -> f64 {
     libm::erfc(x)
 }
 
 /// Standard normal density φ(x).
+///
+/// ```
+/// use ppl_core::special::{std_normal_pdf, INV_SQRT_2PI};
+/// assert_eq!(std_normal_pdf(0.0), INV_SQRT_2PI);
+/// assert!((std_normal_pdf(1.0) - 0.241_970_724_519_143_35).abs() < 1e-16);
+/// assert_eq!(std_normal_pdf(-1.5), std_normal_pdf(1.5));
+/// ```
 pub fn std_normal_pdf(x: f64) -> f64 {
     INV_SQRT_2PI * (-0.5 * x * x).exp()
 }
 
 /// Standard normal CDF Φ(x), accurate in both tails.
+///
+/// ```
+/// use ppl_core::special::std_normal_cdf;
+/// assert_eq!(std_normal_cdf(0.0), 0.5);
+/// // The two-sided 95% quantile.
+/// assert!((std_normal_cdf(1.96) - 0.975_002_104_851_779_5).abs() < 1e-15);
+/// assert!((std_normal_cdf(-1.96) - 0.024_997_895_148_220_435).abs() < 1e-16);
+/// // The lower tail keeps its relative accuracy: Φ(−10) ≈ 7.62e-24.
+/// assert!((std_normal_cdf(-10.0) / 7.619_853_024_160_526e-24 - 1.0).abs() < 1e-13);
+/// ```
 pub fn std_normal_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
 }
 
 /// `ln Φ(x)`, accurate far into the lower tail.
+///
+/// ```
+/// use ppl_core::special::{std_normal_cdf, std_normal_log_cdf};
+/// assert!((std_normal_log_cdf(0.0) + std::f64::consts::LN_2).abs() < 1e-15);
+/// // Φ(−40) underflows to 0, its log does not (reference value from mpmath).
+/// assert_eq!(std_normal_cdf(-40.0), 0.0);
+/// assert!((std_normal_log_cdf(-40.0) / -804.608_442_013_753_8 - 1.0).abs() < 1e-14);
+/// assert!((std_normal_log_cdf(-5.0) / -15.064_998_393_988_726 - 1.0).abs() < 1e-14);
+/// ```
 pub fn std_normal_log_cdf(x: f64) -> f64 {
     if x > LOWER_TAIL {
         std_normal_cdf(x).ln()
@@ -134,6 +271,15 @@ pub fn std_normal_log_cdf(x: f64) -> f64 {
 }
 
 /// φ(x)/Φ(x), the derivative of `ln Φ(x)`, stable in the lower tail.
+///
+/// ```
+/// use ppl_core::special::inv_mills;
+/// // φ(0)/Φ(0) = 2/√(2π).
+/// assert!((inv_mills(0.0) - 0.797_884_560_802_865_4).abs() < 1e-15);
+/// // In the lower tail φ(x)/Φ(x) ≈ −x − 1/x: finite where φ and Φ both underflow.
+/// assert!((inv_mills(-40.0) - 40.024_968_847_207_264).abs() < 1e-12);
+/// assert!(inv_mills(-1e3).is_finite());
+/// ```
 pub fn inv_mills(x: f64) -> f64 {
     if x > LOWER_TAIL {
         std_normal_pdf(x) / std_normal_cdf(x)
@@ -222,6 +368,19 @@ fn mul<const N: usize>(a: &[f64; N], b: &[f64; N]) -> [f64; N] {
 }
 
 /// Logistic sigmoid 1/(1+e^{−x}), stable for large |x|.
+///
+/// ```
+/// use ppl_core::special::sigmoid;
+/// assert_eq!(sigmoid(0.0), 0.5);
+/// assert!((sigmoid(3.0) - 0.952_574_126_822_433_2).abs() < 1e-15);
+/// // σ(−x) = 1 − σ(x).
+/// for x in [0.3, 2.0, 7.5] {
+///     assert!((sigmoid(-x) - (1.0 - sigmoid(x))).abs() < 1e-15);
+/// }
+/// // Far tails: no overflow, and the small side keeps its relative accuracy.
+/// assert_eq!(sigmoid(800.0), 1.0);
+/// assert!((sigmoid(-700.0) / (-700f64).exp() - 1.0).abs() < 1e-15);
+/// ```
 pub fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -232,6 +391,18 @@ pub fn sigmoid(x: f64) -> f64 {
 }
 
 /// `ln(1 + e^x)` (softplus), stable for large |x|.
+///
+/// ```
+/// use ppl_core::special::log1p_exp;
+/// assert_eq!(log1p_exp(0.0), std::f64::consts::LN_2);
+/// // e^1000 overflows; ln(1 + e^1000) = 1000 to double precision.
+/// assert_eq!(log1p_exp(1000.0), 1000.0);
+/// // Very negative: ln(1 + e^x) ≈ e^x, not rounded to 0 (until e^x underflows).
+/// assert!((log1p_exp(-50.0) / 1.928_749_847_963_917_8e-22 - 1.0).abs() < 1e-15);
+/// assert_eq!(log1p_exp(-1000.0), 0.0);
+/// // ln(1 + e^x) − ln(1 + e^−x) = x.
+/// assert!((log1p_exp(2.5) - log1p_exp(-2.5) - 2.5).abs() < 1e-15);
+/// ```
 pub fn log1p_exp(x: f64) -> f64 {
     if x > 33.3 {
         x
@@ -243,15 +414,36 @@ pub fn log1p_exp(x: f64) -> f64 {
 }
 
 /// `ln(e^a + e^b)` without overflow.
+///
+/// ```
+/// use ppl_core::special::log_sum_exp2;
+/// use std::f64::consts::LN_2;
+/// assert!((log_sum_exp2(1000.0, 1000.0) - (1000.0 + LN_2)).abs() < 1e-12);
+/// assert!((log_sum_exp2(1.0f64.ln(), 3.0f64.ln()) - 4.0f64.ln()).abs() < 1e-15);
+/// assert_eq!(log_sum_exp2(f64::NEG_INFINITY, 2.0), 2.0); // e^−∞ = 0
+/// assert_eq!(log_sum_exp2(f64::NEG_INFINITY, f64::NEG_INFINITY), f64::NEG_INFINITY);
+/// assert_eq!(log_sum_exp2(f64::INFINITY, f64::INFINITY), f64::INFINITY);
+/// ```
 pub fn log_sum_exp2(a: f64, b: f64) -> f64 {
-    if a == f64::NEG_INFINITY && b == f64::NEG_INFINITY {
-        return f64::NEG_INFINITY;
+    if a == b && a.is_infinite() {
+        // Both −∞ (an empty sum) or both +∞: a − b would be NaN.
+        return a;
     }
     let m = a.max(b);
     m + log1p_exp(-(a - b).abs())
 }
 
 /// `ln Σ e^{xᵢ}` without overflow; −∞ for an empty slice.
+///
+/// ```
+/// use ppl_core::special::log_sum_exp;
+/// assert!((log_sum_exp(&[1000.0, 1000.0, 1000.0]) - (1000.0 + 3f64.ln())).abs() < 1e-12);
+/// let xs = [0.5, -1.0, 2.0];
+/// let direct = xs.iter().map(|x: &f64| x.exp()).sum::<f64>().ln();
+/// assert!((log_sum_exp(&xs) - direct).abs() < 1e-15);
+/// assert_eq!(log_sum_exp(&[]), f64::NEG_INFINITY);
+/// assert_eq!(log_sum_exp(&[f64::NEG_INFINITY, 0.0]), 0.0);
+/// ```
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
     let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY || !m.is_finite() {
@@ -260,7 +452,20 @@ pub fn log_sum_exp(xs: &[f64]) -> f64 {
     m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
-/// Derivative tables of the unary functions, `[f, f', f'', f''']` up to `order`.
+/// Derivative tables of the unary functions, `[f, f', f'', f''']`, valid up to `order`
+/// (entries beyond it are zero or filled anyway; see the module docs).
+///
+/// ```
+/// use ppl_core::special::{derivs, digamma, ln_gamma, polygamma, trigamma, Derivs};
+/// // ln Γ and its derivatives ψ, ψ₁, ψ₂ at 3.
+/// let d: Derivs = derivs::ln_gamma(3.0, 3);
+/// assert_eq!(d, [ln_gamma(3.0), digamma(3.0), trigamma(3.0), polygamma(2, 3.0)]);
+/// assert!((d[0] - 2f64.ln()).abs() < 1e-15); // Γ(3) = 2
+/// // Only up to the requested order: first order (what the tape needs).
+/// assert_eq!(derivs::ln_gamma(3.0, 1)[2..], [0.0, 0.0]);
+/// // The sigmoid σ: σ' = σ(1 − σ), σ'' = σ'(1 − 2σ); at 0: [½, ¼, 0, −⅛].
+/// assert_eq!(derivs::sigmoid(0.0, 3), [0.5, 0.25, 0.0, -0.125]);
+/// ```
 pub mod derivs {
     use super::*;
 
@@ -473,6 +678,39 @@ mod tests {
         assert!(rel(digamma(1.0), -gamma) < 1e-13);
         assert!(rel(digamma(0.5), -gamma - 2.0 * LN_2) < 1e-13);
         assert!(rel(digamma(-0.5), 0.036_489_973_978_576_52) < 1e-11);
+    }
+
+    #[test]
+    fn polygamma_of_negative_arguments_matches_the_shifted_recurrence() {
+        // ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + k) − Σⱼ (−1)ⁿ n!/(x + j)ⁿ⁺¹, j < k, with x + k > 0: an
+        // independent route to the value the reflection formula gives.
+        let factorial = [1.0, 1.0, 2.0, 6.0, 24.0];
+        for x in [-0.7f64, -3.3, -12.25, -0.01] {
+            for n in 0..=4u32 {
+                let k = (-x).ceil() as i32 + 1;
+                let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
+                let shift: f64 = (0..k)
+                    .map(|j| sign * factorial[n as usize] / (x + j as f64).powi(n as i32 + 1))
+                    .sum();
+                let want = polygamma(n, x + k as f64) - shift;
+                assert!(rel(polygamma(n, x), want) < 1e-10, "n={n} x={x}");
+            }
+        }
+        // Far out, the reflection answers at once (the recurrence would take 10¹² steps).
+        assert!(polygamma(2, -1e12 + 0.5).is_finite());
+        assert!(polygamma(5, 1.0).is_nan() && polygamma(1, -3.0).is_nan());
+    }
+
+    #[test]
+    fn log_sum_exp_of_two_infinities() {
+        use crate::Real;
+        assert_eq!(log_sum_exp2(f64::INFINITY, f64::INFINITY), f64::INFINITY);
+        assert_eq!(log_sum_exp2(f64::INFINITY, 1.0), f64::INFINITY);
+        assert!(log_sum_exp2(f64::NAN, 1.0).is_nan());
+        let inf = f64::INFINITY;
+        assert_eq!(Real::log_sum_exp(inf, inf), inf);
+        assert_eq!(Real::log_sum_exp(inf, f64::NEG_INFINITY), inf);
+        assert!(Real::log_sum_exp(f64::NAN, f64::NEG_INFINITY).is_nan());
     }
 
     #[test]

@@ -54,6 +54,15 @@ const NORM_TOL: f64 = 1e-8;
 
 impl<E: ParamValues> LKJCorrCholesky<E> {
     /// Builds the distribution over n×n factors; `n ≥ 1` and `eta` a positive scalar.
+    ///
+    /// ```
+    /// use ppl_core::dist::LKJCorrCholesky;
+    /// assert!(LKJCorrCholesky::new(3, 0.5).is_ok());
+    /// assert_eq!(LKJCorrCholesky::new(0, 2.0).unwrap_err().parameter, "n");
+    /// let err = LKJCorrCholesky::new(3, -1.0).unwrap_err();
+    /// assert_eq!((err.parameter, err.value), ("eta", -1.0));
+    /// assert!(LKJCorrCholesky::new(3, &[1.0, 2.0]).is_err()); // eta must be a scalar
+    /// ```
     pub fn new(n: usize, eta: E) -> Result<Self, ParamError> {
         if n == 0 {
             return Err(ParamError::new(NAME, "n", "must be at least 1", 0.0));
@@ -72,6 +81,22 @@ impl<E: ParamValues> LKJCorrCholesky<E> {
 }
 
 /// `ln c_n(η)`, the log of `∫ det(Ω)^{η−1} dΩ` over n×n correlation matrices.
+///
+/// ```
+/// use ppl_core::dist::lkj_log_normalizer;
+/// use ppl_core::special::ln_beta;
+/// use std::f64::consts::{LN_2, PI};
+/// // η = 1: the volume of the set of correlation matrices: 2 (r ∈ (−1, 1)) for
+/// // n = 2, π²/2 for n = 3 and 32π²/27 for n = 4 (Joe 2006).
+/// assert_eq!(lkj_log_normalizer(1.0, 1), 0.0);
+/// assert!((lkj_log_normalizer(1.0, 2) - LN_2).abs() < 1e-14);
+/// assert!((lkj_log_normalizer(1.0, 3) - (PI * PI / 2.0).ln()).abs() < 1e-14);
+/// assert!((lkj_log_normalizer(1.0, 4) - (32.0 * PI * PI / 27.0).ln()).abs() < 1e-14);
+/// // n = 2: ∫ (1 − r²)^{η−1} dr = 2^{2η−1} B(η, η).
+/// let eta = 2.5;
+/// let want = (2.0 * eta - 1.0) * LN_2 + ln_beta(eta, eta);
+/// assert!((lkj_log_normalizer(eta, 2) - want).abs() < 1e-14);
+/// ```
 pub fn lkj_log_normalizer<R: Real>(eta: R, n: usize) -> R {
     let mut total = R::constant(0.0);
     for k in 1..n {
@@ -101,6 +126,13 @@ fn log_normalizer_and_derivative(eta: f64, n: usize) -> (f64, f64) {
 
 impl<E> LKJCorrCholesky<E> {
     /// The dimension n.
+    ///
+    /// ```
+    /// use ppl_core::dist::{Distribution, LKJCorrCholesky};
+    /// let d = LKJCorrCholesky::new(4, 1.0).unwrap();
+    /// assert_eq!(d.dim(), 4);
+    /// assert_eq!(Distribution::<f64>::event_len(&d), 16); // the row-major 4×4 factor
+    /// ```
     pub fn dim(&self) -> usize {
         self.n
     }

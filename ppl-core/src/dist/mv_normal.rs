@@ -120,6 +120,23 @@ impl<M: ParamValues, E: Real> MvNormal<'static, M, E> {
     /// Builds the distribution from a symmetric positive-definite covariance matrix
     /// (factorised here, so constant covariances cost nothing per evaluation). `mu` must
     /// have one element per row (or be a scalar).
+    ///
+    /// ```
+    /// use ppl_core::dist::MvNormal;
+    /// use ppl_core::linalg::{cholesky, Matrix};
+    /// let cov = Matrix::from_rows(&[[4.0, 2.0], [2.0, 3.0]]);
+    /// let d = MvNormal::new(&[0.0, 1.0], &cov).unwrap();
+    /// assert_eq!(d.cholesky_factor(), &cholesky(&cov).unwrap());
+    /// assert!(MvNormal::new(1.0, &cov).is_ok()); // a scalar mean is broadcast
+    ///
+    /// let err = MvNormal::new(&[0.0; 3], &cov).unwrap_err();
+    /// assert_eq!((err.parameter, err.value), ("mu", 3.0)); // the length
+    /// let skew = Matrix::from_rows(&[[4.0, 2.0], [1.0, 3.0]]);
+    /// let err = MvNormal::new(0.0, &skew).unwrap_err();
+    /// assert_eq!((err.requirement, err.value), ("must be symmetric (asymmetry shown)", -1.0));
+    /// let singular = Matrix::from_rows(&[[1.0, 1.0], [1.0, 1.0]]);
+    /// assert_eq!(MvNormal::new(0.0, &singular).unwrap_err().value, 0.0); // the failed pivot
+    /// ```
     pub fn new(mu: M, cov: &Matrix<E>) -> Result<Self, ParamError> {
         check_square(cov, "cov")?;
         let k = cov.nrows();
@@ -159,7 +176,8 @@ impl<M: ParamValues, E: Real> MvNormal<'static, M, E> {
 
 impl<'c, M: ParamValues, E: ScalarValue> MvNormal<'c, M, E> {
     /// Builds the distribution from the lower-triangular Cholesky factor `L` of the
-    /// covariance (`Σ = L Lᵀ`): zeros above the diagonal, positive diagonal.
+    /// covariance (`Σ = L Lᵀ`): zeros above the diagonal, positive diagonal. The factor
+    /// is borrowed, not copied.
     ///
     /// ```
     /// use ppl_core::dist::{Distribution, MvNormal, Normal};
@@ -172,7 +190,6 @@ impl<'c, M: ParamValues, E: ScalarValue> MvNormal<'c, M, E> {
     /// let b: f64 = Normal::new(0.0, 3.0).unwrap().log_density(Param::<f64>::operand(&-1.0)).unwrap();
     /// assert!((lp - (a + b)).abs() < 1e-12);
     /// ```
-    /// The factor is borrowed, not copied.
     pub fn from_cholesky(mu: M, chol: &'c Matrix<E>) -> Result<Self, ParamError> {
         // Checked once per matrix (the answer is kept with it until it is modified); the
         // checks below only run to report a failure.
@@ -215,11 +232,28 @@ impl<'c, M: ParamValues, E: ScalarValue> MvNormal<'c, M, E> {
 
 impl<M, E: Copy> MvNormal<'_, M, E> {
     /// The dimension k.
+    ///
+    /// ```
+    /// use ppl_core::dist::{Distribution, MvNormal};
+    /// use ppl_core::linalg::Matrix;
+    /// let eye = Matrix::<f64>::identity(3);
+    /// let d = MvNormal::from_cholesky(0.0, &eye).unwrap();
+    /// assert_eq!(d.dim(), 3);
+    /// assert_eq!(Distribution::<f64>::event_len(&d), 3);
+    /// ```
     pub fn dim(&self) -> usize {
         self.chol.nrows()
     }
 
     /// The Cholesky factor of the covariance.
+    ///
+    /// ```
+    /// use ppl_core::dist::MvNormal;
+    /// use ppl_core::linalg::Matrix;
+    /// let l = Matrix::from_rows(&[[2.0, 0.0], [1.0, 1.0]]);
+    /// let d = MvNormal::from_cholesky(0.0, &l).unwrap();
+    /// assert!(std::ptr::eq(d.cholesky_factor(), &l)); // borrowed, not copied
+    /// ```
     pub fn cholesky_factor(&self) -> &Matrix<E> {
         &self.chol
     }

@@ -52,6 +52,21 @@ pub enum Support<R> {
 
 impl<R: Real> Support<R> {
     /// The transform from unconstrained space onto this support.
+    ///
+    /// ```
+    /// use ppl_core::dist::Support;
+    /// use ppl_core::Transform;
+    /// assert_eq!(Support::<f64>::Real.default_transform(), Transform::Identity);
+    /// assert_eq!(Support::GreaterThan(1.0).default_transform(), Transform::Lower(1.0));
+    /// assert_eq!(Support::LessThan(1.0).default_transform(), Transform::Upper(1.0));
+    /// assert_eq!(Support::<f64>::Simplex.default_transform(), Transform::Simplex);
+    /// assert_eq!(
+    ///     Support::<f64>::CholeskyCorr.default_transform(),
+    ///     Transform::CholeskyCorr
+    /// );
+    /// let counts = Support::<f64>::Integers { lower: Some(0), upper: None };
+    /// assert_eq!(counts.default_transform(), Transform::Identity);
+    /// ```
     pub fn default_transform(&self) -> Transform<R> {
         match *self {
             Support::Real => Transform::Identity,
@@ -67,6 +82,22 @@ impl<R: Real> Support<R> {
 
     /// Whether a plain value lies in the support (for scalar supports; vector supports
     /// accept every finite value here and are checked by their densities).
+    ///
+    /// ```
+    /// use ppl_core::dist::Support;
+    /// let above = Support::GreaterThan(1.0);
+    /// assert!(above.contains(1.5) && !above.contains(1.0) && !above.contains(f64::INFINITY));
+    /// assert!(Support::LessThan(0.0).contains(-3.0));
+    /// let unit = Support::Interval(0.0, 1.0);
+    /// assert!(unit.contains(0.5) && !unit.contains(0.0) && !unit.contains(1.0));
+    /// assert!(!unit.contains(f64::NAN));
+    /// let die = Support::<f64>::Integers { lower: Some(1), upper: Some(6) };
+    /// assert!(die.contains(6.0) && !die.contains(7.0) && !die.contains(0.0));
+    /// assert!(!die.contains(3.5));
+    /// // Vector supports accept any finite value here.
+    /// assert!(Support::<f64>::Simplex.contains(5.0));
+    /// assert!(!Support::<f64>::Simplex.contains(f64::NAN));
+    /// ```
     pub fn contains(&self, x: f64) -> bool {
         match *self {
             Support::Real | Support::Simplex | Support::CholeskyCorr => x.is_finite(),
@@ -84,6 +115,13 @@ impl<R: Real> Support<R> {
     }
 
     /// The support in words, for messages.
+    ///
+    /// ```
+    /// use ppl_core::dist::Support;
+    /// assert_eq!(Support::<f64>::Positive.describe(), "positive reals");
+    /// let any_int = Support::<f64>::Integers { lower: None, upper: None };
+    /// assert_eq!(any_int.describe(), "integers in range");
+    /// ```
     pub fn describe(&self) -> &'static str {
         match self {
             Support::Real => "real numbers",

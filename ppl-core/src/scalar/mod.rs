@@ -294,6 +294,10 @@ pub trait Real:
         if other.value() == f64::NEG_INFINITY {
             return self;
         }
+        if self.value() == f64::INFINITY && other.value() == f64::INFINITY {
+            // +∞ − +∞ would be NaN below.
+            return self;
+        }
         let (hi, lo) = if self.value() >= other.value() {
             (self, other)
         } else {
@@ -319,6 +323,31 @@ pub trait Real:
 }
 
 /// `ln Σ e^{xᵢ}` of a slice of scalars, −∞ when empty.
+///
+/// The largest value is subtracted first, so large arguments do not overflow. On the
+/// tape the gradient is the softmax `e^{xᵢ} / Σⱼ e^{xⱼ}`:
+///
+/// ```
+/// use ppl_core::scalar::log_sum_exp;
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::Real;
+///
+/// let lse: f64 = log_sum_exp(&[1000.0, 1000.0]);
+/// assert!((lse - (1000.0 + std::f64::consts::LN_2)).abs() < 1e-12);
+/// assert_eq!(log_sum_exp::<f64>(&[]), f64::NEG_INFINITY);
+///
+/// tape::reset();
+/// let values = [0.5, -1.0, 2.0];
+/// let xs: Vec<Var> = values.iter().map(|v| Var::leaf(*v)).collect();
+/// let f = log_sum_exp(&xs);
+/// let mut grad = [0.0; 3];
+/// tape::gradient(f, &xs, &mut grad);
+/// let total: f64 = values.iter().map(|v| v.exp()).sum();
+/// assert!((f.value() - total.ln()).abs() < 1e-15);
+/// for (g, v) in grad.iter().zip(values) {
+///     assert!((g - v.exp() / total).abs() < 1e-15);
+/// }
+/// ```
 pub fn log_sum_exp<R: Real>(xs: &[R]) -> R {
     let m = xs
         .iter()
@@ -332,6 +361,32 @@ pub fn log_sum_exp<R: Real>(xs: &[R]) -> R {
 }
 
 /// Dot product of two equally long slices of scalars or data.
+///
+/// Either side may be plain data (`f64`) while the other holds model scalars; on the
+/// tape the product is one node whose partials are the other side's values (see
+/// [`glm::dot`](crate::glm::dot)).
+///
+/// ```
+/// use ppl_core::scalar::dot;
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::Real;
+///
+/// let d: f64 = dot(&[1.0, 2.0, 3.0][..], &[4.0, 5.0, 6.0][..]);
+/// assert_eq!(d, 32.0);
+///
+/// tape::reset();
+/// let w = [Var::leaf(0.5), Var::leaf(-2.0)];
+/// let x = [3.0, 4.0]; // data
+/// let f: Var = dot(&w[..], &x[..]);
+/// assert_eq!(f.value(), 0.5 * 3.0 - 2.0 * 4.0);
+/// let mut grad = [0.0; 2];
+/// tape::gradient(f * f, &w, &mut grad);
+/// // ∂(w·x)²/∂w = 2 (w·x) x.
+/// assert_eq!(grad, [2.0 * f.value() * 3.0, 2.0 * f.value() * 4.0]);
+/// ```
+///
+/// # Panics
+/// When the slices' lengths differ.
 pub fn dot<R: Real, A: Elem<R>, B: Elem<R>>(a: &[A], b: &[B]) -> R {
     crate::glm::dot(a, b)
 }

@@ -4,6 +4,15 @@ use crate::scalar::Real;
 use crate::transform::ValueSink;
 
 /// `x = lo + eᵘ`, `ln |J| = Σ u`.
+///
+/// ```
+/// use ppl_core::transform::bounds::lower_constrain;
+/// let mut x = Vec::new();
+/// let log_jac: f64 = lower_constrain(1.0, &[0.0, 2f64.ln()], &mut x);
+/// assert_eq!(x[0], 2.0);
+/// assert!((x[1] - 3.0).abs() < 1e-15);
+/// assert!((log_jac - 2f64.ln()).abs() < 1e-15);
+/// ```
 pub fn lower_constrain<R: Real>(lo: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     for &ui in u {
@@ -14,6 +23,14 @@ pub fn lower_constrain<R: Real>(lo: R, u: &[R], out: &mut impl ValueSink<R>) -> 
 }
 
 /// `x = hi − eᵘ`, `ln |J| = Σ u`.
+///
+/// ```
+/// use ppl_core::transform::bounds::upper_constrain;
+/// let mut x = Vec::new();
+/// let log_jac: f64 = upper_constrain(0.0, &[0.0, 1.0], &mut x);
+/// assert_eq!(x, vec![-1.0, -(1f64.exp())]);
+/// assert_eq!(log_jac, 1.0);
+/// ```
 pub fn upper_constrain<R: Real>(hi: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     for &ui in u {
@@ -24,6 +41,17 @@ pub fn upper_constrain<R: Real>(hi: R, u: &[R], out: &mut impl ValueSink<R>) -> 
 }
 
 /// `x = lo + (hi − lo) σ(u)`, `ln |J| = Σ ln(hi − lo) + ln σ(u) + ln σ(−u)`.
+///
+/// ```
+/// use ppl_core::transform::bounds::interval_constrain;
+/// let mut x = Vec::new();
+/// let log_jac: f64 = interval_constrain(-1.0, 3.0, &[0.0], &mut x);
+/// assert_eq!(x, vec![1.0]); // the midpoint
+/// assert!(log_jac.abs() < 1e-15); // ln 4 + 2 ln ½
+/// // Far in the tails ln |J| ≈ ln 4 − |u|, without overflow.
+/// let log_jac: f64 = interval_constrain(-1.0, 3.0, &[800.0], &mut x);
+/// assert!((log_jac - (4f64.ln() - 800.0)).abs() < 1e-12);
+/// ```
 pub fn interval_constrain<R: Real>(lo: R, hi: R, u: &[R], out: &mut impl ValueSink<R>) -> R {
     let width = hi - lo;
     let ln_width = width.ln();

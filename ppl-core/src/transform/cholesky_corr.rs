@@ -30,6 +30,13 @@ use crate::transform::ValueSink;
 use std::f64::consts::LN_2;
 
 /// Unconstrained length for an n×n factor given n² constrained values.
+///
+/// ```
+/// use ppl_core::transform::cholesky_corr::unconstrained_len;
+/// assert_eq!(unconstrained_len(9), Some(3)); // 3×3: three correlations
+/// assert_eq!(unconstrained_len(1), Some(0));
+/// assert_eq!(unconstrained_len(8), None); // not a square
+/// ```
 pub fn unconstrained_len(constrained_len: usize) -> Option<usize> {
     let n = (constrained_len as f64).sqrt().round() as usize;
     (n * n == constrained_len).then(|| n * (n.saturating_sub(1)) / 2)
@@ -37,6 +44,18 @@ pub fn unconstrained_len(constrained_len: usize) -> Option<usize> {
 
 /// The dimension n of the factor built from `m = n(n−1)/2` unconstrained values
 /// (`m = 0` gives `n = 1`), or `None` when `m` is not a triangular number.
+///
+/// ```
+/// use ppl_core::transform::cholesky_corr::{dim_from_unconstrained, unconstrained_len};
+/// assert_eq!(dim_from_unconstrained(0), Some(1));
+/// assert_eq!(dim_from_unconstrained(6), Some(4));
+/// assert_eq!(dim_from_unconstrained(4), None);
+/// for n in 1..20 {
+///     let m = n * (n - 1) / 2;
+///     assert_eq!(dim_from_unconstrained(m), Some(n));
+///     assert_eq!(unconstrained_len(n * n), Some(m));
+/// }
+/// ```
 pub fn dim_from_unconstrained(m: usize) -> Option<usize> {
     let n = ((1.0 + (1.0 + 8.0 * m as f64).sqrt()) / 2.0).round() as usize;
     (n * (n - 1) / 2 == m).then_some(n)
@@ -51,6 +70,33 @@ fn log1m_tanh_sq<R: Real>(y: R) -> R {
 /// unit-norm rows (appended to `out`); returns `ln |J|` of the map onto the strictly
 /// lower entries. An empty `u` gives the 1×1 factor `[1]`; a length that is not
 /// n(n−1)/2 for any n gives NaNs.
+///
+/// ```
+/// use ppl_core::linalg::{mul_transpose, Matrix};
+/// use ppl_core::transform::cholesky_corr;
+///
+/// let y = [0.3, -1.1, 2.0, 0.8, -0.4, 0.05];
+/// let mut l = Vec::new();
+/// cholesky_corr::constrain(&y, &mut l);
+/// let l = Matrix::from_vec(4, 4, l);
+/// assert!(l.factor_facts().valid); // lower triangular, positive diagonal
+/// // Unit-norm rows: L Lᵀ has a unit diagonal, so it is a correlation matrix.
+/// let omega: Matrix<f64> = mul_transpose(&l);
+/// for i in 0..4 {
+///     assert!((omega[(i, i)] - 1.0).abs() < 1e-15);
+/// }
+/// // The first column's partial correlations are correlations: Ω_i0 = tanh y_i0.
+/// assert!((omega[(1, 0)] - 0.3f64.tanh()).abs() < 1e-15);
+/// assert!((omega[(2, 0)] - (-1.1f64).tanh()).abs() < 1e-15);
+/// assert!((omega[(3, 0)] - 0.8f64.tanh()).abs() < 1e-15);
+///
+/// // n = 2: ln |J| = ln(1 − tanh² y).
+/// let mut l = Vec::new();
+/// let log_jac: f64 = cholesky_corr::constrain(&[0.7], &mut l);
+/// assert!((log_jac - (1.0 - 0.7f64.tanh().powi(2)).ln()).abs() < 1e-14);
+/// // Four values are not n(n−1)/2 for any n.
+/// assert!(cholesky_corr::constrain(&[0.0; 4], &mut Vec::new()).is_nan());
+/// ```
 pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let Some(n) = dim_from_unconstrained(u.len()) else {
         out.extend(u.iter().map(|_| R::constant(f64::NAN)));
@@ -88,6 +134,23 @@ pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
 /// Builds the row-major n×n factor from canonical partial correlations `z ∈ [−1, 1]`
 /// (row-major over the strictly lower triangle), in plain values. Used by samplers.
 ///
+/// ```
+/// use ppl_core::transform::cholesky_corr::{constrain, factor_from_cpcs};
+/// // n = 2: [[1, 0], [z, √(1 − z²)]].
+/// let l = factor_from_cpcs(&[0.6], 2);
+/// assert_eq!(&l[..3], &[1.0, 0.0, 0.6]);
+/// assert!((l[3] - 0.8).abs() < 1e-15);
+/// // The same factor as `constrain` applied to atanh z.
+/// let z = [0.5_f64, -0.2, 0.6];
+/// let y: Vec<f64> = z.iter().map(|v| v.atanh()).collect();
+/// let mut l2 = Vec::new();
+/// constrain(&y, &mut l2);
+/// for (a, b) in factor_from_cpcs(&z, 3).iter().zip(&l2) {
+///     assert!((a - b).abs() < 1e-15);
+/// }
+/// assert!(std::panic::catch_unwind(|| factor_from_cpcs(&[0.1], 3)).is_err());
+/// ```
+///
 /// # Panics
 /// If `z.len() != n(n−1)/2`.
 pub fn factor_from_cpcs(z: &[f64], n: usize) -> Vec<f64> {
@@ -123,6 +186,19 @@ pub const UNIT_NORM_TOL: f64 = 1e-8;
 /// empty vector; factors outside the support (a non-zero entry above the diagonal, a
 /// non-positive diagonal entry, or a row whose squared norm is off 1 by more than
 /// [`UNIT_NORM_TOL`]) give non-finite values.
+///
+/// ```
+/// use ppl_core::transform::cholesky_corr;
+/// let y = [0.3, -1.1, 2.0];
+/// let mut l = Vec::new();
+/// cholesky_corr::constrain(&y, &mut l);
+/// for (a, b) in cholesky_corr::unconstrain(&l).iter().zip(y) {
+///     assert!((a - b).abs() < 1e-12);
+/// }
+/// // The second row [0, 2] does not have unit norm.
+/// assert!(cholesky_corr::unconstrain(&[1.0, 0.0, 0.0, 2.0])[0].is_nan());
+/// assert!(cholesky_corr::unconstrain(&[1.0, 0.0, 0.0]).is_empty()); // not square
+/// ```
 pub fn unconstrain(x: &[f64]) -> Vec<f64> {
     let Some(m) = unconstrained_len(x.len()) else {
         return Vec::new();

@@ -165,19 +165,64 @@ impl TransformKind {
 
 impl<R: Real> Transform<R> {
     /// `x > lower`.
+    ///
+    /// ```
+    /// use ppl_core::Transform;
+    /// let t = Transform::<f64>::lower(2.0);
+    /// assert_eq!(t, Transform::Lower(2.0));
+    /// let mut x = Vec::new();
+    /// t.constrain(&[-30.0, 0.0, 3.0], &mut x);
+    /// assert!(x.iter().all(|v| *v > 2.0));
+    /// assert_eq!(x[1], 3.0); // 2 + e⁰
+    /// ```
     pub fn lower(lower: impl Into<R>) -> Self {
         Transform::Lower(lower.into())
     }
     /// `x < upper`.
+    ///
+    /// ```
+    /// use ppl_core::Transform;
+    /// let t = Transform::<f64>::upper(2.0);
+    /// assert_eq!(t, Transform::Upper(2.0));
+    /// let mut x = Vec::new();
+    /// t.constrain(&[-30.0, 0.0, 3.0], &mut x);
+    /// assert!(x.iter().all(|v| *v < 2.0));
+    /// assert_eq!(x[1], 1.0); // 2 − e⁰
+    /// ```
     pub fn upper(upper: impl Into<R>) -> Self {
         Transform::Upper(upper.into())
     }
     /// `lower < x < upper`.
+    ///
+    /// Either bound may be a model scalar, and is then differentiated too:
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    /// use ppl_core::{Real, Transform};
+    ///
+    /// // 0 < x < b with b a parameter: x = b σ(u).
+    /// tape::reset();
+    /// let (u, b) = (Var::leaf(0.0), Var::leaf(4.0));
+    /// let t = Transform::interval(0.0, b);
+    /// let mut x = Vec::new();
+    /// t.constrain(&[u], &mut x);
+    /// assert_eq!(x[0].value(), 2.0);
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(x[0], &[u, b], &mut grad);
+    /// // ∂x/∂u = b σ(0)(1 − σ(0)) = 1 and ∂x/∂b = σ(0) = ½.
+    /// assert!((grad[0] - 1.0).abs() < 1e-15 && (grad[1] - 0.5).abs() < 1e-15);
+    /// ```
     pub fn interval(lower: impl Into<R>, upper: impl Into<R>) -> Self {
         Transform::Interval(lower.into(), upper.into())
     }
 
     /// The kind, without bound values.
+    ///
+    /// ```
+    /// use ppl_core::transform::{Transform, TransformKind};
+    /// assert_eq!(Transform::<f64>::interval(0.0, 1.0).kind(), TransformKind::Interval);
+    /// assert_eq!(Transform::<f64>::Simplex.kind().describe(), "simplex (stick-breaking)");
+    /// ```
     pub fn kind(&self) -> TransformKind {
         match self {
             Transform::Identity => TransformKind::Identity,
@@ -192,6 +237,17 @@ impl<R: Real> Transform<R> {
 
     /// Number of unconstrained values for `constrained_len` constrained ones, or `None`
     /// when the length does not fit the transform (e.g. a non-square Cholesky factor).
+    ///
+    /// ```
+    /// use ppl_core::Transform;
+    /// assert_eq!(Transform::<f64>::lower(0.0).unconstrained_len(5), Some(5));
+    /// assert_eq!(Transform::<f64>::Ordered.unconstrained_len(5), Some(5));
+    /// assert_eq!(Transform::<f64>::Simplex.unconstrained_len(5), Some(4));
+    /// assert_eq!(Transform::<f64>::Simplex.unconstrained_len(0), None);
+    /// // A 3×3 correlation factor has 3 free values; 8 values are not a square matrix.
+    /// assert_eq!(Transform::<f64>::CholeskyCorr.unconstrained_len(9), Some(3));
+    /// assert_eq!(Transform::<f64>::CholeskyCorr.unconstrained_len(8), None);
+    /// ```
     pub fn unconstrained_len(&self, constrained_len: usize) -> Option<usize> {
         match self {
             Transform::Simplex => constrained_len.checked_sub(1),
@@ -201,6 +257,27 @@ impl<R: Real> Transform<R> {
     }
 
     /// Maps `u` to the constrained values (appended to `out`); returns `ln |J|`.
+    ///
+    /// ```
+    /// use ppl_core::Transform;
+    /// // Values are appended: what `out` held is kept.
+    /// let mut out = vec![-1.0];
+    /// let log_jacobian = Transform::<f64>::Ordered.constrain(&[0.0, 0.0, 1.0], &mut out);
+    /// assert_eq!(&out[..3], &[-1.0, 0.0, 1.0]);
+    /// assert!((out[3] - (1.0 + 1f64.exp())).abs() < 1e-15);
+    /// assert_eq!(log_jacobian, 1.0); // Σ_{i≥1} uᵢ
+    ///
+    /// // In one dimension ln |J| = ln |dx/du|.
+    /// let t = Transform::<f64>::interval(-1.0, 3.0);
+    /// let at = |u: f64| {
+    ///     let mut x = Vec::new();
+    ///     let lj = t.constrain(&[u], &mut x);
+    ///     (x[0], lj)
+    /// };
+    /// let (u, h) = (0.7, 1e-6);
+    /// let slope = (at(u + h).0 - at(u - h).0) / (2.0 * h);
+    /// assert!((at(u).1 - slope.ln()).abs() < 1e-8);
+    /// ```
     pub fn constrain(&self, u: &[R], out: &mut impl ValueSink<R>) -> R {
         match *self {
             Transform::Identity => {
@@ -218,6 +295,18 @@ impl<R: Real> Transform<R> {
 
     /// Maps constrained values back to unconstrained space (plain values). Values outside
     /// the support map to non-finite numbers.
+    ///
+    /// ```
+    /// use ppl_core::Transform;
+    /// let t = Transform::<f64>::interval(0.0, 10.0);
+    /// let u = t.unconstrain(&[5.0, 2.0]);
+    /// assert_eq!(u[0], 0.0); // the midpoint
+    /// let mut x = Vec::new();
+    /// t.constrain(&u, &mut x);
+    /// assert!((x[1] - 2.0).abs() < 1e-14);
+    /// assert_eq!(t.unconstrain(&[10.0])[0], f64::INFINITY); // on the boundary
+    /// assert!(t.unconstrain(&[11.0])[0].is_nan()); // outside
+    /// ```
     pub fn unconstrain(&self, x: &[f64]) -> Vec<f64> {
         match *self {
             Transform::Identity => x.to_vec(),

@@ -15,6 +15,18 @@ use crate::transform::ValueSink;
 
 /// Maps unconstrained values to a strictly increasing vector (appended to `out`);
 /// returns `ln |J| = Σ_{i≥1} uᵢ`.
+///
+/// ```
+/// use ppl_core::transform::ordered;
+/// let mut x = Vec::new();
+/// let log_jac: f64 = ordered::constrain(&[-3.0, 5.0, -5.0, 0.0], &mut x);
+/// assert_eq!(x[0], -3.0);
+/// assert!(x.windows(2).all(|w| w[1] > w[0])); // strictly increasing
+/// assert_eq!(log_jac, 0.0); // 5 − 5 + 0
+/// let mut x = Vec::new();
+/// assert_eq!(ordered::constrain::<f64>(&[], &mut x), 0.0);
+/// assert!(x.is_empty());
+/// ```
 pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let mut log_jac = R::constant(0.0);
     let Some((&first, rest)) = u.split_first() else {
@@ -33,6 +45,13 @@ pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
 
 /// Inverse of [`constrain`]: `u₀ = x₀`, `uᵢ = ln(xᵢ − xᵢ₋₁)`. Vectors that are not
 /// strictly increasing give non-finite values.
+///
+/// ```
+/// use ppl_core::transform::ordered;
+/// assert_eq!(ordered::unconstrain(&[-1.0, 0.0, 2.0]), vec![-1.0, 0.0, 2f64.ln()]);
+/// assert_eq!(ordered::unconstrain(&[1.0, 1.0])[1], f64::NEG_INFINITY); // a tie
+/// assert!(ordered::unconstrain(&[1.0, 0.0])[1].is_nan()); // decreasing
+/// ```
 pub fn unconstrain(x: &[f64]) -> Vec<f64> {
     let mut u = Vec::with_capacity(x.len());
     if let Some(&first) = x.first() {

@@ -24,6 +24,27 @@ use crate::transform::ValueSink;
 
 /// Maps K−1 unconstrained values to a K-simplex (appended to `out`); returns `ln |J|` of
 /// the map onto the first K−1 coordinates. An empty `u` gives `[1]`.
+///
+/// ```
+/// use ppl_core::transform::simplex;
+/// let mut x = Vec::new();
+/// let log_jac: f64 = simplex::constrain(&[], &mut x);
+/// assert_eq!((x, log_jac), (vec![1.0], 0.0));
+///
+/// // K = 2: x = (σ(u), 1 − σ(u)) and ln |J| = ln(σ(u)(1 − σ(u))).
+/// let u = 1.2;
+/// let s = 1.0 / (1.0 + f64::exp(-u));
+/// let mut x = Vec::new();
+/// let log_jac: f64 = simplex::constrain(&[u], &mut x);
+/// assert!((x[0] - s).abs() < 1e-15 && (x[1] - (1.0 - s)).abs() < 1e-15);
+/// assert!((log_jac - (s * (1.0 - s)).ln()).abs() < 1e-14);
+///
+/// // Extreme inputs stay on the simplex.
+/// let mut x = Vec::new();
+/// simplex::constrain(&[40.0, -40.0, 800.0], &mut x);
+/// assert!(x.iter().all(|v| *v >= 0.0));
+/// assert!((x.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+/// ```
 pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
     let km1 = u.len();
     out.reserve(km1 + 1);
@@ -46,6 +67,20 @@ pub fn constrain<R: Real>(u: &[R], out: &mut impl ValueSink<R>) -> R {
 
 /// Inverse of [`constrain`]: K simplex entries to K−1 unconstrained values (empty for
 /// an empty `x`). Entries outside the simplex give non-finite values.
+///
+/// ```
+/// use ppl_core::transform::simplex;
+/// let p = [0.2, 0.3, 0.5];
+/// let u = simplex::unconstrain(&p);
+/// // u₀ = logit(0.2/1) + ln 2 = −ln 2, u₁ = logit(0.3/0.8) + ln 1 = ln 0.6.
+/// assert!((u[0] + 2f64.ln()).abs() < 1e-14 && (u[1] - 0.6f64.ln()).abs() < 1e-14);
+/// let mut back = Vec::new();
+/// simplex::constrain(&u, &mut back);
+/// for (a, b) in back.iter().zip(p) {
+///     assert!((a - b).abs() < 1e-15);
+/// }
+/// assert!(simplex::unconstrain(&[1.2, -0.2]).iter().any(|v| !v.is_finite()));
+/// ```
 pub fn unconstrain(x: &[f64]) -> Vec<f64> {
     let Some(km1) = x.len().checked_sub(1) else {
         return Vec::new();
