@@ -145,6 +145,14 @@ pub struct DualAveraging {
 
 impl DualAveraging {
     /// Adapts towards acceptance `target`, shrinking towards `10 · step_size`.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::DualAveraging;
+    /// // A first transition exactly at the target leaves the step size at the shrinkage
+    /// // point, 10 times the initial step size.
+    /// let mut da = DualAveraging::new(0.8, 0.5);
+    /// assert!((da.learn(0.8) - 5.0).abs() < 1e-12);
+    /// ```
     pub fn new(target: f64, step_size: f64) -> Self {
         let mut da = DualAveraging {
             target,
@@ -161,6 +169,18 @@ impl DualAveraging {
     }
 
     /// Forgets the history and sets the shrinkage point to `log(10 · step_size)`.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::DualAveraging;
+    /// let mut da = DualAveraging::new(0.8, 1.0);
+    /// for _ in 0..100 {
+    ///     da.learn(0.2); // far below the target: the step size shrinks
+    /// }
+    /// assert!(da.final_step_size() < 0.1);
+    /// // After a restart the history is gone: the next step size is 10 · 0.3 again.
+    /// da.restart(0.3);
+    /// assert!((da.learn(0.8) - 3.0).abs() < 1e-12);
+    /// ```
     pub fn restart(&mut self, step_size: f64) {
         self.mu = (10.0 * step_size).ln();
         self.counter = 0.0;
@@ -169,6 +189,21 @@ impl DualAveraging {
     }
 
     /// Records one transition's acceptance statistic; returns the next step size.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::DualAveraging;
+    /// // A made-up sampler whose acceptance statistic is 1 / (1 + ε²): the target 0.8 is
+    /// // reached at ε = 0.5.
+    /// let accept = |eps: f64| 1.0 / (1.0 + eps * eps);
+    /// let mut da = DualAveraging::new(0.8, 1.0);
+    /// let mut eps = 1.0;
+    /// for _ in 0..2000 {
+    ///     eps = da.learn(accept(eps));
+    /// }
+    /// // Both the last iterate and the averaged one approach 0.5 (as 1/√t: 0.5% off here).
+    /// assert!((eps - 0.5).abs() < 0.01, "{eps}");
+    /// assert!((da.final_step_size() - 0.5).abs() < 0.01, "{}", da.final_step_size());
+    /// ```
     pub fn learn(&mut self, accept_stat: f64) -> f64 {
         self.counter += 1.0;
         let accept_stat = accept_stat.min(1.0);
@@ -181,6 +216,8 @@ impl DualAveraging {
     }
 
     /// The step size to sample with once warm-up ends: the averaged iterate.
+    ///
+    /// See [`learn`](Self::learn) for an example.
     pub fn final_step_size(&self) -> f64 {
         self.x_bar.exp()
     }
@@ -212,6 +249,17 @@ impl WindowSchedule {
     /// The schedule for `num_warmup` iterations: buffers 75/50 and a first window of 25,
     /// shrunk to 15% / 10% / the rest when they do not fit; no metric adaptation below
     /// 20 iterations.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::WindowSchedule;
+    /// // 100 iterations: buffers of 15 and 10 and one window of 75, ending after iteration 89.
+    /// let mut schedule = WindowSchedule::new(100);
+    /// let steps: Vec<(bool, bool)> = (0..100).map(|_| schedule.step()).collect();
+    /// let collected: Vec<usize> = (0..100).filter(|&i| steps[i].0).collect();
+    /// let ends: Vec<usize> = (0..100).filter(|&i| steps[i].1).collect();
+    /// assert_eq!(collected, (15..90).collect::<Vec<_>>());
+    /// assert_eq!(ends, [89]);
+    /// ```
     pub fn new(num_warmup: u32) -> Self {
         let (mut init_buffer, mut term_buffer, mut base_window) = (75, 50, 25);
         let enabled = num_warmup >= 20;
@@ -233,6 +281,15 @@ impl WindowSchedule {
     }
 
     /// False when warm-up is too short for metric adaptation.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::WindowSchedule;
+    /// assert!(!WindowSchedule::new(19).is_enabled());
+    /// assert!(WindowSchedule::new(20).is_enabled());
+    /// // A disabled schedule never collects a draw nor ends a window.
+    /// let mut short = WindowSchedule::new(19);
+    /// assert!((0..19).all(|_| short.step() == (false, false)));
+    /// ```
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }
@@ -266,6 +323,25 @@ impl WindowSchedule {
     /// Advances by one warm-up iteration. Returns `(collect, window_ended)`: whether this
     /// iteration's draw belongs to the current window, and whether the window ends here
     /// (so a new metric is due).
+    ///
+    /// ```
+    /// use ppl_infer::adapt::WindowSchedule;
+    /// let mut schedule = WindowSchedule::new(1000);
+    /// let (mut collected, mut ends) = (Vec::new(), Vec::new());
+    /// for i in 0..1000 {
+    ///     let (collect, ended) = schedule.step();
+    ///     if collect {
+    ///         collected.push(i);
+    ///     }
+    ///     if ended {
+    ///         ends.push(i);
+    ///     }
+    /// }
+    /// // Windows of 25, 50, 100, 200 and (stretched to the end) 500 draws: iterations 75 to
+    /// // 949. The first 75 and the last 50 iterations adapt only the step size.
+    /// assert_eq!(ends, [99, 149, 249, 449, 949]);
+    /// assert_eq!(collected, (75..950).collect::<Vec<_>>());
+    /// ```
     pub fn step(&mut self) -> (bool, bool) {
         let collect = self.in_window();
         let ended = self.end_of_window();
@@ -344,6 +420,8 @@ pub struct DiagonalAdaptation {
 
 impl DiagonalAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    ///
+    /// See [`DiagonalAdaptation`] for an example.
     pub fn new(num_warmup: u32, dim: usize) -> Self {
         DiagonalAdaptation {
             schedule: WindowSchedule::new(num_warmup),
@@ -353,6 +431,8 @@ impl DiagonalAdaptation {
 
     /// Records the position after one warm-up transition. When a window ends, writes
     /// the new estimate into `inv_mass` and returns `Ok(true)`.
+    ///
+    /// See [`DiagonalAdaptation`] for an example.
     pub fn learn(&mut self, inv_mass: &mut [f64], q: &[f64]) -> Result<bool, AdaptError> {
         let (collect, ended) = self.schedule.step();
         if collect {
@@ -502,6 +582,8 @@ pub struct DenseAdaptation {
 
 impl DenseAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    ///
+    /// See [`DenseAdaptation`] for an example.
     pub fn new(num_warmup: u32, dim: usize) -> Self {
         DenseAdaptation {
             schedule: WindowSchedule::new(num_warmup),
@@ -512,6 +594,8 @@ impl DenseAdaptation {
 
     /// Records the position after one warm-up transition. When a window ends, writes
     /// the new estimate (row-major) into `inv_mass` and returns `Ok(true)`.
+    ///
+    /// See [`DenseAdaptation`] for an example.
     pub fn learn(&mut self, inv_mass: &mut [f64], q: &[f64]) -> Result<bool, AdaptError> {
         let (collect, ended) = self.schedule.step();
         if collect {
@@ -601,6 +685,8 @@ const LATE_DIVERGENCE_SHARE: f64 = 0.02;
 
 impl GradientDiagonalAdaptation {
     /// Adaptation over `num_warmup` iterations in `dim` dimensions.
+    ///
+    /// See [`learn`](Self::learn) for an example.
     pub fn new(num_warmup: u32, dim: usize) -> Self {
         let early_end = (0.3 * f64::from(num_warmup)) as u32;
         let final_window = num_warmup - (0.15 * f64::from(num_warmup)) as u32;
@@ -620,6 +706,13 @@ impl GradientDiagonalAdaptation {
     }
 
     /// The first warm-up iteration after which the metric stays fixed.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::GradientDiagonalAdaptation;
+    /// // The last 15% of warm-up adapts only the step size.
+    /// assert_eq!(GradientDiagonalAdaptation::new(1000, 2).metric_window_end(), 850);
+    /// assert_eq!(GradientDiagonalAdaptation::new(100, 2).metric_window_end(), 85);
+    /// ```
     pub fn metric_window_end(&self) -> u32 {
         self.final_window
     }
@@ -669,6 +762,15 @@ impl GradientDiagonalAdaptation {
 
     /// Sets `inv_mass` from the gradient at the initial point, `1/|∇ log p|`, and
     /// records the point.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::GradientDiagonalAdaptation;
+    /// let mut adaptation = GradientDiagonalAdaptation::new(100, 3);
+    /// let mut inv_mass = vec![1.0; 3];
+    /// // Gradient (−0.25, 4, 0): the inverse mass is 1/|∇ log p|, or 1 where it is 0.
+    /// adaptation.init(&mut inv_mass, &[1.0, -1.0, 0.0], &[-0.25, 4.0, 0.0]);
+    /// assert_eq!(inv_mass, [4.0, 0.25, 1.0]);
+    /// ```
     pub fn init(&mut self, inv_mass: &mut [f64], q: &[f64], grad: &[f64]) {
         if self.final_window == 0 {
             return;
@@ -693,6 +795,40 @@ impl GradientDiagonalAdaptation {
 
     /// Records one warm-up draw `q` with its gradient `grad` (ignored when the transition
     /// diverged). Returns `Ok(true)` when `inv_mass` was re-estimated.
+    ///
+    /// ```
+    /// use ppl_infer::adapt::GradientDiagonalAdaptation;
+    /// use rand::{Rng, SeedableRng};
+    /// use rand_distr::StandardNormal;
+    ///
+    /// // Draws from N(0, diag(4, 0.25)), whose log-density has gradient −q/σ².
+    /// let var = [4.0, 0.25];
+    /// let grad = |q: &[f64]| -> Vec<f64> { q.iter().zip(var).map(|(q, v)| -q / v).collect() };
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    /// let mut draw = || -> Vec<f64> {
+    ///     var.iter().map(|v| v.sqrt() * rng.sample::<f64, _>(StandardNormal)).collect()
+    /// };
+    ///
+    /// let mut adaptation = GradientDiagonalAdaptation::new(100, 2);
+    /// let mut inv_mass = vec![1.0; 2];
+    /// let q = draw();
+    /// adaptation.init(&mut inv_mass, &q, &grad(&q));
+    /// let mut last_update = None;
+    /// for iteration in 0..100 {
+    ///     let q = draw();
+    ///     if adaptation.learn(&mut inv_mass, &q, &grad(&q), false).unwrap() {
+    ///         last_update = Some(iteration);
+    ///     }
+    /// }
+    /// // For a normal posterior var(draws) / var(gradients) = σ⁴ whatever the draws: the
+    /// // estimate √(σ⁴) is the variance itself, up to rounding.
+    /// for (m, v) in inv_mass.iter().zip(var) {
+    ///     assert!((m / v - 1.0).abs() < 1e-12, "{inv_mass:?}");
+    /// }
+    /// // No update in the last 15% of warm-up.
+    /// assert_eq!(last_update, Some(84));
+    /// assert!(last_update.unwrap() < adaptation.metric_window_end());
+    /// ```
     pub fn learn(
         &mut self,
         inv_mass: &mut [f64],

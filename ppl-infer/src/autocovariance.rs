@@ -12,6 +12,17 @@ thread_local! {
 }
 
 /// The biased autocovariance `γ(t) = (1/n) Σᵢ (xᵢ − x̄)(xᵢ₊ₜ − x̄)` for `t = 0..n`.
+///
+/// ```
+/// use ppl_infer::diagnostics::autocovariance;
+/// // Mean 2.5, deviations (−1.5, −0.5, 0.5, 1.5): γ(0) = 5/4, γ(1) = (0.75 − 0.25 + 0.75)/4, …
+/// let gamma = autocovariance(&[1.0, 2.0, 3.0, 4.0]);
+/// let exact = [1.25, 0.3125, -0.375, -0.5625];
+/// assert_eq!(gamma.len(), 4);
+/// for (g, e) in gamma.iter().zip(exact) {
+///     assert!((g - e).abs() < 1e-12, "{gamma:?}");
+/// }
+/// ```
 pub fn autocovariance(x: &[f64]) -> Vec<f64> {
     let n = x.len();
     if n == 0 {

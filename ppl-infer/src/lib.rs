@@ -60,7 +60,7 @@ mod trace;
 
 pub use compound::{
     automatic_kind, sample_compound, AssignmentError, Compound, CompoundTarget, PlannedStep,
-    StepKind,
+    StepKind, CATEGORICAL_GIBBS_MAX_RANGE,
 };
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
 pub use metric::Metric;

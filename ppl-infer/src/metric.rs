@@ -65,6 +65,15 @@ impl Metric {
     /// The name CmdStan gives the metric's shape: `diag_e` or `dense_e` (the low-rank
     /// metrics are full matrices; the CSV writer gives a chain that ended without a
     /// correction, whose metric is diagonal, `diag_e`).
+    ///
+    /// ```
+    /// use ppl_infer::Metric;
+    /// assert_eq!(Metric::Diagonal.cmdstan_name(), "diag_e");
+    /// assert_eq!(Metric::GradientDiagonal.cmdstan_name(), "diag_e");
+    /// assert_eq!(Metric::Dense.cmdstan_name(), "dense_e");
+    /// assert_eq!(Metric::LowRank.cmdstan_name(), "dense_e");
+    /// assert_eq!(Metric::Auto.cmdstan_name(), "dense_e");
+    /// ```
     pub fn cmdstan_name(self) -> &'static str {
         match self {
             Metric::Diagonal | Metric::GradientDiagonal => "diag_e",
@@ -73,6 +82,16 @@ impl Metric {
     }
 
     /// A short name of the metric and its adaptation.
+    ///
+    /// The `Display` of a metric is its name.
+    ///
+    /// ```
+    /// use ppl_infer::Metric;
+    /// let names = [Metric::Diagonal, Metric::GradientDiagonal, Metric::Dense, Metric::LowRank, Metric::Auto]
+    ///     .map(Metric::name);
+    /// assert_eq!(names, ["diagonal", "gradient-diagonal", "dense", "low-rank", "auto"]);
+    /// assert_eq!(Metric::LowRank.to_string(), "low-rank");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Metric::Diagonal => "diagonal",

@@ -5,6 +5,20 @@ use ppl_core::special::erfc;
 
 /// The standard normal quantile function Φ⁻¹(p) (Acklam's approximation refined by one
 /// Halley step: accurate to about 1e-15).
+///
+/// ```
+/// use ppl_infer::diagnostics::normal_quantile;
+/// let close = |x: f64, exact: f64| (x - exact).abs() <= 4e-15 * exact.abs();
+/// assert!(close(normal_quantile(0.975), 1.959963984540054));
+/// assert!(close(normal_quantile(0.025), -1.959963984540054));
+/// assert!(close(normal_quantile(0.999), 3.090232306167813));
+/// // Far in the tail as well.
+/// assert!(close(normal_quantile(1e-10), -6.361340902404056));
+/// assert_eq!(normal_quantile(0.5), 0.0);
+/// assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);
+/// assert_eq!(normal_quantile(1.0), f64::INFINITY);
+/// assert!(normal_quantile(1.5).is_nan());
+/// ```
 pub fn normal_quantile(p: f64) -> f64 {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
@@ -71,6 +85,18 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// Ranks of all values together (ties get their average rank, 1-based), mapped to normal
 /// scores `Φ⁻¹((r − 3/8) / (S + 1/4))`, in the same chain layout.
+///
+/// ```
+/// use ppl_infer::diagnostics::{normal_quantile, z_scale};
+/// // Pooled ranks: 1 → 1, 2 → 2, 3 → 3, 10 → 4, of S = 4 values.
+/// let z = z_scale(&[&[3.0, 1.0], &[10.0, 2.0]]);
+/// let score = |r: f64| normal_quantile((r - 0.375) / 4.25);
+/// assert_eq!(z, [vec![score(3.0), score(1.0)], vec![score(4.0), score(2.0)]]);
+/// // Ties share their average rank: 1.5 for the two 1s.
+/// let tied = z_scale(&[&[1.0, 2.0, 1.0]]);
+/// assert_eq!(tied[0][0], tied[0][2]);
+/// assert_eq!(tied[0][0], normal_quantile((1.5 - 0.375) / 3.25));
+/// ```
 pub fn z_scale(chains: &[&[f64]]) -> Vec<Vec<f64>> {
     // (value, position in the pooled draws); the order among equal values does not
     // matter, as they share their average rank.

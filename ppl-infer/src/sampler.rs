@@ -344,41 +344,89 @@ impl Nuts {
     }
 
     /// The metric.
+    ///
+    /// ```
+    /// use ppl_infer::{Metric, Nuts};
+    /// assert_eq!(Nuts::default().metric_kind(), Metric::Auto);
+    /// assert_eq!(Nuts::default().metric(Metric::Dense).metric_kind(), Metric::Dense);
+    /// ```
     pub fn metric_kind(&self) -> Metric {
         self.metric
     }
 
     /// Whether a progress display was asked for.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert!(Nuts::default().shows_progress());
+    /// assert!(!Nuts::default().progress(false).shows_progress());
+    /// ```
     pub fn shows_progress(&self) -> bool {
         self.progress
     }
 
     /// The seed, if one was set.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().seed_value(), None); // drawn when sampling starts
+    /// assert_eq!(Nuts::default().seed(7).seed_value(), Some(7));
+    /// ```
     pub fn seed_value(&self) -> Option<u64> {
         self.seed
     }
 
     /// Number of chains.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().num_chains(), 4);
+    /// assert_eq!(Nuts::default().chains(2).num_chains(), 2);
+    /// ```
     pub fn num_chains(&self) -> usize {
         self.chains
     }
 
     /// Draws per chain.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().num_draws(), 1000);
+    /// assert_eq!(Nuts::default().draws(250).num_draws(), 250);
+    /// ```
     pub fn num_draws(&self) -> usize {
         self.draws
     }
 
     /// Warm-up iterations per chain.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().num_tune(), 1000);
+    /// assert_eq!(Nuts::default().tune(300).num_tune(), 300);
+    /// ```
     pub fn num_tune(&self) -> usize {
         self.tune
     }
 
     /// Maximum tree depth.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().max_tree_depth(), 10);
+    /// assert_eq!(Nuts::default().max_depth(12).max_tree_depth(), 12);
+    /// ```
     pub fn max_tree_depth(&self) -> u32 {
         self.max_depth
     }
 
     /// Target acceptance.
+    ///
+    /// ```
+    /// use ppl_infer::Nuts;
+    /// assert_eq!(Nuts::default().target_acceptance(), 0.8);
+    /// assert_eq!(Nuts::default().target_accept(0.9).target_acceptance(), 0.9);
+    /// ```
     pub fn target_acceptance(&self) -> f64 {
         self.target_accept
     }

@@ -109,16 +109,22 @@ pub struct Summary {
 
 impl Summary {
     /// All rows, in trace order.
+    ///
+    /// See [`Summary`] for an example.
     pub fn rows(&self) -> &[SummaryRow] {
         &self.rows
     }
 
     /// The row called `name` (e.g. `"theta[2]"`).
+    ///
+    /// See [`Summary`] for an example.
     pub fn row(&self, name: &str) -> Option<&SummaryRow> {
         self.rows.iter().find(|r| r.name == name)
     }
 
     /// Warnings about divergences, tree depth, R-hat and ESS.
+    ///
+    /// See [`Summary`] for an example.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
@@ -126,6 +132,8 @@ impl Summary {
     /// The smallest bulk ESS over the rows that define one; NaN when none does (an
     /// empty trace), so that a check such as `min_ess_bulk() > 400.0` cannot pass
     /// vacuously.
+    ///
+    /// See [`Summary`] for an example.
     pub fn min_ess_bulk(&self) -> f64 {
         extreme(self.rows.iter().map(|r| r.ess_bulk), f64::min)
     }
@@ -133,6 +141,8 @@ impl Summary {
     /// The largest R-hat over the rows that define one (a constant column has none);
     /// NaN when no row does (a single chain), so that a check such as
     /// `max_r_hat() < 1.01` cannot pass vacuously.
+    ///
+    /// See [`Summary`] for an example.
     pub fn max_r_hat(&self) -> f64 {
         extreme(self.rows.iter().map(|r| r.r_hat), f64::max)
     }
@@ -162,6 +172,44 @@ fn names_list(names: &[&str]) -> String {
 
 impl Trace {
     /// Posterior summary and diagnostics of every recorded scalar.
+    ///
+    /// Each row holds the pooled draws' mean, standard deviation and 94% HDI, and the
+    /// [`diagnostics`](crate::diagnostics::diagnostics) of the chains:
+    ///
+    /// ```
+    /// use ppl_infer::diagnostics::{diagnostics, hdi_sorted};
+    /// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// let nuts = Nuts::default().chains(2).draws(200).tune(100).seed(13).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts)?;
+    /// let summary = trace.summary();
+    /// let names: Vec<&str> = summary.rows().iter().map(|r| r.name.as_str()).collect();
+    /// assert_eq!(names, trace.column_names());
+    ///
+    /// let row = summary.row("x[1]").unwrap();
+    /// let chains = trace.samples("x", 1).unwrap();
+    /// let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+    /// pooled.sort_by(f64::total_cmp);
+    /// assert!((row.mean - trace.mean("x").unwrap()[1]).abs() < 1e-12);
+    /// assert_eq!((row.hdi_3, row.hdi_97), hdi_sorted(&pooled, 0.94));
+    /// let d = diagnostics(&chains);
+    /// assert_eq!((row.ess_bulk, row.ess_tail, row.r_hat), (d.ess_bulk, d.ess_tail, d.r_hat));
+    /// assert_eq!((row.mcse_mean, row.mcse_sd), (d.mcse_mean, d.mcse_sd));
+    /// // A standard normal: mean 0, within 4 standard errors.
+    /// assert!(row.mean.abs() < 4.0 * row.mcse_mean, "{row:?}");
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn summary(&self) -> Summary {
         let mut rows = Vec::with_capacity(self.num_columns());
         for (column, name) in self.column_names().into_iter().enumerate() {

@@ -75,16 +75,43 @@ pub struct TraceVariable {
 
 impl TraceVariable {
     /// Number of scalars (the product of the shape).
+    ///
+    /// ```
+    /// use ppl_infer::{TraceVariable, VariableKind};
+    /// let theta = TraceVariable { name: "theta".into(), shape: vec![3, 4], kind: VariableKind::Parameter };
+    /// assert_eq!(theta.len(), 12);
+    /// // A scalar has the empty shape, and one element.
+    /// let mu = TraceVariable { name: "mu".into(), shape: vec![], kind: VariableKind::Parameter };
+    /// assert_eq!(mu.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
 
     /// True for an empty array.
+    ///
+    /// ```
+    /// use ppl_infer::{TraceVariable, VariableKind};
+    /// let none = TraceVariable { name: "w".into(), shape: vec![0, 3], kind: VariableKind::Deterministic };
+    /// assert!(none.is_empty());
+    /// let mu = TraceVariable { name: "mu".into(), shape: vec![], kind: VariableKind::Parameter };
+    /// assert!(!mu.is_empty()); // a scalar
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The display name of element `flat` (row-major): `mu`, `theta[3]`, `L[1, 0]`.
+    ///
+    /// ```
+    /// use ppl_infer::{TraceVariable, VariableKind};
+    /// let l = TraceVariable { name: "L".into(), shape: vec![2, 3], kind: VariableKind::Parameter };
+    /// // Row-major: element 4 is row 1, column 1; element 5 the last one.
+    /// assert_eq!(l.element_name(4), "L[1, 1]");
+    /// assert_eq!(l.element_name(5), "L[1, 2]");
+    /// let mu = TraceVariable { name: "mu".into(), shape: vec![], kind: VariableKind::Parameter };
+    /// assert_eq!(mu.element_name(0), "mu");
+    /// ```
     pub fn element_name(&self, flat: usize) -> String {
         if self.shape.is_empty() {
             return self.name.clone();

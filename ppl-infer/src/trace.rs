@@ -134,8 +134,11 @@ pub struct ChainTrace {
 /// assert_eq!((step.accept.len(), step.warmup_accept.len()), (1000, 100));
 /// assert_eq!(step.evaluations, 1100); // one flip proposal per iteration
 /// // A flip 0 → 1 is accepted with probability 0.3 / 0.7, a flip 1 → 0 always:
-/// // 0.7 · 3/7 + 0.3 · 1 = 0.6 on average.
-/// assert!((step.mean_accept() - 0.6).abs() < 0.05);
+/// // 0.7 · 3/7 + 0.3 · 1 = 0.6 on average. A draw's acceptance is 3/7 + (4/7)·z, so the
+/// // mean's standard error is 4/7 of z's: √(0.21 · 0.4 / 1000) (the two-state chain's
+/// // other eigenvalue is −3/7); the check allows 4 of them.
+/// let mcse = 4.0 / 7.0 * (0.21 * 0.4 / 1000.0f64).sqrt();
+/// assert!((step.mean_accept() - 0.6).abs() < 4.0 * mcse);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +156,8 @@ pub struct StepTrace {
 
 impl StepTrace {
     /// Mean acceptance rate after warm-up.
+    ///
+    /// See [`StepTrace`] for an example.
     pub fn mean_accept(&self) -> f64 {
         self.accept.iter().sum::<f64>() / self.accept.len().max(1) as f64
     }
@@ -160,26 +165,37 @@ impl StepTrace {
 
 impl ChainTrace {
     /// Number of draws after warm-up.
+    ///
+    /// See [`ChainTrace`] for an example.
     pub fn num_draws(&self) -> usize {
         self.stats.len()
     }
 
     /// The draws of recorded scalar `column` (see [`Trace::column_index`]).
+    ///
+    /// See [`ChainTrace`] for an example.
     pub fn column(&self, column: usize) -> &[f64] {
         &self.columns[column]
     }
 
     /// The warm-up draws of scalar `column`, if they were kept.
+    ///
+    /// See [`ChainTrace`] for an example.
     pub fn warmup_column(&self, column: usize) -> Option<&[f64]> {
         self.warmup_columns.get(column).map(Vec::as_slice)
     }
 
     /// Divergent transitions after warm-up.
+    ///
+    /// See [`ChainTrace`] for an example.
     pub fn divergences(&self) -> usize {
         self.stats.iter().filter(|s| s.diverging).count()
     }
 
-    /// Leapfrog steps over warm-up and sampling (ANCHORS.md's "grads").
+    /// Leapfrog steps over warm-up and sampling (the "grads" count the benchmark
+    /// comparisons with Stan and nutpie use).
+    ///
+    /// See [`ChainTrace`] for an example.
     pub fn leapfrog_steps(&self) -> u64 {
         self.stats
             .iter()
@@ -267,41 +283,104 @@ impl Trace {
     }
 
     /// The recorded variables, in order.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn variables(&self) -> &[TraceVariable] {
         &self.variables
     }
 
     /// The chains that finished, in chain order.
+    ///
+    /// The trace's accessors on a small run:
+    ///
+    /// ```
+    /// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    /// let nuts = Nuts::default().chains(2).draws(200).tune(100).seed(11).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts.clone())?;
+    /// // What was recorded: one variable `x` of shape [2], so two columns.
+    /// let x = &trace.variables()[0];
+    /// assert_eq!((x.name.as_str(), x.shape.as_slice()), ("x", &[2][..]));
+    /// assert_eq!(trace.num_columns(), 2);
+    /// // The settings and seed that produced it.
+    /// assert_eq!(trace.settings(), &nuts);
+    /// assert_eq!(trace.seed(), 11);
+    ///
+    /// // Per chain, in chain order ...
+    /// let chains = trace.chains();
+    /// assert_eq!(chains.len(), 2);
+    /// for (c, chain) in chains.iter().enumerate() {
+    ///     assert_eq!(chain.chain, c);
+    ///     assert_eq!(chain.num_draws(), trace.num_draws());
+    ///     assert!(chain.timing.warmup + chain.timing.sampling <= trace.wall_time());
+    /// }
+    /// // ... and totals over the chains.
+    /// assert_eq!(trace.num_draws(), 200);
+    /// assert_eq!(trace.divergences(), chains.iter().map(|c| c.divergences()).sum::<usize>());
+    /// assert_eq!(trace.leapfrog_steps(), chains.iter().map(|c| c.leapfrog_steps()).sum::<u64>());
+    /// let gradients: u64 = chains.iter().map(|c| c.gradient_evaluations).sum();
+    /// assert_eq!(trace.gradient_evaluations(), gradients);
+    /// // Every leapfrog step costs a gradient, and there is at least one per iteration.
+    /// assert!(trace.gradient_evaluations() >= trace.leapfrog_steps());
+    /// assert!(trace.leapfrog_steps() >= 2 * (100 + 200));
+    /// // Plain NUTS has no compound steps.
+    /// assert!(trace.step_labels().is_empty() && trace.acceptance_rates().is_empty());
+    /// assert_eq!(trace.step_evaluations(), 0);
+    /// # Ok::<(), ppl_infer::SampleError>(())
+    /// ```
     pub fn chains(&self) -> &[ChainTrace] {
         &self.chains
     }
 
     /// The settings used (with the seed filled in).
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn settings(&self) -> &Nuts {
         &self.settings
     }
 
     /// The seed used.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
     /// Wall-clock time of the whole run (initialisation, warm-up and sampling, all chains).
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn wall_time(&self) -> Duration {
         self.wall_time
     }
 
     /// Draws per chain after warm-up.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn num_draws(&self) -> usize {
         self.chains.first().map_or(0, ChainTrace::num_draws)
     }
 
     /// Total number of recorded scalars per draw.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn num_columns(&self) -> usize {
         self.variables.iter().map(TraceVariable::len).sum()
     }
 
     /// The names of all recorded scalars: `mu`, `theta[0]`, ….
+    ///
+    /// See [`Trace`] for an example.
     pub fn column_names(&self) -> Vec<String> {
         self.variables
             .iter()
@@ -310,18 +389,24 @@ impl Trace {
     }
 
     /// The column of element `element` (row-major) of variable `name`.
+    ///
+    /// See [`Trace`] for an example.
     pub fn column_index(&self, name: &str, element: usize) -> Option<usize> {
         let i = self.variables.iter().position(|v| v.name == name)?;
         (element < self.variables[i].len()).then(|| self.offsets[i] + element)
     }
 
     /// Per chain, the draws after warm-up of element `element` of `name`.
+    ///
+    /// See [`Trace`] for an example.
     pub fn samples(&self, name: &str, element: usize) -> Option<Vec<&[f64]>> {
         let column = self.column_index(name, element)?;
         Some(self.chains.iter().map(|c| c.column(column)).collect())
     }
 
     /// Per chain, the warm-up draws of element `element` of `name` (if kept).
+    ///
+    /// See [`Nuts::keep_warmup`] for an example.
     pub fn warmup_samples(&self, name: &str, element: usize) -> Option<Vec<&[f64]>> {
         let column = self.column_index(name, element)?;
         self.chains
@@ -331,6 +416,8 @@ impl Trace {
     }
 
     /// The posterior mean of each element of `name`, over all chains.
+    ///
+    /// See [`Trace`] for an example.
     pub fn mean(&self, name: &str) -> Option<Vec<f64>> {
         let i = self.variables.iter().position(|v| v.name == name)?;
         let n: usize = self.chains.iter().map(ChainTrace::num_draws).sum();
@@ -347,6 +434,8 @@ impl Trace {
 
     /// Draw `draw` of the chain at position `chain` in [`chains`](Self::chains), as a
     /// named point with shapes.
+    ///
+    /// See [`Trace`] for an example.
     pub fn point(&self, chain: usize, draw: usize) -> Option<Point> {
         let c = self.chains.get(chain)?;
         if draw >= c.num_draws() {
@@ -367,16 +456,22 @@ impl Trace {
     }
 
     /// Divergent transitions after warm-up, over all chains.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn divergences(&self) -> usize {
         self.chains.iter().map(ChainTrace::divergences).sum()
     }
 
     /// Gradient evaluations over all chains, warm-up included.
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn gradient_evaluations(&self) -> u64 {
         self.chains.iter().map(|c| c.gradient_evaluations).sum()
     }
 
     /// Labels of the steps of a compound sampler (empty for plain NUTS).
+    ///
+    /// See [`acceptance_rates`](Self::acceptance_rates) for an example.
     pub fn step_labels(&self) -> Vec<&str> {
         self.chains
             .first()
@@ -386,6 +481,46 @@ impl Trace {
 
     /// Per step of a compound sampler, its mean acceptance rate after warm-up over all
     /// chains.
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Bernoulli;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use ppl_infer::{Compound, Nuts, Sample};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `z ~ Bernoulli(0.3)`, sampled by BinaryGibbsMetropolis flips.
+    /// struct Coin;
+    /// impl ModelTemplate for Coin {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str { "coin" }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nuts = Nuts::default().chains(2).draws(1000).tune(100).seed(12).progress(false);
+    /// let trace = Model::new(Coin)?.sample(Compound::new(nuts))?;
+    /// assert_eq!(trace.step_labels(), ["binary_gibbs[z]"]);
+    /// // One flip proposal per iteration and chain, warm-up included.
+    /// assert_eq!(trace.step_evaluations(), 2 * (100 + 1000));
+    /// let rates = trace.acceptance_rates();
+    /// assert_eq!(rates.len(), 1);
+    /// assert_eq!(rates[0].0, "binary_gibbs[z]");
+    /// // The chains' rates pooled (equal numbers of draws).
+    /// let per_chain: f64 = trace.chains().iter().map(|c| c.steps[0].mean_accept()).sum();
+    /// assert!((rates[0].1 - per_chain / 2.0).abs() < 1e-12);
+    /// // A flip 0 → 1 is accepted with probability 0.3 / 0.7 and a flip 1 → 0 always, so the
+    /// // rate is 3/7 + (4/7)·P(z = 1) = 0.6, estimated with 4/7 of the Monte-Carlo error of
+    /// // the mean of z: allow 4 standard errors.
+    /// let mcse = trace.summary().row("z").unwrap().mcse_mean;
+    /// assert!((rates[0].1 - 0.6).abs() < 4.0 * (4.0 / 7.0) * mcse, "{rates:?}");
+    /// # Ok(()) }
+    /// ```
     pub fn acceptance_rates(&self) -> Vec<(String, f64)> {
         self.step_labels()
             .iter()
@@ -405,6 +540,8 @@ impl Trace {
 
     /// Log-density evaluations (with or without gradient) over all chains and steps of
     /// a compound sampler, warm-up included.
+    ///
+    /// See [`acceptance_rates`](Self::acceptance_rates) for an example.
     pub fn step_evaluations(&self) -> u64 {
         self.chains
             .iter()
@@ -413,7 +550,10 @@ impl Trace {
             .sum()
     }
 
-    /// Leapfrog steps over all chains, warm-up included (ANCHORS.md's "grads").
+    /// Leapfrog steps over all chains, warm-up included (the "grads" count the
+    /// benchmark comparisons with Stan and nutpie use).
+    ///
+    /// See [`chains`](Self::chains) for an example.
     pub fn leapfrog_steps(&self) -> u64 {
         self.chains.iter().map(ChainTrace::leapfrog_steps).sum()
     }

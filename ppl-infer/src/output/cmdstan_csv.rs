@@ -180,6 +180,8 @@ pub struct CmdStanCsv<'a> {
 
 impl<'a> CmdStanCsv<'a> {
     /// A writer for `trace`, with model name `model`.
+    ///
+    /// See [`CmdStanCsv`] for an example.
     pub fn new(trace: &'a Trace) -> Self {
         CmdStanCsv {
             trace,
@@ -188,6 +190,8 @@ impl<'a> CmdStanCsv<'a> {
     }
 
     /// The model name written in the `# model = …` comment (default `model`).
+    ///
+    /// See [`CmdStanCsv`] for an example.
     pub fn model_name(mut self, name: impl Into<String>) -> Self {
         self.model_name = name.into();
         self
@@ -196,6 +200,37 @@ impl<'a> CmdStanCsv<'a> {
     /// The full column header: the sampler statistics, the acceptance rate of each
     /// step of a compound sampler (`accept_{step}__`, read by ArviZ as a sampler
     /// statistic), then the variables.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::Bernoulli;
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `z ~ Bernoulli(0.3)`.
+    /// # struct Coin;
+    /// # impl ModelTemplate for Coin {
+    /// #     type Output<R: Real> = ();
+    /// #     fn name(&self) -> &'static str { "coin" }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let _z: i64 = api::sample(ctx, "z", Bernoulli::new(0.3), NoShape, None);
+    /// #     }
+    /// # }
+    /// use ppl_infer::output::{CmdStanCsv, SAMPLER_COLUMNS};
+    /// use ppl_infer::{Compound, Nuts, Sample};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // `Coin`: z ~ Bernoulli(0.3), sampled by a BinaryGibbsMetropolis step.
+    /// let nuts = Nuts::default().chains(1).draws(20).tune(20).seed(1).progress(false);
+    /// let trace = Model::new(Coin)?.sample(Compound::new(nuts))?;
+    /// let columns = CmdStanCsv::new(&trace).columns();
+    /// assert_eq!(columns[..7], SAMPLER_COLUMNS);
+    /// assert_eq!(columns[7..], ["accept_binary_gibbs_z__", "z"]);
+    /// # Ok(()) }
+    /// ```
     pub fn columns(&self) -> Vec<String> {
         SAMPLER_COLUMNS
             .iter()
@@ -213,6 +248,43 @@ impl<'a> CmdStanCsv<'a> {
     /// Writes `dir/{prefix}_{id}.csv` for every chain, `id` being the chain id plus one
     /// (CmdStan's 1-based chain ids), creating `dir` if needed. Returns the paths in
     /// chain order.
+    ///
+    /// ```
+    /// use ppl_infer::output::CmdStanCsv;
+    /// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nuts = Nuts::default().chains(2).draws(100).tune(100).seed(14).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts)?;
+    /// let dir = std::env::temp_dir().join(format!("ppl-doc-write-files-{}", std::process::id()));
+    /// let paths = CmdStanCsv::new(&trace).model_name("normal_2d").write_files(&dir, "run")?;
+    /// assert_eq!(paths, [dir.join("run_1.csv"), dir.join("run_2.csv")]);
+    /// for (chain, path) in paths.iter().enumerate() {
+    ///     let csv = std::fs::read_to_string(path)?;
+    ///     assert!(csv.starts_with("# model = normal_2d\n"));
+    ///     assert!(csv.contains(&format!("\n# id = {}", chain + 1)));
+    ///     let mut rows = csv.lines().filter(|l| !l.starts_with('#'));
+    ///     assert_eq!(
+    ///         rows.next(),
+    ///         Some("lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__,x.1,x.2")
+    ///     );
+    ///     assert_eq!(rows.count(), 100); // the draws (warm-up draws were not kept)
+    /// }
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn write_files(&self, dir: impl AsRef<Path>, prefix: &str) -> io::Result<Vec<PathBuf>> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
@@ -232,6 +304,42 @@ impl<'a> CmdStanCsv<'a> {
     /// Fails with [`io::ErrorKind::InvalidInput`] for a chain that does not exist or a
     /// variable name that CSV readers would split (one containing `,`, `.`, `#`, a quote
     /// or white space).
+    ///
+    /// ```
+    /// use ppl_infer::output::CmdStanCsv;
+    /// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nuts = Nuts::default().chains(2).draws(30).tune(50).seed(15).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts.keep_warmup(true))?;
+    /// let writer = CmdStanCsv::new(&trace);
+    /// let mut out = Vec::new();
+    /// writer.write_chain(1, &mut out)?;
+    /// let csv = String::from_utf8(out)?;
+    /// let mut rows = csv.lines().filter(|l| !l.starts_with('#'));
+    /// assert_eq!(rows.next(), Some(writer.columns().join(",").as_str()));
+    /// // The warm-up rows, then the draws; the last column is x[1] of chain 1.
+    /// let rows: Vec<&str> = rows.collect();
+    /// assert_eq!(rows.len(), 50 + 30);
+    /// let last: f64 = rows[79].rsplit(',').next().unwrap().parse()?;
+    /// assert_eq!(last, trace.chains()[1].column(1)[29]);
+    /// // There is no chain at position 2.
+    /// let err = writer.write_chain(2, Vec::new()).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok(()) }
+    /// ```
     pub fn write_chain<W: Write>(&self, chain: usize, mut out: W) -> io::Result<()> {
         let c = self.trace.chains().get(chain).ok_or_else(|| {
             io::Error::new(
@@ -529,6 +637,43 @@ impl Trace {
     /// Writes one CmdStan CSV file per chain, `dir/{prefix}_{id}.csv` with `id` the
     /// 1-based chain id, and `prefix` as the model name (see [`CmdStanCsv`] for the
     /// format and other options). Returns the paths in chain order.
+    ///
+    /// ```
+    /// use ppl_infer::output::CmdStanCsv;
+    /// use ppl_infer::{sample_log_density, LogDensity, Nuts};
+    /// # struct StdNormal;
+    /// # impl LogDensity for StdNormal {
+    /// #     fn dim(&self) -> usize { 2 }
+    /// #     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    /// #         Ok(-0.5 * x.iter().map(|v| v * v).sum::<f64>())
+    /// #     }
+    /// #     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> ppl_core::Result<f64> {
+    /// #         for (g, v) in grad.iter_mut().zip(x) { *g = -v; }
+    /// #         self.logp(x)
+    /// #     }
+    /// # }
+    /// // `StdNormal` is a standard normal in 2 dimensions (see `sample_log_density`).
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nuts = Nuts::default().chains(2).draws(100).tune(100).seed(16).progress(false);
+    /// let trace = sample_log_density(&StdNormal, nuts)?;
+    /// let dir = std::env::temp_dir().join(format!("ppl-doc-write-cmdstan-{}", std::process::id()));
+    /// let paths = trace.write_cmdstan_csv(&dir, "normal_2d")?;
+    /// assert_eq!(paths, [dir.join("normal_2d_1.csv"), dir.join("normal_2d_2.csv")]);
+    /// // Each file is what `CmdStanCsv` writes with the prefix as the model name.
+    /// for (chain, path) in paths.iter().enumerate() {
+    ///     let mut expected = Vec::new();
+    ///     CmdStanCsv::new(&trace).model_name("normal_2d").write_chain(chain, &mut expected)?;
+    ///     assert_eq!(std::fs::read(path)?, expected);
+    ///     let csv = String::from_utf8(expected)?;
+    ///     let header = csv.lines().find(|l| !l.starts_with('#')).unwrap();
+    ///     assert!(header.starts_with("lp__,accept_stat__,"));
+    ///     assert!(header.ends_with(",energy__,x.1,x.2"));
+    ///     assert_eq!(csv.lines().filter(|l| !l.starts_with('#')).count(), 1 + 100);
+    /// }
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn write_cmdstan_csv(
         &self,
         dir: impl AsRef<Path>,

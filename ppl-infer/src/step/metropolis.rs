@@ -99,6 +99,8 @@ pub struct Metropolis {
 impl Metropolis {
     /// A Metropolis step over `block`, every scale starting at 1, tuned every
     /// `tune_interval` warm-up iterations.
+    ///
+    /// See [`Metropolis`] for an example.
     pub fn new(block: Block, tune_interval: usize) -> Self {
         let n = block.continuous.len() + block.discrete.len();
         Metropolis {
@@ -112,6 +114,8 @@ impl Metropolis {
     }
 
     /// The current proposal scales (continuous elements first, then discrete ones).
+    ///
+    /// See [`Metropolis`] for an example.
     pub fn scales(&self) -> &[f64] {
         &self.scales
     }

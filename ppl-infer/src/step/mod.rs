@@ -267,6 +267,8 @@ pub struct Block {
 
 impl Block {
     /// The block of the named variables (which must exist and be free).
+    ///
+    /// See [`Block`] for an example.
     pub fn new(layout: &Layout, names: &[String]) -> Result<Block, ppl_core::Error> {
         let mut block = Block::default();
         for name in names {

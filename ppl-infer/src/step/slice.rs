@@ -76,6 +76,8 @@ pub struct Slice {
 
 impl Slice {
     /// A slice sampler over the continuous elements of `block`, widths starting at 1.
+    ///
+    /// See [`Slice`] for an example.
     pub fn new(block: Block) -> Self {
         Slice {
             label: format!("slice[{}]", block.variables.join(", ")),
@@ -86,6 +88,8 @@ impl Slice {
     }
 
     /// The current interval widths.
+    ///
+    /// See [`Slice`] for an example.
     pub fn widths(&self) -> &[f64] {
         &self.widths
     }
