@@ -333,11 +333,15 @@ pub fn ess_bulk(chains: &[&[f64]]) -> f64 {
 /// let expected = 20_000.0 / (1.0 + 2.0 * rho);
 /// let e = ess_quantile(&chains, 0.5);
 /// assert!((e / expected - 1.0).abs() < 0.2, "{e} vs {expected}");
+/// assert!(ess_quantile(&chains, 1.5).is_nan()); // no such quantile
 /// ```
 pub fn ess_quantile(chains: &[&[f64]], prob: f64) -> f64 {
     let Some(c) = valid_chains(chains) else {
         return f64::NAN;
     };
+    if !(0.0..=1.0).contains(&prob) {
+        return f64::NAN;
+    }
     ess_below(&c, quantile_sorted(&pooled_sorted(&c), prob))
 }
 
