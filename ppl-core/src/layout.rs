@@ -82,6 +82,29 @@ pub struct VariableInfo {
 
 impl VariableInfo {
     /// Number of integers in the discrete state (0 for continuous or fixed variables).
+    ///
+    /// ```
+    /// use ppl_core::layout::VariableInfo;
+    /// use ppl_core::transform::TransformKind;
+    ///
+    /// let counts = VariableInfo {
+    ///     name: "n".into(),
+    ///     shape: vec![3],
+    ///     len: 3,
+    ///     unconstrained_len: 0,
+    ///     offset: 0,
+    ///     transform: TransformKind::Identity,
+    ///     discrete: true,
+    ///     fixed: false,
+    ///     distribution: "Poisson",
+    ///     integer_bounds: Some((Some(0), None)),
+    /// };
+    /// assert_eq!(counts.discrete_len(), 3); // three integers in z
+    /// let given = VariableInfo { fixed: true, ..counts.clone() };
+    /// assert_eq!(given.discrete_len(), 0); // conditioned: not in z
+    /// let continuous = VariableInfo { discrete: false, unconstrained_len: 3, ..counts };
+    /// assert_eq!(continuous.discrete_len(), 0); // in u instead
+    /// ```
     pub fn discrete_len(&self) -> usize {
         if self.discrete && !self.fixed {
             self.len
@@ -91,6 +114,43 @@ impl VariableInfo {
     }
 
     /// True for a variable the samplers update (not conditioned on a value).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::Point;
+    ///
+    /// let fixed = model.clone().condition(&Point::new().with("sigma", 1.0)).unwrap();
+    /// assert!(model.layout().variable("sigma").unwrap().is_free());
+    /// assert!(!fixed.layout().variable("sigma").unwrap().is_free());
+    /// assert!(fixed.layout().variable("mu").unwrap().is_free());
+    /// ```
     pub fn is_free(&self) -> bool {
         !self.fixed
     }
@@ -205,11 +265,80 @@ pub struct Layout {
 
 impl Layout {
     /// The variable called `name`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let layout = model.layout();
+    /// let mu = layout.variable("mu").unwrap();
+    /// assert_eq!((mu.offset, mu.len, mu.distribution), (0, 1, "Normal"));
+    /// assert!(layout.variable("y").is_none()); // an observation, not a random variable
+    /// assert!(layout.variable("MU").is_none()); // names are case-sensitive
+    /// ```
     pub fn variable(&self, name: &str) -> Option<&VariableInfo> {
         self.variables.iter().find(|v| v.name == name)
     }
 
     /// Names of the free discrete variables.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// assert_eq!(model.layout().discrete_variables(), ["k"]);
+    /// let given = model.condition(&ppl_core::Point::new().with("k", 0.0)).unwrap();
+    /// assert!(given.layout().discrete_variables().is_empty()); // k is held at 0
+    /// ```
     pub fn discrete_variables(&self) -> Vec<String> {
         self.variables
             .iter()
@@ -435,36 +564,114 @@ impl IntoArray for Array {
 
 impl Point {
     /// An empty point.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// let p = Point::new();
+    /// assert!(p.is_empty() && p.len() == 0);
+    /// assert_eq!(p.to_string(), "");
+    /// ```
     pub fn new() -> Self {
         Point::default()
     }
     /// Adds (or replaces) a value.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// let p = Point::new().with("mu", 1.0).with("theta", vec![0.2, 0.8]).with("mu", 2.0);
+    /// assert_eq!(p.len(), 2); // the second `mu` replaced the first
+    /// assert_eq!(p.get("mu").unwrap().values, [2.0]);
+    /// assert_eq!(p.get("theta").unwrap().shape, [2]);
+    /// ```
     pub fn with(mut self, name: &str, value: impl IntoArray) -> Self {
         self.insert(name, value);
         self
     }
     /// Adds (or replaces) a value.
+    ///
+    /// ```
+    /// use ppl_core::{Array, Point};
+    ///
+    /// let mut p = Point::new();
+    /// for (name, value) in [("a", 1.0), ("b", 2.0)] {
+    ///     p.insert(name, value);
+    /// }
+    /// p.insert("a", [3.0, 4.0]); // replaces the value, shape and all
+    /// assert_eq!(p.get("a").unwrap(), &Array { shape: vec![2], values: vec![3.0, 4.0] });
+    /// assert_eq!(p.len(), 2);
+    /// ```
     pub fn insert(&mut self, name: &str, value: impl IntoArray) {
         self.entries.insert(name.to_string(), value.into_array());
     }
     /// The value called `name`.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// let p = Point::new().with("sigma", 0.5);
+    /// assert_eq!(p.get("sigma").map(|a| a.values[0]), Some(0.5));
+    /// assert!(p.get("tau").is_none());
+    /// ```
     pub fn get(&self, name: &str) -> Option<&Array> {
         self.entries.get(name)
     }
     /// All entries, sorted by name.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// let p = Point::new().with("z", 1.0).with("a", 2.0).with("m", 3.0);
+    /// let names: Vec<&str> = p.iter().map(|(name, _)| name.as_str()).collect();
+    /// assert_eq!(names, ["a", "m", "z"]); // not in insertion order
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Array)> {
         self.entries.iter()
     }
     /// Number of entries.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// let p = Point::new().with("mu", 0.0).with("theta", vec![1.0, 2.0, 3.0]);
+    /// assert_eq!(p.len(), 2); // entries, not scalars
+    /// ```
     pub fn len(&self) -> usize {
         self.entries.len()
     }
     /// True when empty.
+    ///
+    /// ```
+    /// use ppl_core::Point;
+    ///
+    /// assert!(Point::new().is_empty());
+    /// assert!(!Point::new().with("mu", 0.0).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
 
+/// One line per entry, sorted by name: a scalar as `name = value`, an array as
+/// `name [shape] = [values]` with its values flat in row-major order, six decimals each.
+///
+/// ```
+/// use ppl_core::{Array, Point};
+///
+/// let p = Point::new()
+///     .with("sigma", 0.5)
+///     .with("theta", vec![0.25, 1.0 / 3.0])
+///     .with("L", Array { shape: vec![2, 2], values: vec![1.0, 0.0, 0.6, 0.8] })
+///     .with("tau", f64::INFINITY);
+/// let lines = [
+///     "L [2, 2] = [1.000000, 0.000000, 0.600000, 0.800000]",
+///     "sigma = 0.500000",
+///     "tau = inf",
+///     "theta [2] = [0.250000, 0.333333]",
+/// ];
+/// assert_eq!(p.to_string(), lines.map(|l| format!("{l}\n")).concat());
+/// ```
 impl fmt::Display for Point {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, a) in &self.entries {

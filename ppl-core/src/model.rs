@@ -391,6 +391,43 @@ impl<T: ModelTemplate> std::fmt::Debug for Model<T> {
 }
 
 /// The model's name and its [`Layout`] table.
+///
+/// ```
+/// # use ppl_core::context::api::{self, NoShape};
+/// # use ppl_core::dist::{HalfNormal, Normal};
+/// # use ppl_core::{Context, Model, ModelTemplate, Real};
+/// # use std::ops::{Add, Div, Mul, Sub};
+/// #
+/// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+/// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+/// # #[derive(Clone)]
+/// # struct Simple {
+/// #     y: Vec<f64>,
+/// # }
+/// #
+/// # impl ModelTemplate for Simple {
+/// #     type Output<R: Real> = R;
+/// #     fn name(&self) -> &'static str {
+/// #         "simple"
+/// #     }
+/// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+/// #     where
+/// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+/// #     {
+/// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+/// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+/// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+/// #         mu
+/// #     }
+/// # }
+/// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+/// let text = model.to_string();
+/// let lines: Vec<&str> = text.lines().collect();
+/// assert_eq!(lines[0], "model `simple`");
+/// assert_eq!(lines[1], "variable  distribution  shape     transform          position");
+/// assert_eq!(lines[3], "sigma     HalfNormal    scalar    lower bound (log)  u[1]");
+/// assert_eq!(lines.last(), Some(&"2 unconstrained dimensions (u)"));
+/// ```
 impl<T: ModelTemplate> std::fmt::Display for Model<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "model `{}`", self.template.name())?;
@@ -408,6 +445,44 @@ pub const INIT_ATTEMPTS: usize = 100;
 impl<T: ModelTemplate> Model<T> {
     /// Runs the template forward once (fixed seed) to learn its layout, then once under
     /// the inference context to check that the structure is reproducible.
+    ///
+    /// A template whose first pass breaks a rule fails here, with an error naming the
+    /// variable:
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Error, Model, ModelTemplate, Real};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `x ~ Normal(0, 1)`, `y ~ Normal(x, 1)` observed.
+    /// struct Data {
+    ///     y: Vec<f64>,
+    /// }
+    /// impl ModelTemplate for Data {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str {
+    ///         "data"
+    ///     }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let x: R = api::sample(ctx, "x", Normal::new(0.0, 1.0), NoShape, None);
+    ///         api::observe(ctx, "y", Normal::new(x, 1.0), &self.y);
+    ///     }
+    /// }
+    ///
+    /// let model = Model::new(Data { y: vec![0.5, -1.0] }).unwrap();
+    /// assert_eq!((model.dim(), model.layout().observed[0].len), (1, 2));
+    ///
+    /// let err = Model::new(Data { y: vec![0.5, f64::NAN] }).unwrap_err();
+    /// assert!(matches!(err, Error::NonFiniteData { index: 1, .. }));
+    /// let message = "variable `y`: observed data are not finite at index 1 (value NaN)";
+    /// assert_eq!(err.to_string(), message);
+    /// let err = Model::new(Data { y: vec![] }).unwrap_err();
+    /// assert_eq!(err, Error::EmptyData { variable: "y".into() });
+    /// ```
     pub fn new(template: T) -> Result<Self> {
         Self::with_conditioned(template, BTreeMap::new())
     }
@@ -440,21 +515,158 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// The layout: variables, observations, deterministics.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let layout = model.layout();
+    /// let names: Vec<&str> = layout.variables.iter().map(|v| v.name.as_str()).collect();
+    /// assert_eq!(names, ["mu", "sigma"]);
+    /// assert_eq!(layout.variable("sigma").unwrap().offset, 1); // u[1] = ln sigma
+    /// assert_eq!((layout.observed[0].name.as_str(), layout.observed[0].len), ("y", 3));
+    /// ```
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
     /// The model's name.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// assert_eq!(model.name(), "simple");
+    /// assert!(model.to_string().starts_with("model `simple`"));
+    /// ```
     pub fn name(&self) -> &'static str {
         self.template.name()
     }
 
     /// Dimension of the unconstrained space.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// assert_eq!(model.dim(), 2); // mu and ln sigma
+    /// // A variable held at a value leaves the unconstrained space.
+    /// let fixed = model.condition(&ppl_core::Point::new().with("sigma", 1.0)).unwrap();
+    /// assert_eq!(fixed.dim(), 1);
+    /// ```
     pub fn dim(&self) -> usize {
         self.layout.dim
     }
 
     /// Length of the integer state holding the discrete variables (0 without any).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// assert_eq!((model.dim(), model.discrete_dim()), (1, 1)); // mu in u, k in z
+    /// let given = model.condition(&ppl_core::Point::new().with("k", 1.0)).unwrap();
+    /// assert_eq!((given.dim(), given.discrete_dim()), (1, 0));
+    /// ```
     pub fn discrete_dim(&self) -> usize {
         self.layout.discrete_dim
     }
@@ -650,6 +862,51 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Joint log-density and its gradient with respect to `u`, by the reverse-mode tape.
+    ///
+    /// For `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)` and `y = 1 ~ Normal(mu + 2k, 1)`:
+    /// `∂/∂mu = −mu + (1 − mu − 2k)`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// # let ln_normal = |x: f64, m: f64| -0.5 * (x - m).powi(2) - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    /// use ppl_core::Error;
+    ///
+    /// let (mu, k) = (0.5, 1);
+    /// let mut grad = [0.0];
+    /// let lp = model.logp_grad_joint(&[mu], &[k], &mut grad).unwrap();
+    /// let want = 0.3_f64.ln() + ln_normal(mu, 0.0) + ln_normal(1.0, mu + 2.0);
+    /// assert!((lp - want).abs() < 1e-12);
+    /// assert!((grad[0] - (-mu + (1.0 - mu - 2.0))).abs() < 1e-12);
+    /// // One gradient slot per continuous dimension.
+    /// let err = model.logp_grad_joint(&[mu], &[k], &mut [0.0; 2]).unwrap_err();
+    /// assert_eq!(err, Error::Dimension { expected: 1, found: 2 });
+    /// ```
     pub fn logp_grad_joint(&self, u: &[f64], z: &[i64], grad: &mut [f64]) -> Result<f64> {
         self.check_state(u, z)?;
         self.check_dim(grad)?;
@@ -842,6 +1099,46 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// Evaluates at `(u, z)` with the chosen accumulators.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// # let ln_normal = |x: f64, m: f64| -0.5 * (x - m).powi(2) - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    /// use ppl_core::context::inference::Accumulators;
+    ///
+    /// let options = Accumulators { pointwise: true, deterministics: true, ..Accumulators::default() };
+    /// let eval = model.evaluate_joint(&[0.5], &[0], options).unwrap(); // mu = 0.5, k = 0
+    /// assert!((eval.log_prior - (0.7_f64.ln() + ln_normal(0.5, 0.0))).abs() < 1e-12);
+    /// assert!((eval.log_likelihood - ln_normal(1.0, 0.5)).abs() < 1e-12);
+    /// assert_eq!(eval.pointwise.len(), 1);
+    /// assert!((eval.pointwise[0].1[0] - eval.log_likelihood).abs() < 1e-12);
+    /// assert_eq!(eval.deterministics, [("shift".to_string(), vec![0.5])]);
+    /// ```
     pub fn evaluate_joint(
         &self,
         u: &[f64],
@@ -862,11 +1159,81 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// The value the model body returns at an unconstrained point.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::Error;
+    ///
+    /// assert_eq!(model.output(&[1.25, 0.0]).unwrap(), 1.25); // the body returns mu
+    /// assert_eq!(model.output(&[1.25]).unwrap_err(), Error::Dimension { expected: 2, found: 1 });
+    /// ```
     pub fn output(&self, u: &[f64]) -> Result<T::Output<f64>> {
         self.output_joint(u, &[])
     }
 
     /// The value the model body returns at `(u, z)`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// assert_eq!(model.output_joint(&[0.5], &[1]).unwrap(), 2.5); // mu + 2k
+    /// // Without the integer state the error says where to look.
+    /// let message = "expected 1 values for the discrete variables, got 0 (the model has \
+    ///     discrete variables: use the `_joint` methods, which take their integer values)";
+    /// assert_eq!(model.output(&[0.5]).unwrap_err().to_string(), message);
+    /// ```
     pub fn output_joint(&self, u: &[f64], z: &[i64]) -> Result<T::Output<f64>> {
         self.check_state(u, z)?;
         let mut ctx = InferenceContext::with_discrete(
@@ -923,6 +1290,41 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Maps `(u, z)` to named constrained values (discrete ones as exact integers in
     /// `f64`).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// let point = model.constrain_joint(&[0.5], &[1]).unwrap();
+    /// assert_eq!(point.get("k").unwrap().values, [1.0]); // an exact integer
+    /// assert_eq!(point.get("mu").unwrap().values, [0.5]);
+    /// assert_eq!(point.len(), 2); // variables only: no deterministic
+    /// assert!(model.constrain_joint(&[0.5], &[1, 0]).is_err());
+    /// ```
     pub fn constrain_joint(&self, u: &[f64], z: &[i64]) -> Result<Point> {
         self.check_state(u, z)?;
         let mut point = Point::new();
@@ -958,6 +1360,43 @@ impl<T: ModelTemplate> Model<T> {
     /// variables' constrained values (discrete ones as exact integers) in layout order,
     /// then the deterministics in layout order. One value-only run of the model, nothing
     /// allocated per variable; `out` must hold exactly that many values.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// use ppl_core::Error;
+    ///
+    /// let mut row = [0.0; 3]; // k and mu in layout order, then the deterministic shift
+    /// model.record_draw_joint(&[0.5], &[1], &mut row).unwrap();
+    /// assert_eq!(row, [1.0, 0.5, 2.5]);
+    /// let err = model.record_draw_joint(&[0.5], &[1], &mut [0.0; 2]).unwrap_err();
+    /// assert_eq!(err, Error::Dimension { expected: 3, found: 2 });
+    /// ```
     pub fn record_draw_joint(&self, u: &[f64], z: &[i64], out: &mut [f64]) -> Result<()> {
         self.check_state(u, z)?;
         let layout = &self.layout;
@@ -1062,6 +1501,45 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Maps named constrained values to the unconstrained vector and the integer state.
     /// Discrete values must be integers within the prior's support.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// use ppl_core::{Error, Point};
+    ///
+    /// let (u, z) = model.unconstrain_joint(&Point::new().with("k", 1.0).with("mu", 0.5)).unwrap();
+    /// assert_eq!((u, z), (vec![0.5], vec![1]));
+    /// let err = model.unconstrain_joint(&Point::new().with("k", 0.5).with("mu", 0.5)).unwrap_err();
+    /// let message = "point: `k` element 0 is 0.5, not a value of the discrete variable's support";
+    /// assert_eq!(err.to_string(), message);
+    /// let err = model.unconstrain_joint(&Point::new().with("k", 1.0)).unwrap_err();
+    /// assert_eq!(err, Error::Point("missing variable `mu`".into()));
+    /// ```
     pub fn unconstrain_joint(&self, point: &Point) -> Result<(Vec<f64>, Vec<i64>)> {
         let mut u = vec![0.0; self.layout.dim];
         let mut z = vec![0; self.layout.discrete_dim];
@@ -1181,6 +1659,63 @@ impl<T: ModelTemplate> Model<T> {
     /// does, the discrete variables drawn from their priors (given the continuous ones
     /// drawn in the same forward pass), retried until the joint log-density and its
     /// gradient are finite. On failure the error carries the per-variable table.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// use ppl_core::model::{rng_for, INIT_ATTEMPTS};
+    /// use ppl_core::Error;
+    ///
+    /// let (u, z) = model.initial_state(&mut rng_for(3, 0)).unwrap();
+    /// assert!(u.len() == 1 && (-2.0..2.0).contains(&u[0]));
+    /// assert!(z == [0] || z == [1]);
+    /// assert!(model.logp_joint(&u, &z).unwrap().is_finite());
+    ///
+    /// /// `x ~ Normal(0, 1)` behind a potential of −∞: no point has a finite density.
+    /// struct Impossible;
+    /// impl ModelTemplate for Impossible {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str {
+    ///         "impossible"
+    ///     }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let _x: R = api::sample(ctx, "x", Normal::new(0.0, 1.0), NoShape, None);
+    ///         api::potential(ctx, "wall", f64::NEG_INFINITY);
+    ///     }
+    /// }
+    /// let err = Model::new(Impossible).unwrap().initial_state(&mut rng_for(3, 0)).unwrap_err();
+    /// let Error::Init { attempts, table } = &err else { panic!("{err}") };
+    /// assert_eq!(*attempts, INIT_ATTEMPTS);
+    /// assert!(table.lines().any(|row| row.split_whitespace().eq(["wall", "-inf"])), "{table}");
+    /// ```
     pub fn initial_state(&self, rng: &mut dyn RngCore) -> Result<(Vec<f64>, Vec<i64>)> {
         let mut u = vec![0.0; self.dim()];
         let mut z = vec![0; self.discrete_dim()];
@@ -1206,12 +1741,93 @@ impl<T: ModelTemplate> Model<T> {
 
     /// Checks a user-supplied unconstrained initial point, with the per-variable table in
     /// the error when its log-density or gradient is not finite.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// use ppl_core::Error;
+    ///
+    /// assert_eq!(model.check_initial_point(&[0.0, 0.0]), Ok(()));
+    /// // u₁ = 1000 puts sigma = e¹⁰⁰⁰ at +∞, where its prior density is zero.
+    /// let Err(Error::Init { attempts: 1, table }) = model.check_initial_point(&[0.0, 1000.0]) else {
+    ///     panic!("a finite log-density at sigma = +∞")
+    /// };
+    /// assert!(table.lines().any(|row| row.split_whitespace().eq(["sigma", "-inf"])), "{table}");
+    /// let err = model.check_initial_point(&[0.0]).unwrap_err();
+    /// assert_eq!(err, Error::Dimension { expected: 2, found: 1 });
+    /// ```
     pub fn check_initial_point(&self, u: &[f64]) -> Result<()> {
         self.check_initial_state(u, &[])
     }
 
     /// Checks a user-supplied initial state `(u, z)`, with the per-variable table in the
     /// error when its joint log-density or gradient is not finite.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// use ppl_core::Error;
+    ///
+    /// assert_eq!(model.check_initial_state(&[0.5], &[1]), Ok(()));
+    /// // k = 7 is outside Bernoulli's support {0, 1}.
+    /// let Err(Error::Init { table, .. }) = model.check_initial_state(&[0.5], &[7]) else {
+    ///     panic!("k = 7 accepted")
+    /// };
+    /// assert!(table.lines().any(|row| row.split_whitespace().eq(["k", "-inf"])), "{table}");
+    /// let err = model.check_initial_state(&[0.5], &[]).unwrap_err();
+    /// assert_eq!(err, Error::DiscreteDimension { expected: 1, found: 0 });
+    /// ```
     pub fn check_initial_state(&self, u: &[f64], z: &[i64]) -> Result<()> {
         let mut grad = vec![0.0; self.dim()];
         let lp = self.logp_grad_joint(u, z, &mut grad)?;
@@ -1225,11 +1841,101 @@ impl<T: ModelTemplate> Model<T> {
     }
 
     /// A table of each term's log-density at `u` (variables include their Jacobian).
+    ///
+    /// One row per term in model order, each with its log-density in full precision; the rows
+    /// add up to [`logp`](Self::logp):
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// # let ln_normal = |x: f64, m: f64, s: f64| {
+    /// #     -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    /// # };
+    /// let (mu, sigma) = (1.0, 0.5_f64);
+    /// let table = model.log_density_table(&[mu, sigma.ln()]).unwrap();
+    /// assert_eq!(table.lines().next(), Some("  variable  log-density"));
+    /// let rows: Vec<(&str, f64)> = table
+    ///     .lines()
+    ///     .skip(1)
+    ///     .map(|row| {
+    ///         let (name, lp) = row.trim().split_once(' ').unwrap();
+    ///         (name, lp.trim().parse().unwrap())
+    ///     })
+    ///     .collect();
+    /// let names: Vec<&str> = rows.iter().map(|row| row.0).collect();
+    /// assert_eq!(names, ["mu", "sigma", "y"]);
+    /// // sigma's row includes the Jacobian ln sigma of sigma = e^u₁.
+    /// let sigma_row = 2_f64.ln() + ln_normal(sigma, 0.0, 1.0) + sigma.ln();
+    /// assert!((rows[1].1 - sigma_row).abs() < 1e-12);
+    /// let total: f64 = rows.iter().map(|row| row.1).sum();
+    /// assert!((total - model.logp(&[mu, sigma.ln()]).unwrap()).abs() < 1e-12);
+    /// ```
     pub fn log_density_table(&self, u: &[f64]) -> Result<String> {
         self.log_density_table_joint(u, &[])
     }
 
     /// A table of each term's log-density at `(u, z)`.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// let table = model.log_density_table_joint(&[0.5], &[1]).unwrap();
+    /// assert_eq!(table.lines().count(), 4); // the header, k, mu and y
+    /// let k_row = table.lines().find(|row| row.trim_start().starts_with("k ")).unwrap();
+    /// let lp: f64 = k_row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    /// assert!((lp - 0.3_f64.ln()).abs() < 1e-15); // ln P(k = 1)
+    /// ```
     pub fn log_density_table_joint(&self, u: &[f64], z: &[i64]) -> Result<String> {
         let eval = self.evaluate_joint(
             u,
@@ -1623,6 +2329,19 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 }
 
 /// A reproducible random-number generator for a (seed, stream) pair.
+///
+/// ```
+/// use ppl_core::model::rng_for;
+/// use rand::Rng;
+///
+/// let draws = |seed: u64, stream: u64| -> Vec<u64> {
+///     let mut rng = rng_for(seed, stream);
+///     (0..4).map(|_| rng.gen()).collect()
+/// };
+/// assert_eq!(draws(7, 0), draws(7, 0)); // reproducible
+/// assert_ne!(draws(7, 0), draws(7, 1)); // one stream per chain
+/// assert_ne!(draws(7, 0), draws(8, 0));
+/// ```
 pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);

@@ -91,24 +91,61 @@ pub struct GatherIndex<'a> {
 
 impl<'a> GatherIndex<'a> {
     /// The indices.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    ///
+    /// let theta = [1.0, 2.0, 3.0];
+    /// let g = gather(&theta[..], &[2, 0]);
+    /// let Operand::Gather(_, index) = Param::<f64>::operand(&g) else { unreachable!() };
+    /// assert_eq!(index.as_slice(), [2, 0]);
+    /// ```
     #[inline]
     pub fn as_slice(&self) -> &'a [usize] {
         self.index
     }
 
     /// Number of indices.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    ///
+    /// let theta = [1.0, 2.0, 3.0];
+    /// let g = gather(&theta[..], &[2, 0]);
+    /// let Operand::Gather(_, index) = Param::<f64>::operand(&g) else { unreachable!() };
+    /// assert_eq!(index.len(), 2);
+    /// ```
     #[inline]
     pub fn len(&self) -> usize {
         self.index.len()
     }
 
     /// True when there are no indices.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    ///
+    /// let theta = [1.0, 2.0];
+    /// let none = gather(&theta[..], &[]);
+    /// let Operand::Gather(_, index) = Param::<f64>::operand(&none) else { unreachable!() };
+    /// assert!(index.is_empty());
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
 
     /// Every index is below this.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    ///
+    /// let theta = [1.0, 2.0, 3.0];
+    /// let g = gather(&theta[..], &[2, 0]);
+    /// let Operand::Gather(_, index) = Param::<f64>::operand(&g) else { unreachable!() };
+    /// assert_eq!(index.bound(), 3); // the source's length
+    /// assert!(index.as_slice().iter().all(|&i| i < index.bound()));
+    /// ```
     #[inline]
     pub fn bound(&self) -> usize {
         self.bound
@@ -117,6 +154,16 @@ impl<'a> GatherIndex<'a> {
 
 impl<'a, R: Real> Operand<'a, R> {
     /// `None` for scalars (they broadcast), else the slice length.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    ///
+    /// assert_eq!(Operand::<f64>::Const(1.0).len(), None);
+    /// assert_eq!(Operand::<f64>::Data(&[1.0, 2.0]).len(), Some(2));
+    /// let theta = [1.0, 2.0];
+    /// let g = gather(&theta[..], &[0, 1, 1, 0]);
+    /// assert_eq!(Param::<f64>::operand(&g).len(), Some(4)); // one per index
+    /// ```
     #[inline]
     pub fn len(&self) -> Option<usize> {
         match self {
@@ -128,13 +175,34 @@ impl<'a, R: Real> Operand<'a, R> {
         }
     }
 
-    /// True for a scalar or an empty slice.
+    /// True for an empty slice. A scalar, which broadcasts, is not empty.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    ///
+    /// assert!(Operand::<f64>::Data(&[]).is_empty());
+    /// assert!(!Operand::<f64>::Const(1.0).is_empty()); // a scalar broadcasts
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
 
     /// True when no element can carry a derivative.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let x = Var::leaf(1.0);
+    /// assert!(!Operand::Scalar(x).is_constant());
+    /// assert!(Operand::Scalar(Var::constant(1.0)).is_constant()); // slot 0: no derivative
+    /// assert!(Operand::<Var>::Data(&[1.0, 2.0]).is_constant());
+    /// assert!(!Operand::Slice(&[x][..]).is_constant());
+    /// // In plain `f64` evaluation nothing carries a derivative.
+    /// assert!(Operand::<f64>::Slice(&[1.0]).is_constant());
+    /// ```
     #[inline]
     pub fn is_constant(&self) -> bool {
         match self {
@@ -149,6 +217,16 @@ impl<'a, R: Real> Operand<'a, R> {
     }
 
     /// The value of element `i` (scalars broadcast).
+    ///
+    /// Panics when `i` is out of range of a slice.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    ///
+    /// let x: Operand<'_, f64> = Operand::IntData(&[3, 4]);
+    /// assert_eq!(x.value(1), 4.0);
+    /// assert_eq!(Operand::<f64>::Const(0.5).value(99), 0.5); // a scalar broadcasts
+    /// ```
     #[inline(always)]
     pub fn value(&self, i: usize) -> f64 {
         match self {
@@ -162,6 +240,19 @@ impl<'a, R: Real> Operand<'a, R> {
     }
 
     /// Element `i` as a model scalar (scalars broadcast).
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    /// use ppl_core::tape::{self, Var};
+    /// use ppl_core::Real;
+    ///
+    /// tape::reset();
+    /// let xs = [Var::leaf(1.0), Var::leaf(2.0)];
+    /// let op = Operand::Slice(&xs);
+    /// assert_eq!(op.lift(1).index(), xs[1].index()); // the same tape slot: gradients flow back
+    /// let data: Operand<'_, Var> = Operand::Data(&[5.0]);
+    /// assert_eq!((data.lift(0).value(), data.lift(0).index()), (5.0, 0)); // a constant
+    /// ```
     #[inline(always)]
     pub fn lift(&self, i: usize) -> R {
         match self {
@@ -175,6 +266,14 @@ impl<'a, R: Real> Operand<'a, R> {
     }
 
     /// True for a gathered operand ([`Operand::Gather`]).
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Param};
+    ///
+    /// let theta = [1.0, 2.0];
+    /// assert!(Param::<f64>::operand(&gather(&theta[..], &[1, 1])).is_gather());
+    /// assert!(!Param::<f64>::operand(&theta).is_gather());
+    /// ```
     #[inline]
     pub fn is_gather(&self) -> bool {
         matches!(self, Operand::Gather(..))
@@ -183,6 +282,22 @@ impl<'a, R: Real> Operand<'a, R> {
     /// A gathered operand copied into `buf` and viewed as a plain slice; any other operand
     /// is returned unchanged. Densities with hand-written tape code that only know plain
     /// slices call this first, so gathered parameters keep their gradients.
+    ///
+    /// ```
+    /// use ppl_core::param::{gather, Operand, Param};
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let theta = [Var::leaf(1.0), Var::leaf(2.0)];
+    /// let g = gather(&theta[..], &[1, 1, 0]);
+    /// let mut buf = Vec::new();
+    /// let op = Param::<Var>::operand(&g).materialize(&mut buf);
+    /// assert!(matches!(op, Operand::Slice(_)));
+    /// assert_eq!(op.values(3).collect::<Vec<_>>(), [2.0, 2.0, 1.0]);
+    /// assert_eq!(buf[0].index(), theta[1].index()); // copies of the same tape scalars
+    /// // Any other operand comes back unchanged.
+    /// assert!(matches!(Operand::<Var>::Const(1.0).materialize(&mut buf), Operand::Const(_)));
+    /// ```
     pub fn materialize<'b>(self, buf: &'b mut Vec<R>) -> Operand<'b, R>
     where
         'a: 'b,
@@ -236,11 +351,30 @@ impl<'a, R: Real> Operand<'a, R> {
     }
 
     /// Iterates over the plain values of all `n` broadcast elements.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    ///
+    /// let mu: Operand<'_, f64> = Operand::Const(2.0);
+    /// assert_eq!(mu.values(3).collect::<Vec<_>>(), [2.0, 2.0, 2.0]); // broadcast
+    /// let x: Operand<'_, f64> = Operand::Data(&[1.0, 2.0, 3.0]);
+    /// assert_eq!(x.values(2).collect::<Vec<_>>(), [1.0, 2.0]); // the first n
+    /// ```
     pub fn values(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
         (0..n).map(move |i| self.value(i))
     }
 
     /// The first non-finite element, if any, as `(index, value)`.
+    ///
+    /// ```
+    /// use ppl_core::param::Operand;
+    ///
+    /// let x: Operand<'_, f64> = Operand::Data(&[1.0, f64::INFINITY, f64::NAN]);
+    /// assert_eq!(x.first_non_finite(), Some((1, f64::INFINITY)));
+    /// assert_eq!(Operand::<f64>::Data(&[1.0, 2.0]).first_non_finite(), None);
+    /// let (i, v) = Operand::<f64>::Const(f64::NAN).first_non_finite().unwrap();
+    /// assert!(i == 0 && v.is_nan());
+    /// ```
     pub fn first_non_finite(&self) -> Option<(usize, f64)> {
         let n = self.len().unwrap_or(1);
         (0..n)
@@ -523,13 +657,33 @@ impl<E: ScalarValue + DataKind, const N: usize> ParamValues for &[E; N] {
 }
 
 /// Checks a parameter: constant data must be finite and satisfy `ok`; model scalars must
-/// satisfy `ok` (a NaN fails any comparison, so it fails too).
+/// satisfy `ok` (a NaN fails any comparison, so it fails a comparing requirement, but
+/// passes one that always holds).
 ///
 /// Parameters that are model scalars are checked because a constructor called with a
 /// value outside the parameter space fails, and the model runtime turns that failure
 /// into a log-density of −∞ during inference (the point is outside the support). For a
 /// requirement that always holds (`|_| true`) the compiler removes the loop over model
 /// scalars entirely, so unconstrained parameters cost nothing to check.
+///
+/// ```
+/// use ppl_core::param::check_param;
+/// use ppl_core::tape::{self, Var};
+///
+/// let positive = |s: f64| s > 0.0;
+/// assert!(check_param("Gamma", "rate", &[1.0, 2.0], "must be positive", positive).is_ok());
+/// let err = check_param("Gamma", "rate", &[1.0, 0.0], "must be positive", positive);
+/// assert_eq!(err.unwrap_err().to_string(), "Gamma: parameter `rate` must be positive, got 0");
+/// // Data must be finite whatever the requirement.
+/// let err = check_param("Normal", "mu", &f64::INFINITY, "is any number", |_| true);
+/// assert_eq!(err.unwrap_err().to_string(), "Normal: parameter `mu` must be finite, got inf");
+/// // A model scalar meets the requirement alone: a NaN fails a comparison...
+/// tape::reset();
+/// let nan = Var::leaf(f64::NAN);
+/// assert!(check_param("Gamma", "rate", &nan, "must be positive", positive).is_err());
+/// // ...but passes a requirement that always holds.
+/// assert!(check_param("Normal", "mu", &nan, "is any number", |_| true).is_ok());
+/// ```
 pub fn check_param(
     distribution: &'static str,
     parameter: &'static str,

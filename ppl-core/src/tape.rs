@@ -18,9 +18,9 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 
 /// A scalar recorded on the thread's tape.
 ///
-/// Start a recording with [`reset`], create the independent variables with
-/// [`Var::leaf`], compute with ordinary arithmetic and the [`Real`] methods, then run
-/// [`gradient`] from the result:
+/// Start a recording with [`reset`] (on each thread, before its first leaf), create the
+/// independent variables with [`Var::leaf`], compute with ordinary arithmetic and the
+/// [`Real`] methods, then run [`gradient`] from the result:
 ///
 /// ```
 /// use ppl_core::tape::{self, Var};
@@ -170,23 +170,74 @@ fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
 /// Starts a new recording on this thread's tape, discarding the previous one.
 ///
 /// Every `Var` from an earlier recording is invalid afterwards.
+///
+/// ```
+/// use ppl_core::tape::{self, Var};
+///
+/// tape::reset();
+/// assert_eq!(tape::len(), 1); // only slot 0, where constants live
+/// let x = Var::leaf(2.0);
+/// let _ = x * x;
+/// assert_eq!(tape::len(), 3);
+/// tape::reset();
+/// assert_eq!(tape::len(), 1);
+/// ```
 pub fn reset() {
     with_tape(|t| t.clear());
 }
 
 /// Number of nodes in the current recording (for tests and benchmarks).
+///
+/// ```
+/// use ppl_core::tape::{self, Var};
+///
+/// tape::reset();
+/// let (x, y) = (Var::leaf(1.0), Var::leaf(2.0));
+/// let before = tape::len();
+/// let _ = x * y + 1.0; // two operations, two nodes
+/// assert_eq!(tape::len(), before + 2);
+/// let _ = Var::constant(3.0) * 2.0; // constants record nothing
+/// assert_eq!(tape::len(), before + 2);
+/// ```
 pub fn len() -> usize {
     with_nodes(|nodes| nodes.len())
 }
 
 impl Var {
     /// A constant: records nothing and receives no gradient.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let (x, c) = (Var::leaf(3.0), Var::constant(2.0));
+    /// assert_eq!(c.index(), 0);
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(x * c, &[x, c], &mut grad);
+    /// assert_eq!(grad, [2.0, 0.0]); // a constant receives no gradient
+    /// ```
     #[inline]
     pub const fn constant(val: f64) -> Var {
         Var { val, idx: 0 }
     }
 
     /// A new independent variable (a leaf of the tape).
+    ///
+    /// Call [`reset`] first on each thread: it starts the recording, and leaves created
+    /// before any recording started are not tracked.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    /// use ppl_core::Real;
+    ///
+    /// tape::reset();
+    /// let x = Var::leaf(1.5);
+    /// assert_eq!(x.value(), 1.5);
+    /// assert!(x.index() > 0);
+    /// let mut grad = [0.0];
+    /// tape::gradient(x, &[x], &mut grad);
+    /// assert_eq!(grad, [1.0]); // ∂x/∂x
+    /// ```
     pub fn leaf(val: f64) -> Var {
         Var {
             val,
@@ -195,6 +246,19 @@ impl Var {
     }
 
     /// Appends one new leaf per value to `out`, in one access to the tape.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let mut xs = vec![Var::constant(1.0)]; // kept: the leaves are appended
+    /// Var::leaves(&[2.0, 3.0], &mut xs);
+    /// assert_eq!(xs.len(), 3);
+    /// assert_eq!(xs[2].index(), xs[1].index() + 1); // consecutive slots
+    /// let mut grad = [0.0; 3];
+    /// tape::gradient(xs[1] * xs[2], &xs, &mut grad);
+    /// assert_eq!(grad, [0.0, 3.0, 2.0]);
+    /// ```
     pub fn leaves(values: &[f64], out: &mut Vec<Var>) {
         let first = with_nodes(|nodes| {
             let first = nodes.len() as u32;
@@ -210,6 +274,16 @@ impl Var {
     }
 
     /// The tape index (0 for constants).
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let x = Var::leaf(2.0);
+    /// assert_eq!(Var::constant(2.0).index(), 0);
+    /// assert_eq!((x * 3.0).index(), x.index() + 1); // the next node
+    /// assert_eq!((Var::constant(2.0) * 3.0).index(), 0); // nothing recorded
+    /// ```
     #[inline]
     pub fn index(&self) -> u32 {
         self.idx
@@ -294,7 +368,9 @@ impl Var {
     /// (index, partial). Entries with index 0 may be written; they are harmless.
     ///
     /// `fill` returns the node's value; the partials it pushes are the node's derivatives
-    /// with respect to its parents. Here `f = Σ xᵢ²` is one node with partials `2xᵢ`:
+    /// with respect to its parents. The tape is borrowed while `fill` runs: recording
+    /// another wide node inside it ([`Var::wide`], a `Sum` of `Var`s, a nested
+    /// `wide_with`) panics. Here `f = Σ xᵢ²` is one node with partials `2xᵢ`:
     ///
     /// ```
     /// use ppl_core::tape::{self, Var};
@@ -395,6 +471,28 @@ impl Var {
     /// [`Var::multi_output`] with the reverse step's data appended by `data` straight
     /// into the tape's store (no intermediate buffer). `data` must not record
     /// operations.
+    ///
+    /// Outputs `(a², a³)`, with `a` kept for the reverse step:
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, MultiOutput, Var};
+    /// use ppl_core::Real;
+    ///
+    /// fn backward(m: &MultiOutput<'_>, inputs: &mut [f64], _scratch: &mut Vec<f64>) {
+    ///     let a = m.data[0];
+    ///     inputs[0] = m.output_adjoints[0] * 2.0 * a + m.output_adjoints[1] * 3.0 * a * a;
+    /// }
+    ///
+    /// tape::reset();
+    /// let a = Var::leaf(2.0);
+    /// let first = Var::multi_output_with([a.index()], 2, |d| d.push(a.value()), 0, backward);
+    /// let (square, cube) = (Var::from_tape(4.0, first), Var::from_tape(8.0, first + 1));
+    /// let mut grad = [0.0];
+    /// tape::gradient(square + cube, &[a], &mut grad);
+    /// assert_eq!(grad, [2.0 * 2.0 + 3.0 * 4.0]);
+    /// // Constant inputs only: nothing is recorded, and the slot is 0.
+    /// assert_eq!(Var::multi_output_with([0], 2, |_| {}, 0, backward), 0);
+    /// ```
     pub fn multi_output_with(
         inputs: impl IntoIterator<Item = u32>,
         outputs: usize,
@@ -476,11 +574,42 @@ pub struct EdgeWriter<'t> {
 
 impl EdgeWriter<'_> {
     /// Runs `fill` with a writer that drops every edge and returns its value.
+    ///
+    /// ```
+    /// use ppl_core::tape::EdgeWriter;
+    ///
+    /// let value = EdgeWriter::discarding(|w| {
+    ///     w.push(5, 1.0); // dropped: no node is being recorded
+    ///     2.5
+    /// });
+    /// assert_eq!(value, 2.5);
+    /// ```
     pub fn discarding(fill: impl FnOnce(&mut EdgeWriter<'_>) -> f64) -> f64 {
         fill(&mut EdgeWriter { sink: None })
     }
 
     /// Adds the partial derivative with respect to the tape slot `idx` (0 is ignored).
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let x = Var::leaf(3.0);
+    /// let f = Var::wide_with(|w| {
+    ///     w.push(x.index(), 2.0);
+    ///     w.push(0, 100.0); // a constant: ignored
+    ///     6.0
+    /// });
+    /// let mut grad = [0.0];
+    /// tape::gradient(f, &[x], &mut grad);
+    /// assert_eq!(grad, [2.0]);
+    /// // With constants only, no edge is written and the result is a constant.
+    /// let c = Var::wide_with(|w| {
+    ///     w.push(0, 1.0);
+    ///     1.0
+    /// });
+    /// assert_eq!(c.index(), 0);
+    /// ```
     #[inline]
     pub fn push(&mut self, idx: u32, partial: f64) {
         if let Some((index, partials)) = &mut self.sink {
@@ -493,6 +622,20 @@ impl EdgeWriter<'_> {
 
     /// Adds one edge per element: `partials[i]` with respect to `vars[i]`. Constant
     /// elements (index 0) feed the ignored constant slot, which is harmless.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let xs = [Var::leaf(1.0), Var::constant(5.0), Var::leaf(2.0)];
+    /// let f = Var::wide_with(|w| {
+    ///     w.extend(&xs, &[0.5, 7.0, -1.0]); // the constant's partial goes nowhere
+    ///     0.0
+    /// });
+    /// let mut grad = [0.0; 3];
+    /// tape::gradient(f, &xs, &mut grad);
+    /// assert_eq!(grad, [0.5, 0.0, -1.0]);
+    /// ```
     #[inline]
     pub fn extend<R: Real>(&mut self, vars: &[R], partials: &[f64]) {
         if let Some((index, p)) = &mut self.sink {
@@ -503,6 +646,20 @@ impl EdgeWriter<'_> {
     }
 
     /// Like [`EdgeWriter::extend`] with every partial multiplied by `scale`.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    ///
+    /// tape::reset();
+    /// let xs = [Var::leaf(1.0), Var::leaf(2.0)];
+    /// let f = Var::wide_with(|w| {
+    ///     w.extend_scaled(&xs, &[1.0, -3.0], 0.5);
+    ///     0.0
+    /// });
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(f, &xs, &mut grad);
+    /// assert_eq!(grad, [0.5, -1.5]);
+    /// ```
     #[inline]
     pub fn extend_scaled<R: Real>(&mut self, vars: &[R], partials: &[f64], scale: f64) {
         if let Some((index, p)) = &mut self.sink {
@@ -513,6 +670,25 @@ impl EdgeWriter<'_> {
     }
 
     /// Reserves room for `n` more edges.
+    ///
+    /// ```
+    /// use ppl_core::tape::{self, Var};
+    /// use ppl_core::Real;
+    ///
+    /// tape::reset();
+    /// let xs: Vec<Var> = (0..100).map(|i| Var::leaf(i as f64)).collect();
+    /// let f = Var::wide_with(|w| {
+    ///     w.reserve(xs.len()); // room for the 100 edges at once
+    ///     for x in &xs {
+    ///         w.push(x.index(), 1.0);
+    ///     }
+    ///     xs.iter().map(|x| x.value()).sum()
+    /// });
+    /// assert_eq!(f.value(), 4950.0);
+    /// let mut grad = vec![0.0; 100];
+    /// tape::gradient(f, &xs, &mut grad);
+    /// assert!(grad.iter().all(|&g| g == 1.0));
+    /// ```
     pub fn reserve(&mut self, n: usize) {
         if let Some((index, partials)) = &mut self.sink {
             index.reserve(n);
@@ -522,6 +698,38 @@ impl EdgeWriter<'_> {
 }
 
 /// Runs the backward pass from `output` and writes `∂output/∂leaf` for each leaf.
+///
+/// A leaf the output does not depend on gets 0. Each call starts from fresh adjoints, so
+/// one recording can be differentiated again, with other leaves.
+///
+/// # Panics
+///
+/// If `leaves` and `grad` differ in length, or if `output` lies past the end of the current
+/// recording (a `Var` from before the last [`reset`]). A `Var` from an earlier recording
+/// is a logic error that is not always detected: one whose slot also exists in the
+/// current recording is read as that slot.
+///
+/// ```
+/// use ppl_core::tape::{self, Var};
+///
+/// tape::reset();
+/// let (x, y, unused) = (Var::leaf(2.0), Var::leaf(3.0), Var::leaf(9.0));
+/// let f = x * x * y;
+/// let mut grad = [0.0; 3];
+/// tape::gradient(f, &[x, y, unused], &mut grad);
+/// assert_eq!(grad, [12.0, 4.0, 0.0]);
+/// let mut dy = [0.0];
+/// tape::gradient(f, &[y], &mut dy); // again, for one leaf
+/// assert_eq!(dy, [4.0]);
+/// ```
+///
+/// ```should_panic
+/// use ppl_core::tape::{self, Var};
+///
+/// tape::reset();
+/// let x = Var::leaf(1.0);
+/// tape::gradient(x * 2.0, &[x], &mut [0.0; 2]); // one slot per leaf is required
+/// ```
 pub fn gradient(output: Var, leaves: &[Var], grad: &mut [f64]) {
     assert_eq!(leaves.len(), grad.len(), "one gradient slot per leaf");
     with_tape(|t| {
@@ -686,6 +894,15 @@ fn sweep_multi(t: &mut Tape, node: Node, i: usize) {
     }
 }
 
+/// The value alone (formatting options apply to it).
+///
+/// ```
+/// use ppl_core::tape::{self, Var};
+///
+/// tape::reset();
+/// assert_eq!(format!("{:.3}", Var::leaf(2.0 / 3.0)), "0.667");
+/// assert_eq!(Var::constant(-1.5).to_string(), "-1.5");
+/// ```
 impl fmt::Display for Var {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.val, f)

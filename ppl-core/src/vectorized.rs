@@ -108,6 +108,21 @@ pub struct LengthMismatch {
 }
 
 /// The common length of the slice operands (1 if all are scalars).
+///
+/// ```
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::{broadcast_len, LengthMismatch};
+///
+/// let names = ["x", "mu", "sigma"];
+/// let x = Operand::Data(&[1.0, 2.0, 3.0]);
+/// let ops: [Operand<'_, f64>; 3] = [x, Operand::Const(0.0), Operand::Data(&[1.0, 1.0, 2.0])];
+/// assert_eq!(broadcast_len(&names, &ops), Ok(3));
+/// let scalars: [Operand<'_, f64>; 3] = [Operand::Const(1.0); 3];
+/// assert_eq!(broadcast_len(&names, &scalars), Ok(1)); // all scalars: one element
+/// let ragged: [Operand<'_, f64>; 3] = [x, Operand::Const(0.0), Operand::Data(&[1.0])];
+/// let err = LengthMismatch { argument: "sigma", found: 1, expected: 3 };
+/// assert_eq!(broadcast_len(&names, &ragged), Err(err));
+/// ```
 pub fn broadcast_len<R: Real, const K: usize>(
     names: &[&'static str; K],
     ops: &[Operand<'_, R>; K],
@@ -136,6 +151,19 @@ thread_local! {
 }
 
 /// Runs `f` with `N` empty scratch columns from this thread's pool (capacity is kept).
+///
+/// ```
+/// use ppl_core::vectorized::with_columns;
+///
+/// let total = with_columns::<2, _>(|[a, b]| {
+///     a.extend([1.0, 2.0]);
+///     b.push(3.0);
+///     a.iter().chain(b.iter()).sum::<f64>()
+/// });
+/// assert_eq!(total, 6.0);
+/// // The columns went back to the pool; they are handed out empty again.
+/// assert!(with_columns::<2, _>(|cols| cols.iter().all(Vec::is_empty)));
+/// ```
 pub fn with_columns<const N: usize, T>(f: impl FnOnce(&mut [Vec<f64>; N]) -> T) -> T {
     let mut cols: [Vec<f64>; N] = COLUMNS.with(|pool| {
         let mut pool = pool.borrow_mut();
@@ -152,6 +180,22 @@ pub fn with_columns<const N: usize, T>(f: impl FnOnce(&mut [Vec<f64>; N]) -> T) 
 
 /// The plain values of `op` broadcast to `n` elements: data slices are borrowed, anything
 /// else is written into `buf`.
+///
+/// A slice is taken whole: `n` sizes only the broadcast of a scalar.
+///
+/// ```
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::column;
+///
+/// let mut buf = Vec::new();
+/// assert_eq!(column::<f64>(&Operand::Const(2.0), 3, &mut buf), [2.0, 2.0, 2.0]);
+/// let mut buf = Vec::new();
+/// assert_eq!(column::<f64>(&Operand::IntData(&[1, 2]), 2, &mut buf), [1.0, 2.0]);
+/// let data = [0.5, 1.5];
+/// let mut buf = Vec::new();
+/// let col = column::<f64>(&Operand::Data(&data), 2, &mut buf);
+/// assert!(std::ptr::eq(col, &data[..])); // borrowed, not copied
+/// ```
 #[inline]
 pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>) -> &'a [f64] {
     match *op {
@@ -186,6 +230,26 @@ pub fn column<'a, R: Real>(op: &Operand<'a, R>, n: usize, buf: &'a mut Vec<f64>)
 
 /// Appends the partials of one operand to a wide node: one edge per element for a slice
 /// of variables, one summed edge for a scalar variable, nothing for constants.
+///
+/// ```
+/// use ppl_core::param::{gather, Operand, Param};
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::vectorized::push_partials;
+///
+/// tape::reset();
+/// let theta = [Var::leaf(1.0), Var::leaf(2.0)];
+/// let scale = Var::leaf(3.0);
+/// let g = gather(&theta[..], &[1, 0, 1]);
+/// let f = Var::wide_with(|w| {
+///     push_partials(w, &Param::<Var>::operand(&g), &[1.0, 10.0, 100.0]); // per element
+///     push_partials(w, &Operand::Scalar(scale), &[1.0, 2.0, 3.0]); // one summed edge
+///     push_partials(w, &Operand::<Var>::Const(1.0), &[5.0]); // a constant: nothing
+///     0.0
+/// });
+/// let mut grad = [0.0; 3];
+/// tape::gradient(f, &[theta[0], theta[1], scale], &mut grad);
+/// assert_eq!(grad, [10.0, 101.0, 6.0]); // theta[1] is picked twice
+/// ```
 #[inline]
 pub fn push_partials<R: Real>(w: &mut EdgeWriter<'_>, op: &Operand<'_, R>, partials: &[f64]) {
     match *op {
@@ -260,6 +324,40 @@ fn accumulate_by_index(
 const SMALL: usize = 16;
 
 /// Sum of the kernel over `n` broadcast elements, as one tape node when taped.
+///
+/// `n` is the operands' common length ([`broadcast_len`]); it must not exceed a slice
+/// operand's length (that panics).
+///
+/// The same sum in plain `f64` and on the tape, where it is one node:
+///
+/// ```
+/// # use ppl_core::vectorized::Kernel;
+/// # use ppl_core::Real;
+/// # /// −(x − m)²/2, arguments `[x, m]`.
+/// # struct HalfSquare;
+/// # impl Kernel<2> for HalfSquare {
+/// #     fn eval<R: Real>(&self, [x, m]: [R; 2]) -> R {
+/// #         -(x - m) * (x - m) * 0.5
+/// #     }
+/// # }
+/// use ppl_core::param::Operand;
+/// use ppl_core::tape::{self, Var};
+/// use ppl_core::vectorized::sum;
+///
+/// let xs = [1.0, 2.0, 4.0];
+/// let plain: f64 = sum(&HalfSquare, &[Operand::Data(&xs), Operand::Const(2.0)], 3);
+/// assert_eq!(plain, -0.5 * (1.0 + 0.0 + 4.0));
+///
+/// tape::reset();
+/// let m = Var::leaf(2.0);
+/// let before = tape::len();
+/// let taped: Var = sum(&HalfSquare, &[Operand::Data(&xs), Operand::Scalar(m)], 3);
+/// assert_eq!(taped.value(), plain);
+/// assert_eq!(tape::len(), before + 1); // one node for the three elements
+/// let mut grad = [0.0];
+/// tape::gradient(taped, &[m], &mut grad);
+/// assert_eq!(grad, [(1.0 - 2.0) + (2.0 - 2.0) + (4.0 - 2.0)]); // Σ (xᵢ − m)
+/// ```
 // Index loops walk several columns in step; iterator chains over K columns read worse.
 #[allow(clippy::needless_range_loop)]
 pub fn sum<R: Real, F: Kernel<K>, const K: usize>(
@@ -413,6 +511,24 @@ fn columns<'a, R: Real, const K: usize>(
 }
 
 /// Log-density of each of the `n` elements, as plain values (for pointwise likelihoods).
+///
+/// ```
+/// # use ppl_core::vectorized::Kernel;
+/// # use ppl_core::Real;
+/// # /// −(x − m)²/2, arguments `[x, m]`.
+/// # struct HalfSquare;
+/// # impl Kernel<2> for HalfSquare {
+/// #     fn eval<R: Real>(&self, [x, m]: [R; 2]) -> R {
+/// #         -(x - m) * (x - m) * 0.5
+/// #     }
+/// # }
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::pointwise;
+///
+/// let mut out = vec![f64::NAN]; // appended to
+/// pointwise(&HalfSquare, &[Operand::<f64>::Data(&[1.0, 4.0]), Operand::Const(2.0)], 2, &mut out);
+/// assert_eq!(out[1..], [-0.5, -2.0]);
+/// ```
 pub fn pointwise<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
     ops: &[Operand<'_, R>; K],
@@ -428,6 +544,30 @@ pub fn pointwise<R: Real, F: Kernel<K>, const K: usize>(
 /// The usual log-density of an element-wise distribution: broadcasts the operands
 /// (argument names for errors, value first), returns −∞ when any value lies outside the
 /// support, and otherwise sums the kernel as one tape node.
+///
+/// ```
+/// # use ppl_core::vectorized::Kernel;
+/// # use ppl_core::Real;
+/// # /// −(x − m)²/2, arguments `[x, m]`.
+/// # struct HalfSquare;
+/// # impl Kernel<2> for HalfSquare {
+/// #     fn eval<R: Real>(&self, [x, m]: [R; 2]) -> R {
+/// #         -(x - m) * (x - m) * 0.5
+/// #     }
+/// # }
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::sum_in_support;
+///
+/// let names = ["x", "m"];
+/// let nonnegative = |x: f64| x >= 0.0;
+/// let ops = [Operand::<f64>::Data(&[0.0, 1.0]), Operand::Const(0.0)];
+/// assert_eq!(sum_in_support(&HalfSquare, &names, &ops, nonnegative), Ok(-0.5));
+/// let ops = [Operand::<f64>::Data(&[0.0, -1.0]), Operand::Const(0.0)];
+/// assert_eq!(sum_in_support(&HalfSquare, &names, &ops, nonnegative), Ok(f64::NEG_INFINITY));
+/// let ops = [Operand::<f64>::Data(&[0.0, 1.0]), Operand::Data(&[0.0])];
+/// let err = sum_in_support(&HalfSquare, &names, &ops, nonnegative).unwrap_err();
+/// assert_eq!((err.argument, err.found, err.expected), ("m", 1, 2));
+/// ```
 pub fn sum_in_support<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
     names: &[&'static str; K],
@@ -443,6 +583,16 @@ pub fn sum_in_support<R: Real, F: Kernel<K>, const K: usize>(
 
 /// Whether each of the first `n` values of `op` (scalars broadcast) passes `test`: a data
 /// slice (the usual observed case) in one pass without a branch per element.
+///
+/// ```
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::all_values;
+///
+/// let x: Operand<'_, f64> = Operand::Data(&[1.0, 2.0, -3.0]);
+/// assert!(!all_values(&x, 3, |v| v > 0.0));
+/// assert!(all_values(&x, 2, |v| v > 0.0)); // the first two only
+/// assert!(all_values(&Operand::<f64>::Const(1.0), 5, |v| v > 0.0)); // a scalar broadcasts
+/// ```
 pub fn all_values<R: Real>(op: &Operand<'_, R>, n: usize, test: impl Fn(f64) -> bool) -> bool {
     match *op {
         Operand::Data(xs) => xs[..n].iter().fold(true, |ok, x| ok & test(*x)),
@@ -452,6 +602,15 @@ pub fn all_values<R: Real>(op: &Operand<'_, R>, n: usize, test: impl Fn(f64) -> 
 
 /// The sum of the first `n` values of `op` (scalars broadcast); a data slice with split
 /// accumulators.
+///
+/// ```
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::sum_values;
+///
+/// assert_eq!(sum_values(&Operand::<f64>::Data(&[1.0, 2.0, 3.5]), 3), 6.5);
+/// assert_eq!(sum_values(&Operand::<f64>::Const(2.0), 4), 8.0); // broadcast: 4 × 2
+/// assert_eq!(sum_values(&Operand::<f64>::IntData(&[1, 2, 3]), 2), 3.0); // the first two
+/// ```
 pub fn sum_values<R: Real>(op: &Operand<'_, R>, n: usize) -> f64 {
     match *op {
         Operand::Data(xs) => crate::linalg::sum_f64(&xs[..n]),
@@ -461,6 +620,26 @@ pub fn sum_values<R: Real>(op: &Operand<'_, R>, n: usize) -> f64 {
 
 /// The pointwise twin of [`sum_in_support`]: appends each element's log-density to `out`,
 /// −∞ for values outside the support.
+///
+/// ```
+/// # use ppl_core::vectorized::Kernel;
+/// # use ppl_core::Real;
+/// # /// −(x − m)²/2, arguments `[x, m]`.
+/// # struct HalfSquare;
+/// # impl Kernel<2> for HalfSquare {
+/// #     fn eval<R: Real>(&self, [x, m]: [R; 2]) -> R {
+/// #         -(x - m) * (x - m) * 0.5
+/// #     }
+/// # }
+/// use ppl_core::param::Operand;
+/// use ppl_core::vectorized::pointwise_in_support;
+///
+/// let names = ["x", "m"];
+/// let ops = [Operand::<f64>::Data(&[1.0, -1.0]), Operand::Const(0.0)];
+/// let mut out = Vec::new();
+/// pointwise_in_support(&HalfSquare, &names, &ops, |x| x >= 0.0, &mut out).unwrap();
+/// assert_eq!(out, [-0.5, f64::NEG_INFINITY]); // only the element outside is −∞
+/// ```
 pub fn pointwise_in_support<R: Real, F: Kernel<K>, const K: usize>(
     kernel: &F,
     names: &[&'static str; K],

@@ -103,6 +103,13 @@ impl Metric {
     }
 }
 
+/// The metric's [`name`](Metric::name).
+///
+/// ```
+/// use ppl_infer::Metric;
+/// assert_eq!(format!("{}", Metric::GradientDiagonal), "gradient-diagonal");
+/// assert_eq!(Metric::default().to_string(), "auto");
+/// ```
 impl std::fmt::Display for Metric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

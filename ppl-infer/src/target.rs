@@ -179,12 +179,105 @@ impl TraceVariable {
 pub trait SampleTarget: LogDensity + Sync {
     /// A random initial position with finite log-density and gradient, or an error that
     /// explains why none was found.
+    ///
+    /// For a [`RawDensity`], Stan's uniform(−2, 2) draws retried
+    /// [`INIT_ATTEMPTS`](ppl_core::model::INIT_ATTEMPTS) times:
+    ///
+    /// ```
+    /// use ppl_core::model::{rng_for, INIT_ATTEMPTS};
+    /// use ppl_infer::{LogDensity, RawDensity, SampleTarget};
+    ///
+    /// /// A density that is zero unless x > 5, out of reach of the initial draws.
+    /// struct FarAway;
+    /// impl LogDensity for FarAway {
+    ///     fn dim(&self) -> usize { 1 }
+    ///     fn logp(&self, x: &[f64]) -> ppl_core::Result<f64> {
+    ///         Ok(if x[0] > 5.0 { -x[0] } else { f64::NEG_INFINITY })
+    ///     }
+    ///     fn logp_grad(&self, x: &[f64], g: &mut [f64]) -> ppl_core::Result<f64> {
+    ///         g[0] = -1.0;
+    ///         self.logp(x)
+    ///     }
+    /// }
+    /// let err = RawDensity(&FarAway).initial_position(&mut rng_for(1, 0)).unwrap_err();
+    /// assert!(matches!(err, ppl_core::Error::Init { attempts, .. } if attempts == INIT_ATTEMPTS));
+    /// ```
     fn initial_position(&self, rng: &mut dyn RngCore) -> Result<Vec<f64>, ppl_core::Error>;
 
     /// Checks a user-given initial position.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.5)`, `sigma ~ HalfNormal(1)`, `y = 1 ~ Normal(k, sigma)` observed.
+    /// # struct Switch;
+    /// # impl ModelTemplate for Switch {
+    /// #     type Output<R: Real> = ();
+    /// #     fn name(&self) -> &'static str {
+    /// #         "switch"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.5), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(k as f64, sigma), 1.0);
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Switch).unwrap();
+    /// use ppl_core::{Error, Point};
+    /// use ppl_infer::SampleTarget;
+    ///
+    /// let given = model.condition(&Point::new().with("k", 1.0)).unwrap(); // NUTS needs no `z`
+    /// assert_eq!(given.check_position(&[0.0]), Ok(()));
+    /// let err = given.check_position(&[0.0, 0.0]).unwrap_err();
+    /// assert_eq!(err, Error::Dimension { expected: 1, found: 2 });
+    /// // ln sigma = 1000: sigma = +∞, outside the prior's support.
+    /// assert!(matches!(given.check_position(&[1000.0]), Err(Error::Init { attempts: 1, .. })));
+    /// ```
     fn check_position(&self, position: &[f64]) -> Result<(), ppl_core::Error>;
 
     /// The quantities recorded for each draw, in order.
+    ///
+    /// For a [`Model`], its free variables then its deterministics:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.5)`, `sigma ~ HalfNormal(1)`, `y = 1 ~ Normal(k, sigma)` observed.
+    /// # struct Switch;
+    /// # impl ModelTemplate for Switch {
+    /// #     type Output<R: Real> = ();
+    /// #     fn name(&self) -> &'static str {
+    /// #         "switch"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.5), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(k as f64, sigma), 1.0);
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Switch).unwrap();
+    /// use ppl_core::Point;
+    /// use ppl_infer::{SampleTarget, TraceVariable};
+    ///
+    /// let names = |variables: Vec<TraceVariable>| -> Vec<String> {
+    ///     variables.into_iter().map(|v| v.name).collect()
+    /// };
+    /// assert_eq!(names(model.variables()), ["k", "sigma"]);
+    /// let given = model.condition(&Point::new().with("k", 1.0)).unwrap();
+    /// assert_eq!(names(given.variables()), ["sigma"]); // k is held at a value
+    /// ```
     fn variables(&self) -> Vec<TraceVariable>;
 
     /// Writes the recorded values at `position` into `out`, in the order and with the
@@ -192,6 +285,34 @@ pub trait SampleTarget: LogDensity + Sync {
     fn record(&self, position: &[f64], out: &mut [f64]) -> Result<(), ppl_core::Error>;
 
     /// Names of discrete variables, which NUTS cannot sample.
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.5)`, `sigma ~ HalfNormal(1)`, `y = 1 ~ Normal(k, sigma)` observed.
+    /// # struct Switch;
+    /// # impl ModelTemplate for Switch {
+    /// #     type Output<R: Real> = ();
+    /// #     fn name(&self) -> &'static str {
+    /// #         "switch"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.5), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(k as f64, sigma), 1.0);
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Switch).unwrap();
+    /// use ppl_infer::SampleTarget;
+    ///
+    /// assert_eq!(SampleTarget::discrete_variables(&model), ["k"]);
+    /// ```
     fn discrete_variables(&self) -> Vec<String> {
         Vec::new()
     }

@@ -31,6 +31,58 @@ impl<'a> ForwardContext<'a> {
     /// A forward context drawing with `rng`; variables in `conditioned` take the given
     /// constrained values instead of being drawn. With `draw_observed`, observed
     /// variables are drawn too (prior predictive).
+    ///
+    /// What [`Model::new`](crate::Model::new) and
+    /// [`Model::prior_draw`](crate::Model::prior_draw) run; by hand:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// use ppl_core::context::forward::ForwardContext;
+    /// use ppl_core::model::rng_for;
+    /// use ppl_core::Error;
+    /// use std::collections::BTreeMap;
+    ///
+    /// let template = Simple { y: vec![0.5, 1.5, 2.5] };
+    /// let mut rng = rng_for(1, 0);
+    /// let conditioned = BTreeMap::from([("sigma".to_string(), vec![2.0])]);
+    /// let mut ctx = ForwardContext::new(&mut rng, &conditioned, true);
+    /// let mu = template.run::<f64, _>(&mut ctx);
+    /// assert!(ctx.error.is_none());
+    /// assert_eq!(ctx.draws.get("mu").unwrap().values, [mu]); // drawn from the prior
+    /// assert_eq!(ctx.draws.get("sigma").unwrap().values, [2.0]); // given
+    /// assert!(ctx.layout.variable("sigma").unwrap().fixed);
+    /// assert_eq!(ctx.layout.dim, 1); // only mu is left in u
+    /// assert_eq!(ctx.observed_draws.get("y").unwrap().values.len(), 3); // prior predictive
+    /// // A second pass through the same context meets every name again.
+    /// template.run::<f64, _>(&mut ctx);
+    /// assert!(matches!(&ctx.error, Some(Error::Structure { variable, .. }) if variable == "mu"));
+    /// ```
     pub fn new(
         rng: &'a mut dyn RngCore,
         conditioned: &'a BTreeMap<String, Vec<f64>>,

@@ -117,6 +117,52 @@ pub struct InferenceContext<'a, R: Real> {
 impl<'a, R: Real> InferenceContext<'a, R> {
     /// A context reading `input` (one scalar per unconstrained dimension of `layout`)
     /// for a model without discrete variables.
+    ///
+    /// `input` must hold `layout.dim` scalars (the body panics reading past a shorter one;
+    /// [`Model`](crate::Model) checks the length first). What
+    /// [`Model::logp`](crate::Model::logp) runs; by hand:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// use ppl_core::context::inference::{Accumulators, InferenceContext};
+    /// use std::collections::BTreeMap;
+    ///
+    /// let template = Simple { y: vec![0.5, 1.5, 2.5] };
+    /// let model = Model::new(template.clone()).unwrap();
+    /// let (u, none) = ([1.0, 0.5_f64.ln()], BTreeMap::new());
+    /// let mut ctx = InferenceContext::new(model.layout(), &u, &none, Accumulators::default());
+    /// let mu = template.run::<f64, _>(&mut ctx);
+    /// ctx.finish().unwrap();
+    /// assert_eq!(mu, 1.0);
+    /// assert_eq!(ctx.total(), model.logp(&u).unwrap());
+    /// assert!((ctx.log_jacobian - 0.5_f64.ln()).abs() < 1e-15); // sigma = e^u₁
+    /// ```
     pub fn new(
         layout: &'a Layout,
         input: &'a [R],
@@ -128,6 +174,50 @@ impl<'a, R: Real> InferenceContext<'a, R> {
 
     /// A context reading the continuous variables from `input` and the discrete ones
     /// from `discrete` (one integer per element, `layout.discrete_dim` in all).
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{Bernoulli, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `k ~ Bernoulli(0.3)`, `mu ~ Normal(0, 1)`, `y = 1 ~ Normal(mu + 2k, 1)` observed and
+    /// # /// the deterministic `shift = mu + 2k`, which the body returns.
+    /// # struct Mixed;
+    /// #
+    /// # impl ModelTemplate for Mixed {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "mixed"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let k: i64 = api::sample(ctx, "k", Bernoulli::new(0.3), NoShape, None);
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    /// #         let shift = mu + (2 * k) as f64;
+    /// #         api::observe(ctx, "y", Normal::new(shift, 1.0), 1.0);
+    /// #         api::deterministic(ctx, "shift", &shift);
+    /// #         shift
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Mixed).unwrap();
+    /// use ppl_core::context::inference::{Accumulators, InferenceContext};
+    /// use ppl_core::Error;
+    /// use std::collections::BTreeMap;
+    ///
+    /// let (u, z, none) = ([0.5], [1], BTreeMap::new());
+    /// let layout = model.layout();
+    /// let mut ctx = InferenceContext::with_discrete(layout, &u, &z, &none, Accumulators::default());
+    /// assert_eq!(Mixed.run::<f64, _>(&mut ctx), 2.5); // mu + 2k
+    /// ctx.finish().unwrap();
+    /// assert_eq!(ctx.total(), model.logp_joint(&u, &z).unwrap());
+    /// // Without the integer state the pass fails.
+    /// let mut ctx = InferenceContext::new(layout, &u, &none, Accumulators::default());
+    /// Mixed.run::<f64, _>(&mut ctx);
+    /// assert_eq!(ctx.finish(), Err(Error::DiscreteDimension { expected: 1, found: 0 }));
+    /// ```
     pub fn with_discrete(
         layout: &'a Layout,
         input: &'a [R],
@@ -158,6 +248,57 @@ impl<'a, R: Real> InferenceContext<'a, R> {
     }
 
     /// The total log-density (−∞ when a parameter left its valid range).
+    ///
+    /// On the tape the total is one node whose gradient is the model's:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// use ppl_core::context::inference::{Accumulators, InferenceContext};
+    /// use ppl_core::tape::{self, Var};
+    /// use std::collections::BTreeMap;
+    ///
+    /// let template = Simple { y: vec![0.5, 1.5, 2.5] };
+    /// let model = Model::new(template.clone()).unwrap();
+    /// let (u, none) = ([1.0, 0.5_f64.ln()], BTreeMap::new());
+    /// tape::reset();
+    /// let mut leaves = Vec::new();
+    /// Var::leaves(&u, &mut leaves);
+    /// let mut ctx = InferenceContext::new(model.layout(), &leaves, &none, Accumulators::default());
+    /// template.run::<Var, _>(&mut ctx);
+    /// ctx.finish().unwrap();
+    /// let total = ctx.total();
+    /// let mut grad = [0.0; 2];
+    /// tape::gradient(total, &leaves, &mut grad);
+    /// let mut want = [0.0; 2];
+    /// assert_eq!(total.value(), model.logp_grad(&u, &mut want).unwrap());
+    /// assert_eq!(grad, want);
+    /// ```
     pub fn total(&self) -> R {
         if self.out_of_support {
             return R::constant(f64::NEG_INFINITY);
@@ -177,6 +318,46 @@ impl<'a, R: Real> InferenceContext<'a, R> {
     }
 
     /// Checks that the pass visited every variable of the layout.
+    ///
+    /// A pass that leaves out a variable of the layout is refused:
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::context::inference::{Accumulators, InferenceContext};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use std::collections::BTreeMap;
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `x ~ Normal(0, 1)`, and `extra ~ Normal(0, 1)` when `self.0`.
+    /// struct Maybe(bool);
+    /// impl ModelTemplate for Maybe {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str {
+    ///         "maybe"
+    ///     }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let _x: R = api::sample(ctx, "x", Normal::new(0.0, 1.0), NoShape, None);
+    ///         if self.0 {
+    ///             let _extra: R = api::sample(ctx, "extra", Normal::new(0.0, 1.0), NoShape, None);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let model = Model::new(Maybe(true)).unwrap();
+    /// let (u, none) = ([0.0, 0.0], BTreeMap::new());
+    /// let mut ctx = InferenceContext::new(model.layout(), &u, &none, Accumulators::default());
+    /// Maybe(true).run::<f64, _>(&mut ctx);
+    /// assert_eq!(ctx.finish(), Ok(()));
+    /// let mut ctx = InferenceContext::new(model.layout(), &u, &none, Accumulators::default());
+    /// Maybe(false).run::<f64, _>(&mut ctx);
+    /// let message = "variable `extra`: was sampled in the first pass but not in this one: \
+    ///     a model's variables must be the same in every pass";
+    /// assert_eq!(ctx.finish().unwrap_err().to_string(), message);
+    /// ```
     pub fn finish(&mut self) -> Result<(), Error> {
         if let Some(e) = self.error.take() {
             return Err(e);

@@ -31,6 +31,19 @@ pub(super) fn support01<R>() -> Support<R> {
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&flips)).unwrap();
 /// assert!((lp - (2.0 * 0.3_f64.ln() + 2.0 * 0.7_f64.ln())).abs() < 1e-12);
 /// assert!(Bernoulli::new(1.5).is_err());
+///
+/// // `p` is the probability of 1; the endpoints 0 and 1 are allowed.
+/// let p = 0.3_f64;
+/// let one: f64 = d.log_density(Param::<f64>::operand(&1_i64)).unwrap();
+/// let zero: f64 = d.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// assert!((one - p.ln()).abs() < 1e-15 && (zero - (1.0 - p).ln()).abs() < 1e-15);
+/// let sure: f64 = Bernoulli::new(1.0).unwrap().log_density(Param::<f64>::operand(&1_i64)).unwrap();
+/// assert_eq!(sure, 0.0);
+/// // Values other than 0 and 1 are outside the support.
+/// let two: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
+/// assert_eq!(two, f64::NEG_INFINITY);
+/// let err = Bernoulli::new(f64::NAN).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("p", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Bernoulli<P> {
@@ -171,6 +184,17 @@ impl<R: Real, P: Param<R>> ElementValue<R> for Bernoulli<P> {
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1_i64)).unwrap();
 /// assert!((lp - 0.5_f64.ln()).abs() < 1e-15);
 /// assert!(BernoulliLogit::new(f64::NAN).is_err());
+///
+/// // The argument is the log-odds α = ln(p/(1−p)): p(1) = 1/(1 + e^{−α}).
+/// let alpha = 1.5_f64;
+/// let d = BernoulliLogit::new(alpha).unwrap();
+/// let one: f64 = d.log_density(Param::<f64>::operand(&1_i64)).unwrap();
+/// let zero: f64 = d.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// assert!((one - -(1.0 + (-alpha).exp()).ln()).abs() < 1e-15);
+/// assert!((zero - -(1.0 + alpha.exp()).ln()).abs() < 1e-15);
+/// let two: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
+/// assert_eq!(two, f64::NEG_INFINITY);
+/// assert_eq!(BernoulliLogit::new(f64::INFINITY).unwrap_err().parameter, "logit_p");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BernoulliLogit<A> {

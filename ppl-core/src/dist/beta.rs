@@ -21,6 +21,21 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.25)).unwrap();
 /// assert!((lp - 0.52324814).abs() < 1e-8);
 /// assert!(Beta::new(2.0, -3.0).is_err());
+///
+/// // α weighs x and β weighs 1 − x (the mean α/(α+β) is 0.4 here). Written out at
+/// // α = 2, β = 3, x = 0.25, with B(α, β) = Γ(α)Γ(β)/Γ(α+β):
+/// use ppl_core::special::ln_gamma;
+/// let (alpha, beta, x) = (2.0_f64, 3.0_f64, 0.25_f64);
+/// let ln_b = ln_gamma(alpha) + ln_gamma(beta) - ln_gamma(alpha + beta);
+/// let want = (alpha - 1.0) * x.ln() + (beta - 1.0) * (1.0 - x).ln() - ln_b;
+/// assert!((lp - want).abs() < 1e-13);
+/// // The endpoints and values outside (0, 1) have log-density −∞.
+/// for x in [0.0, 1.0, -0.5, 1.5] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = Beta::new(f64::NAN, 3.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("alpha", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Beta<A, B> {

@@ -26,6 +26,25 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&3_i64)).unwrap();
 /// assert!((lp + 5.0_f64.ln()).abs() < 1e-12);
 /// assert!(BetaBinomial::new(4, 0.0, 1.0).is_err());
+///
+/// // Trials first, then the beta shapes (α weighs successes); written out at n = 7,
+/// // α = 2.5, β = 0.8, x = 3, with B(a, b) = Γ(a)Γ(b)/Γ(a+b):
+/// use ppl_core::special::ln_gamma;
+/// let ln_b = |a: f64, b: f64| ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
+/// let (n, alpha, beta, x) = (7.0_f64, 2.5_f64, 0.8_f64, 3.0_f64);
+/// let d = BetaBinomial::new(7, alpha, beta).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&3_i64)).unwrap();
+/// let ln_choose = ln_gamma(n + 1.0) - ln_gamma(x + 1.0) - ln_gamma(n - x + 1.0);
+/// let want = ln_choose + ln_b(x + alpha, n - x + beta) - ln_b(alpha, beta);
+/// assert!((lp - want).abs() < 1e-12);
+/// // Counts above n or below 0 are outside the support.
+/// for x in [8_i64, -1] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = BetaBinomial::new(7, 2.5, f64::NAN).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("beta", "must be finite"));
+/// assert_eq!(BetaBinomial::new(-1, 1.0, 1.0).unwrap_err().parameter, "n");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BetaBinomial<N, A, B> {

@@ -83,6 +83,22 @@ fn sample_binomial(rng: &mut dyn RngCore, m: f64, p: f64) -> f64 {
 /// assert!((lp - want).abs() < 1e-12);
 /// assert!(Binomial::new(-1, 0.5).is_err());
 /// assert!(Binomial::new(5, 1.2).is_err());
+///
+/// // `n` counts trials (successes plus failures); written out with ln C(n, x) from
+/// // ln Γ at n = 12, p = 0.35, x = 5:
+/// use ppl_core::special::ln_gamma;
+/// let (n, p, x) = (12.0_f64, 0.35_f64, 5.0_f64);
+/// let d = Binomial::new(12, p).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&5_i64)).unwrap();
+/// let ln_choose = ln_gamma(n + 1.0) - ln_gamma(x + 1.0) - ln_gamma(n - x + 1.0);
+/// assert!((lp - (ln_choose + x * p.ln() + (n - x) * (1.0 - p).ln())).abs() < 1e-12);
+/// // More successes than trials, or a negative count, are outside the support.
+/// for x in [13_i64, -1] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = Binomial::new(2.5, 0.5).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("n", "must be a non-negative integer"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Binomial<N, P> {
@@ -234,6 +250,17 @@ impl<R: Real, N: Param<R>, P: Param<R>> ElementValue<R> for Binomial<N, P> {
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
 /// assert!((lp - (6.0_f64 / 16.0).ln()).abs() < 1e-12);
 /// assert!(BinomialLogit::new(2.5, 0.0).is_err());
+///
+/// // `alpha` is the log-odds of success, p = 1/(1 + e^{−α}); written out at n = 4,
+/// // α = −0.8, x = 1 (C(4, 1) = 4):
+/// let alpha = -0.8_f64;
+/// let p = 1.0 / (1.0 + (-alpha).exp());
+/// let d = BinomialLogit::new(4, alpha).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&1_i64)).unwrap();
+/// assert!((lp - (4f64.ln() + p.ln() + 3.0 * (1.0 - p).ln())).abs() < 1e-14);
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&5_i64)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY); // more successes than trials
+/// assert_eq!(BinomialLogit::new(4, f64::NAN).unwrap_err().parameter, "alpha");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BinomialLogit<N, A> {

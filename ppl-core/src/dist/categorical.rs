@@ -33,6 +33,17 @@ const SIMPLEX_TOLERANCE: f64 = 1e-8;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&xs)).unwrap();
 /// assert!((lp - (0.5_f64 * 0.3 * 0.5).ln()).abs() < 1e-12);
 /// assert!(Categorical::new([0.2, 0.5]).is_err()); // does not sum to 1
+///
+/// // Indices start at 0 (p[0] is the probability of 0); K = 3 and −1 are outside.
+/// let first: f64 = d.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// assert!((first - 0.2_f64.ln()).abs() < 1e-15);
+/// for x in [3_i64, -1] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = Categorical::new([1.2, -0.2]).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("p", "must lie in [0, 1]"));
+/// assert!(Categorical::new(1.0).is_err()); // a scalar, not a probability vector
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Categorical<P> {

@@ -20,6 +20,15 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&3.0)).unwrap();
 /// assert!((lp - -2.53102425).abs() < 1e-8);
 /// assert!(Cauchy::new(0.0, 0.0).is_err());
+///
+/// // Location α = 1, scale β = 2 (the half-width at half-maximum), written out:
+/// let (alpha, beta, x) = (1.0_f64, 2.0_f64, 3.0_f64);
+/// let z = (x - alpha) / beta;
+/// let want = -std::f64::consts::PI.ln() - beta.ln() - (1.0 + z * z).ln();
+/// assert!((lp - want).abs() < 1e-14);
+/// let err = Cauchy::new(0.0, -1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("beta", -1.0));
+/// assert_eq!(Cauchy::new(f64::NAN, 1.0).unwrap_err().parameter, "alpha");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Cauchy<A, B> {

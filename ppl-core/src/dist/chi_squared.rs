@@ -20,6 +20,20 @@ use std::f64::consts::LN_2;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&3.0)).unwrap();
 /// assert!((lp - (-1.5 - 2f64.ln())).abs() < 1e-12);
 /// assert!(ChiSquared::new(0.0).is_err());
+///
+/// // A non-integer ν is allowed; written out at ν = 3.5, x = 1.2:
+/// use ppl_core::special::ln_gamma;
+/// let (nu, x) = (3.5_f64, 1.2_f64);
+/// let lp: f64 = ChiSquared::new(nu).unwrap().log_density(Param::<f64>::operand(&x)).unwrap();
+/// let h = nu / 2.0;
+/// assert!((lp - ((h - 1.0) * x.ln() - x / 2.0 - h * 2f64.ln() - ln_gamma(h))).abs() < 1e-13);
+/// // x = 0 and negative values are outside the support.
+/// for x in [0.0, -3.0] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = ChiSquared::new(-1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("nu", -1.0));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ChiSquared<N> {

@@ -24,6 +24,24 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&[0.2, 0.3, 0.5])).unwrap();
 /// assert!((lp - 2.0_f64.ln()).abs() < 1e-12);
 /// assert!(Dirichlet::new(&[1.0, 0.0]).is_err());
+///
+/// // The concentrations are not normalised (the mean is α/Σα). Written out at
+/// // α = (2, 0.5, 3.5), x = (0.2, 0.3, 0.5):
+/// use ppl_core::special::ln_gamma;
+/// let (alpha, x) = ([2.0_f64, 0.5, 3.5], [0.2_f64, 0.3, 0.5]);
+/// let d = Dirichlet::new(&alpha).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let want = ln_gamma(alpha.iter().sum())
+///     + alpha.iter().zip(&x).map(|(a, xi)| (a - 1.0) * xi.ln() - ln_gamma(*a)).sum::<f64>();
+/// assert!((lp - want).abs() < 1e-13);
+/// // Off the simplex: a negative entry, or a sum other than 1.
+/// for off in [[-0.1, 0.6, 0.5], [0.2, 0.3, 0.6]] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&off)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = Dirichlet::new(&[2.0, f64::NAN]).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("alpha", "must be finite"));
+/// assert!(Dirichlet::new(2.0).is_err()); // a scalar: one concentration per category is needed
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Dirichlet<A> {

@@ -18,6 +18,17 @@ use rand::{Rng, RngCore};
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&7_i64)).unwrap();
 /// assert_eq!(lp, f64::NEG_INFINITY);
 /// assert!(DiscreteUniform::new(3, 2).is_err());
+///
+/// // Both bounds are included, and a single value (lower = upper) is allowed.
+/// for x in [1_i64, 6] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert!((lp + 6.0_f64.ln()).abs() < 1e-15);
+/// }
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// let single = DiscreteUniform::new(3, 3).unwrap();
+/// assert_eq!(Distribution::<f64>::log_density(&single, Param::<f64>::operand(&3_i64)).unwrap(), 0.0);
+/// assert_eq!(DiscreteUniform::new(3, 2).unwrap_err().parameter, "upper");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiscreteUniform {

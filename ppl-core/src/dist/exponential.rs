@@ -19,6 +19,16 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.5)).unwrap();
 /// assert!((lp - (2f64.ln() - 3.0)).abs() < 1e-12);
 /// assert!(Exponential::new(-1.0).is_err());
+///
+/// // λ is a rate: Exponential::new(2.0) has mean ½, not 2. ln λ − λx at x = 0 (the
+/// // boundary is included); negative values are outside the support.
+/// let lambda = 2.0_f64;
+/// let at_zero: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
+/// assert!((at_zero - lambda.ln()).abs() < 1e-15);
+/// let below: f64 = d.log_density(Param::<f64>::operand(&-0.5)).unwrap();
+/// assert_eq!(below, f64::NEG_INFINITY);
+/// let err = Exponential::new(0.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("lambda", "must be positive"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Exponential<L> {

@@ -98,6 +98,9 @@ impl<R: Real> ElementValue<R> for Flat {
 /// assert_eq!(lp, 0.0);
 /// let outside: f64 = d.log_density(Param::<f64>::operand(&-3.0)).unwrap();
 /// assert_eq!(outside, f64::NEG_INFINITY);
+/// // The boundary x = 0 is included.
+/// let at_zero: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
+/// assert_eq!(at_zero, 0.0);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HalfFlat;

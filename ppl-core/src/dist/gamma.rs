@@ -21,6 +21,23 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.5)).unwrap();
 /// assert!((lp - 0.00407739677627).abs() < 1e-10);
 /// assert!(Gamma::new(2.0, 0.0).is_err());
+///
+/// // β is a rate (mean α/β = ⅔ here), not a scale. Written out at α = 2, β = 3,
+/// // x = 0.5, with a non-integer shape as well:
+/// use ppl_core::special::ln_gamma;
+/// for (alpha, beta, x) in [(2.0_f64, 3.0_f64, 0.5_f64), (0.7, 1.5, 2.2)] {
+///     let d = Gamma::new(alpha, beta).unwrap();
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     let want = alpha * beta.ln() - ln_gamma(alpha) + (alpha - 1.0) * x.ln() - beta * x;
+///     assert!((lp - want).abs() < 1e-13);
+/// }
+/// // The support is open: x = 0 and negative values have log-density −∞.
+/// for x in [0.0, -1.0] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = Gamma::new(-1.0, 3.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("alpha", -1.0));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Gamma<A, B> {

@@ -24,6 +24,17 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
 /// assert!((lp - (0.25 * 0.75 * 0.75_f64).ln()).abs() < 1e-12);
 /// assert!(Geometric::new(0.0).is_err());
+///
+/// // x counts failures, so 0 (success at the first trial) has probability p:
+/// let p = 0.25_f64;
+/// let at_zero: f64 = d.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// assert!((at_zero - p.ln()).abs() < 1e-15);
+/// // Negative counts are outside the support; p = 1 is allowed, p > 1 is not.
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&-1_i64)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// assert!(Geometric::new(1.0).is_ok());
+/// let err = Geometric::new(1.5).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("p", "must lie in (0, 1]"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Geometric<P> {

@@ -440,6 +440,25 @@ impl<R: Real> Linear<'_, R> {
 /// let want: f64 = Normal::new(&mu, 1.5).unwrap().log_density(Param::<f64>::operand(&y)).unwrap();
 /// assert!((lp - want).abs() < 1e-12);
 /// assert!(NormalIdGlm::new(&x, 0.1, [1.0, 2.0, 3.0], 1.5).is_err()); // 3 ≠ 2 columns
+///
+/// // By hand: ηᵢ = α + Σⱼ xᵢⱼβⱼ, and σ is the standard deviation of each outcome.
+/// let rows = [[1.0, 0.5], [-1.0, 2.0], [0.0, 1.0]];
+/// let sigma = 1.5_f64;
+/// let by_hand: f64 = rows
+///     .iter()
+///     .zip(&y)
+///     .map(|(r, yi)| {
+///         let eta = 0.1 + r[0] * beta[0] + r[1] * beta[1];
+///         let z = (yi - eta) / sigma;
+///         -0.5 * z * z - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+///     })
+///     .sum();
+/// assert!((lp - by_hand).abs() < 1e-12);
+/// // σ must be a positive scalar; α a scalar or one value per row.
+/// let err = NormalIdGlm::new(&x, 0.1, beta, 0.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("sigma", "must be positive"));
+/// assert_eq!(NormalIdGlm::new(&x, 0.1, beta, [1.0, 2.0]).unwrap_err().parameter, "sigma");
+/// assert_eq!(NormalIdGlm::new(&x, [0.1, 0.2], beta, 1.5).unwrap_err().parameter, "alpha");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NormalIdGlm<'x, A, B, S> {
@@ -610,6 +629,19 @@ impl<R: Real, A: Param<R>, B: Param<R>, S: Param<R>> ElementValue<R> for NormalI
 /// let eta: Vec<f64> = matvec_add(&x, -0.3, &[0.8, -0.2]);
 /// let want: f64 = BernoulliLogit::new(&eta).unwrap().log_density(Param::<f64>::operand(&y)).unwrap();
 /// assert!((lp - want).abs() < 1e-12);
+///
+/// // By hand: ln p(yᵢ) = yᵢηᵢ − ln(1 + e^{ηᵢ}), with ηᵢ the log-odds of yᵢ = 1.
+/// let by_hand: f64 = eta
+///     .iter()
+///     .zip(y)
+///     .map(|(e, yi)| *yi as f64 * e - (1.0 + e.exp()).ln())
+///     .sum();
+/// assert!((lp - by_hand).abs() < 1e-12);
+/// // An outcome other than 0 or 1 is outside the support.
+/// let lp: f64 = glm.log_density(Param::<f64>::operand(&[1_i64, 2, 0])).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// let err = BernoulliLogitGlm::new(&x, -0.3, [0.8, f64::NAN]).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("beta", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BernoulliLogitGlm<'x, A, B> {
@@ -763,6 +795,20 @@ fn linear<'a, R: Real>(
 /// let eta: Vec<f64> = matvec_add(&x, 0.2, &[0.8, -0.2]);
 /// let want: f64 = PoissonLog::new(&eta).unwrap().log_density(Param::<f64>::operand(&y)).unwrap();
 /// assert!((lp - want).abs() < 1e-12);
+///
+/// // By hand: ηᵢ is the log of the rate, ln p(yᵢ) = yᵢηᵢ − e^{ηᵢ} − ln yᵢ!.
+/// let ln_factorial = |k: i64| (1..=k).map(|j| (j as f64).ln()).sum::<f64>();
+/// let by_hand: f64 = eta
+///     .iter()
+///     .zip(y)
+///     .map(|(e, yi)| *yi as f64 * e - e.exp() - ln_factorial(*yi))
+///     .sum();
+/// assert!((lp - by_hand).abs() < 1e-12);
+/// // A negative count is outside the support.
+/// let lp: f64 = glm.log_density(Param::<f64>::operand(&[3_i64, -1, 1])).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// let err = PoissonLogGlm::new(&x, 0.2, [0.8]).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("beta", 1.0)); // the length, 1 ≠ 2 columns
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct PoissonLogGlm<'x, A, B> {

@@ -26,6 +26,19 @@ const LN_2_OVER_PI: f64 = LN_2 - LN_PI;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2.0)).unwrap();
 /// assert!((lp - -1.83787707).abs() < 1e-8);
 /// assert!(HalfCauchy::new(0.0).is_err());
+///
+/// // `beta` is the scale (and the median), written out at β = 2, x = 0.5:
+/// use std::f64::consts::PI;
+/// let (beta, x) = (2.0_f64, 0.5_f64);
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let want = (2.0 / PI).ln() - beta.ln() - (1.0 + (x / beta).powi(2)).ln();
+/// assert!((lp - want).abs() < 1e-14);
+/// // x = 0 is included, negative values are outside the support.
+/// let at_zero: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
+/// assert!((at_zero - ((2.0 / PI).ln() - beta.ln())).abs() < 1e-14);
+/// let below: f64 = d.log_density(Param::<f64>::operand(&-0.5)).unwrap();
+/// assert_eq!(below, f64::NEG_INFINITY);
+/// assert_eq!(HalfCauchy::new(f64::INFINITY).unwrap_err().parameter, "beta");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct HalfCauchy<B> {

@@ -25,6 +25,20 @@ const HALF_LN_2_OVER_PI: f64 = LN_2 - HALF_LN_2PI;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.0)).unwrap();
 /// assert!((lp - -1.04393853).abs() < 1e-8);
 /// assert!(HalfNormal::new(0.0).is_err());
+///
+/// // `sigma` is the scale of the underlying normal (not the mean of the half-normal):
+/// // the closed form at σ = 2, x = 3, and at the boundary x = 0 (included).
+/// use std::f64::consts::PI;
+/// let sigma = 2.0_f64;
+/// let by_formula = |x: f64| 0.5 * (2.0 / PI).ln() - sigma.ln() - x * x / (2.0 * sigma * sigma);
+/// for x in [3.0, 0.0] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert!((lp - by_formula(x)).abs() < 1e-14);
+/// }
+/// // Negative values are outside the support.
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&-0.1)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// assert_eq!(HalfNormal::new(f64::NAN).unwrap_err().parameter, "sigma");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct HalfNormal<S> {

@@ -24,6 +24,21 @@ use std::f64::consts::LN_2;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.0)).unwrap();
 /// assert!((lp - -1.16097426).abs() < 1e-8);
 /// assert!(HalfStudentT::new(3.0, -2.0).is_err());
+///
+/// // Arguments: degrees of freedom, then scale. Twice the Student-t density, written
+/// // out at ν = 3, σ = 2, x = 1:
+/// use ppl_core::special::ln_gamma;
+/// let (nu, sigma, x) = (3.0_f64, 2.0_f64, 1.0_f64);
+/// let z = x / sigma;
+/// let want = 2f64.ln() + ln_gamma((nu + 1.0) / 2.0) - ln_gamma(nu / 2.0)
+///     - 0.5 * (nu * std::f64::consts::PI).ln()
+///     - sigma.ln()
+///     - (nu + 1.0) / 2.0 * (1.0 + z * z / nu).ln();
+/// assert!((lp - want).abs() < 1e-12);
+/// // Negative values are outside the support.
+/// let below: f64 = d.log_density(Param::<f64>::operand(&-1.0)).unwrap();
+/// assert_eq!(below, f64::NEG_INFINITY);
+/// assert_eq!(HalfStudentT::new(0.0, 2.0).unwrap_err().parameter, "nu");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct HalfStudentT<N, S> {

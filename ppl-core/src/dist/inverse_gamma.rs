@@ -22,6 +22,20 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.5)).unwrap();
 /// assert!((lp - 0.15888308).abs() < 1e-8);
 /// assert!(InverseGamma::new(0.0, 2.0).is_err());
+///
+/// // β is a scale here (the rate of the gamma distribution of 1/x); written out at
+/// // α = 3, β = 2, x = 0.5:
+/// use ppl_core::special::ln_gamma;
+/// let (alpha, beta, x) = (3.0_f64, 2.0_f64, 0.5_f64);
+/// let want = alpha * beta.ln() - ln_gamma(alpha) - (alpha + 1.0) * x.ln() - beta / x;
+/// assert!((lp - want).abs() < 1e-13);
+/// // The support is open: x = 0 and negative values have log-density −∞.
+/// for x in [0.0, -0.5] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = InverseGamma::new(3.0, -2.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("beta", -2.0));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct InverseGamma<A, B> {

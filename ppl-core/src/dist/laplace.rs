@@ -22,6 +22,15 @@ use std::f64::consts::LN_2;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&-1.0)).unwrap();
 /// assert!((lp - (-(4f64.ln()) - 1.0)).abs() < 1e-12);
 /// assert!(Laplace::new(0.0, 0.0).is_err());
+///
+/// // `b` is the scale (the standard deviation is b√2); written out at μ = 1, b = 2:
+/// let (mu, b) = (1.0_f64, 2.0_f64);
+/// for x in [-1.0_f64, 1.0, 4.5] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert!((lp - (-(2.0 * b).ln() - (x - mu).abs() / b)).abs() < 1e-14);
+/// }
+/// let err = Laplace::new(0.0, -2.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("b", -2.0));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Laplace<M, B> {

@@ -40,6 +40,14 @@ use std::f64::consts::LN_2;
 /// let expected = (1.0 - r * r).ln() - (8.0 * (1.0 / 6.0_f64)).ln(); // B(2, 2) = 1/6
 /// assert!((lp - expected).abs() < 1e-12);
 /// assert!(LKJCorrCholesky::new(3, 0.0).is_err());
+///
+/// // Off the support: a row that is not of unit norm, a value above the diagonal.
+/// let long_row = [1.0, 0.0, r, 1.0];
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&long_row)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// let upper = [1.0, 0.1, 0.0, 1.0];
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&upper)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct LKJCorrCholesky<E> {

@@ -22,6 +22,21 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.0)).unwrap();
 /// assert!((lp - -0.91893853).abs() < 1e-8);
 /// assert!(LogNormal::new(0.0, 0.0).is_err());
+///
+/// // μ and σ are the mean and standard deviation of ln x (the median is e^μ, the mean
+/// // e^{μ+σ²/2}). Written out at μ = 0.5, σ = 0.8, x = 2.5:
+/// let (mu, sigma, x) = (0.5_f64, 0.8_f64, 2.5_f64);
+/// let d = LogNormal::new(mu, sigma).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let z = (x.ln() - mu) / sigma;
+/// let want = -0.5 * z * z - x.ln() - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+/// assert!((lp - want).abs() < 1e-14);
+/// // x = 0 and negative values are outside the support.
+/// for x in [0.0, -1.0] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// assert_eq!(LogNormal::new(f64::INFINITY, 1.0).unwrap_err().parameter, "mu");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct LogNormal<M, S> {

@@ -20,6 +20,15 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.0)).unwrap();
 /// assert!((lp - -(8f64.ln())).abs() < 1e-12);
 /// assert!(Logistic::new(0.0, -2.0).is_err());
+///
+/// // `s` is the scale (the standard deviation is sπ/√3); written out away from the
+/// // centre, at μ = 1, s = 2, x = 4:
+/// let (mu, s, x) = (1.0_f64, 2.0_f64, 4.0_f64);
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let z = (x - mu) / s;
+/// assert!((lp - (-z - s.ln() - 2.0 * (1.0 + (-z).exp()).ln())).abs() < 1e-14);
+/// let err = Logistic::new(0.0, 0.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("s", "must be positive"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Logistic<M, S> {

@@ -31,6 +31,24 @@ const RISING_SUM_LIMIT: f64 = 16.0;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
 /// assert!((lp - (1.0 / 3.0 * 4.0 / 9.0_f64).ln()).abs() < 1e-12);
 /// assert!(NegativeBinomial::new(2.0, 0.0).is_err());
+///
+/// // The arguments are the mean and the overdispersion (not r and p); written out at
+/// // μ = 3.5, φ = 1.7, x = 6 with ln Γ:
+/// use ppl_core::special::ln_gamma;
+/// let (mu, phi, x) = (3.5_f64, 1.7_f64, 6.0_f64);
+/// let d = NegativeBinomial::new(mu, phi).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&6_i64)).unwrap();
+/// let want = ln_gamma(x + phi) - ln_gamma(phi) - ln_gamma(x + 1.0)
+///     + x * (mu / (mu + phi)).ln()
+///     + phi * (phi / (mu + phi)).ln();
+/// assert!((lp - want).abs() < 1e-13);
+/// // Negative or fractional counts are outside the support.
+/// for x in [-1.0, 2.5] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// let err = NegativeBinomial::new(-2.0, 1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("mu", -2.0));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NegativeBinomial<M, P> {

@@ -19,6 +19,19 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2.5)).unwrap();
 /// assert!((lp - -2.65337645).abs() < 1e-8);
 /// assert!(Normal::new(0.0, -1.0).is_err());
+///
+/// // The second argument is the standard deviation (not the variance or precision):
+/// // the closed form at μ = 1, σ = 2, x = −0.5.
+/// let (mu, sigma, x) = (1.0_f64, 2.0_f64, -0.5_f64);
+/// let lp: f64 = Normal::new(mu, sigma).unwrap().log_density(Param::<f64>::operand(&x)).unwrap();
+/// let z = (x - mu) / sigma;
+/// let want = -0.5 * z * z - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+/// assert!((lp - want).abs() < 1e-14);
+/// // Constant parameters are checked: σ must be positive and finite, μ finite.
+/// let err = Normal::new(0.0, 0.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("sigma", "must be positive"));
+/// assert_eq!(Normal::new(f64::NAN, 1.0).unwrap_err().parameter, "mu");
+/// assert_eq!(Normal::new(0.0, f64::INFINITY).unwrap_err().requirement, "must be finite");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Normal<M, S> {

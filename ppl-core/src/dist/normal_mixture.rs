@@ -42,6 +42,18 @@ const SIMPLEX_TOLERANCE: f64 = 1e-8;
 ///     .sum();
 /// assert!((lp - want).abs() < 1e-12);
 /// assert!(NormalMixture::new([0.3, 0.6], [-1.0, 2.0], 1.0).is_err()); // weights sum to 0.9
+///
+/// // The weights multiply densities (not log-densities) and `sigma` holds standard
+/// // deviations; one element written out with the normal density by hand:
+/// use std::f64::consts::PI;
+/// let pdf = |m: f64, s: f64, x: f64| (-0.5 * ((x - m) / s).powi(2)).exp() / (s * (2.0 * PI).sqrt());
+/// let lp1: f64 = d.log_density(Param::<f64>::operand(&0.4)).unwrap();
+/// assert!((lp1 - (0.3 * pdf(-1.0, 0.5, 0.4) + 0.7 * pdf(2.0, 1.5, 0.4)).ln()).abs() < 1e-14);
+/// // Each component's parameters are checked.
+/// let err = NormalMixture::new([0.3, 0.7], [-1.0, 2.0], [0.5, 0.0]).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("sigma", 0.0));
+/// let err = NormalMixture::new([1.2, -0.2], [-1.0, 2.0], 1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("w", "must lie in [0, 1]"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NormalMixture<W, M, S> {

@@ -23,6 +23,20 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2.0)).unwrap();
 /// assert!((lp - (3f64.ln() - 4.0 * 2f64.ln())).abs() < 1e-12);
 /// assert!(Pareto::new(0.0, 3.0).is_err());
+///
+/// // The minimum comes first, then the shape; written out at y_min = 1.5, α = 2.5,
+/// // including x = y_min itself (part of the support):
+/// let (y_min, alpha) = (1.5_f64, 2.5_f64);
+/// let d = Pareto::new(y_min, alpha).unwrap();
+/// for x in [1.5_f64, 4.0] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     let want = alpha.ln() + alpha * y_min.ln() - (alpha + 1.0) * x.ln();
+///     assert!((lp - want).abs() < 1e-14);
+/// }
+/// // Values below the minimum are outside the support.
+/// let below: f64 = d.log_density(Param::<f64>::operand(&1.4)).unwrap();
+/// assert_eq!(below, f64::NEG_INFINITY);
+/// assert_eq!(Pareto::new(1.0, -3.0).unwrap_err().parameter, "alpha");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Pareto<Y, A> {

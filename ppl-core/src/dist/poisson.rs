@@ -88,9 +88,23 @@ pub(super) fn count_stats<R: Real>(
 }
 
 /// Draws a Poisson count with rate `lambda` (0 for a zero rate, NaN for an invalid one).
+/// Rates below this are sampled by inverting the CDF (see [`sample_poisson`]).
+const TINY_RATE: f64 = 1e-8;
+
 pub(super) fn sample_poisson(rng: &mut dyn RngCore, lambda: f64) -> f64 {
     if lambda == 0.0 {
         return 0.0;
+    }
+    if lambda > 0.0 && lambda < TINY_RATE {
+        // rand_distr's method fails (returns −1) once e^−λ rounds to 1 (λ ≲ 1e-16):
+        // invert the CDF instead. P(k ≥ 1) = 1 − e^−λ; P(k ≥ 2) < λ²/2 < 5e-17 is
+        // below what a uniform draw can resolve, so a nonzero draw is 1.
+        let at_least_one = -(-lambda).exp_m1();
+        return if rand::Rng::gen::<f64>(rng) < at_least_one {
+            1.0
+        } else {
+            0.0
+        };
     }
     match rand_distr::Poisson::new(lambda) {
         Ok(d) => d.sample(rng),
@@ -117,6 +131,18 @@ pub(super) fn sample_poisson(rng: &mut dyn RngCore, lambda: f64) -> f64 {
 ///     + (5.0 * 3.0_f64.ln() - 3.0 - 120.0_f64.ln());
 /// assert!((lp - want).abs() < 1e-12);
 /// assert!(Poisson::new(-1.0).is_err());
+///
+/// // λ is the mean (a rate, not its logarithm: see `PoissonLog`). λ = 0 is allowed
+/// // and puts all mass on 0.
+/// let zero_rate = Poisson::new(0.0).unwrap();
+/// let at_zero: f64 = zero_rate.log_density(Param::<f64>::operand(&0_i64)).unwrap();
+/// let at_one: f64 = zero_rate.log_density(Param::<f64>::operand(&1_i64)).unwrap();
+/// assert_eq!((at_zero, at_one), (0.0, f64::NEG_INFINITY));
+/// // Negative counts are outside the support.
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&-1_i64)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// let err = Poisson::new(f64::INFINITY).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("lambda", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Poisson<L> {
@@ -256,6 +282,15 @@ impl<R: Real, L: Param<R>> ElementValue<R> for Poisson<L> {
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&2_i64)).unwrap();
 /// assert!((lp - (2.0 * 3.0_f64.ln() - 3.0 - 2.0_f64.ln())).abs() < 1e-12);
 /// assert!(PoissonLog::new(f64::NAN).is_err());
+///
+/// // The argument is η = ln λ; written out at η = −0.5, x = 4 (4! = 24):
+/// let eta = -0.5_f64;
+/// let d = PoissonLog::new(eta).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&4_i64)).unwrap();
+/// assert!((lp - (4.0 * eta - eta.exp() - 24f64.ln())).abs() < 1e-14);
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&-2_i64)).unwrap();
+/// assert_eq!(lp, f64::NEG_INFINITY);
+/// assert_eq!(PoissonLog::new(f64::INFINITY).unwrap_err().parameter, "log_lambda");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct PoissonLog<E> {
@@ -413,6 +448,26 @@ mod tests {
     use crate::tape::{self, Var};
     use proptest::prelude::*;
     use statrs::distribution::Discrete;
+
+    #[test]
+    fn tiny_rates_draw_counts_not_minus_one() {
+        // rand_distr returns −1 once e^−λ rounds to 1; the draws must stay counts.
+        let mut rng = test_rng(21);
+        let mut out = Vec::new();
+        for lambda in [1e-17, 1e-12, 1e-9] {
+            out.clear();
+            Distribution::<f64>::draw(&Poisson::new(lambda).unwrap(), &mut rng, 10_000, &mut out);
+            assert!(out.iter().all(|k| *k == 0.0 || *k == 1.0), "λ = {lambda}");
+        }
+        out.clear();
+        Distribution::<f64>::draw(&PoissonLog::new(-40.0).unwrap(), &mut rng, 10_000, &mut out);
+        assert!(out.iter().all(|k| *k >= 0.0));
+        // Gamma-mixed rates of a negative binomial with small φ are often tiny.
+        out.clear();
+        let nb = crate::dist::NegativeBinomial::new(1.0, 1e-3).unwrap();
+        Distribution::<f64>::draw(&nb, &mut rng, 10_000, &mut out);
+        assert!(out.iter().all(|k| *k >= 0.0 && k.fract() == 0.0));
+    }
 
     #[test]
     fn ln_factorial_matches_lgamma() {

@@ -23,6 +23,19 @@ use std::f64::consts::LN_2;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
 /// assert!((lp - -0.91893853).abs() < 1e-8);
 /// assert!(SkewNormal::new(0.0, -1.0, 2.0).is_err());
+///
+/// // Arguments: location ξ, scale ω, shape α (α > 0 skews to the right). Written out
+/// // at ξ = 1, ω = 2, α = 3, x = 0.5, with Φ the standard normal CDF:
+/// use ppl_core::special::std_normal_cdf;
+/// let (xi, omega, alpha, x) = (1.0_f64, 2.0_f64, 3.0_f64, 0.5_f64);
+/// let d = SkewNormal::new(xi, omega, alpha).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let z = (x - xi) / omega;
+/// let want = 2f64.ln() - omega.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5 * z * z
+///     + std_normal_cdf(alpha * z).ln();
+/// assert!((lp - want).abs() < 1e-13);
+/// let err = SkewNormal::new(0.0, 1.0, f64::INFINITY).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("alpha", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SkewNormal<X, O, A> {

@@ -22,6 +22,22 @@ use std::f64::consts::PI;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&0.0)).unwrap();
 /// assert!((lp - -1.85412145).abs() < 1e-8);
 /// assert!(StudentT::new(0.0, 0.0, 1.0).is_err());
+///
+/// // Arguments: degrees of freedom, location, scale (not the standard deviation,
+/// // which is σ√(ν/(ν−2))). The closed form at ν = 4.5, μ = −1, σ = 0.5, x = 0.3:
+/// use ppl_core::special::ln_gamma;
+/// let (nu, mu, sigma, x) = (4.5_f64, -1.0_f64, 0.5_f64, 0.3_f64);
+/// let d = StudentT::new(nu, mu, sigma).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// let z = (x - mu) / sigma;
+/// let want = ln_gamma((nu + 1.0) / 2.0) - ln_gamma(nu / 2.0)
+///     - 0.5 * (nu * std::f64::consts::PI).ln()
+///     - sigma.ln()
+///     - (nu + 1.0) / 2.0 * (1.0 + z * z / nu).ln();
+/// assert!((lp - want).abs() < 1e-12);
+/// let err = StudentT::new(3.0, 0.0, -2.0).unwrap_err();
+/// assert_eq!((err.parameter, err.value), ("sigma", -2.0));
+/// assert_eq!(StudentT::new(f64::INFINITY, 0.0, 1.0).unwrap_err().parameter, "nu");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StudentT<N, M, S> {

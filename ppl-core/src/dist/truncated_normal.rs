@@ -29,6 +29,25 @@ use std::f64::consts::LN_2;
 /// let outside: f64 = d.log_density(Param::<f64>::operand(&-1.0)).unwrap();
 /// assert_eq!(outside, f64::NEG_INFINITY);
 /// assert!(TruncatedNormal::new(0.0, 1.0, 2.0, 1.0).is_err());
+///
+/// // μ and σ are those of the normal before truncation (not the mean and standard
+/// // deviation of the result). Written out at μ = 1, σ = 2 on [−1, 2], including the
+/// // bounds themselves, with Φ the standard normal CDF:
+/// use ppl_core::special::std_normal_cdf;
+/// let (mu, sigma, lower, upper) = (1.0_f64, 2.0_f64, -1.0_f64, 2.0_f64);
+/// let d = TruncatedNormal::new(mu, sigma, lower, upper).unwrap();
+/// let mass = std_normal_cdf((upper - mu) / sigma) - std_normal_cdf((lower - mu) / sigma);
+/// for x in [0.5, lower, upper] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     let z = (x - mu) / sigma;
+///     let want = -0.5 * z * z - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - mass.ln();
+///     assert!((lp - want).abs() < 1e-13);
+/// }
+/// let above: f64 = d.log_density(Param::<f64>::operand(&2.01)).unwrap();
+/// assert_eq!(above, f64::NEG_INFINITY);
+/// let err = TruncatedNormal::new(0.0, 0.0, -1.0, 1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("sigma", "must be positive"));
+/// assert_eq!(TruncatedNormal::new(0.0, 1.0, f64::NAN, 1.0).unwrap_err().parameter, "lower");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TruncatedNormal<M, S> {

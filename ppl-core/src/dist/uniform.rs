@@ -27,6 +27,17 @@ use rand_distr::Distribution as _;
 /// let outside: f64 = d.log_density(Param::<f64>::operand(&5.0)).unwrap();
 /// assert_eq!(outside, f64::NEG_INFINITY);
 /// assert!(Uniform::new(1.0, 1.0).is_err());
+///
+/// // The arguments are the bounds (not a centre and a width), and both bounds belong
+/// // to the support: −ln(upper − lower) there too.
+/// let (lower, upper) = (-1.0_f64, 3.0_f64);
+/// for x in [lower, upper] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert!((lp - -(upper - lower).ln()).abs() < 1e-15);
+/// }
+/// let err = Uniform::new(2.0, 1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("upper", "must be greater than lower"));
+/// assert_eq!(Uniform::new(0.0, f64::INFINITY).unwrap_err().requirement, "must be finite");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Uniform<L, U> {
@@ -53,6 +64,15 @@ impl<L: ParamValues, U: ParamValues> Uniform<L, U> {
                     "Uniform",
                     "upper",
                     "must be greater than lower",
+                    hi,
+                ));
+            }
+            if !(hi - lo).is_finite() {
+                // The density 1/(upper − lower) would be 0 everywhere.
+                return Err(ParamError::new(
+                    "Uniform",
+                    "upper",
+                    "must lie within f64::MAX of lower",
                     hi,
                 ));
             }
@@ -211,6 +231,14 @@ mod tests {
                 .log_density(Param::<R>::operand(&&a[0..3]))
                 .unwrap()
         }
+    }
+
+    #[test]
+    fn bounds_too_far_apart_are_refused() {
+        // upper − lower overflows: the density 1/(upper − lower) would be 0 everywhere.
+        let e = Uniform::new(-f64::MAX, f64::MAX).err().unwrap();
+        assert_eq!((e.distribution, e.parameter), ("Uniform", "upper"));
+        assert!(Uniform::new(-1e300, 1e300).is_ok());
     }
 
     #[test]

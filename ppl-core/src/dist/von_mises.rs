@@ -122,6 +122,29 @@ fn log_bessel_i0_derivs(x: f64, order: usize) -> Derivs {
 /// let expected = 1.0 - (2.0 * std::f64::consts::PI).ln() - 1.2660658777520082f64.ln();
 /// assert!((lp - expected).abs() < 1e-12);
 /// assert!(VonMises::new(0.0, -1.0).is_err());
+///
+/// // κ is a concentration (≈ 1/variance for large κ), not a standard deviation. Written
+/// // out at μ = 0.5, κ = 3, x = −2, with I₀ summed from its series Σ (κ/2)^{2k}/(k!)²:
+/// use std::f64::consts::PI;
+/// let (mu, kappa, x) = (0.5_f64, 3.0_f64, -2.0_f64);
+/// let (mut term, mut i0) = (1.0, 1.0);
+/// for k in 1..40 {
+///     term *= (kappa / 2.0).powi(2) / (k * k) as f64;
+///     i0 += term;
+/// }
+/// let d = VonMises::new(mu, kappa).unwrap();
+/// let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+/// assert!((lp - (kappa * (x - mu).cos() - (2.0 * PI).ln() - i0.ln())).abs() < 1e-13);
+/// // κ = 0 is the uniform distribution on the circle.
+/// let flat: f64 = VonMises::new(mu, 0.0).unwrap().log_density(Param::<f64>::operand(&x)).unwrap();
+/// assert!((flat + (2.0 * PI).ln()).abs() < 1e-15);
+/// // The support is [−π, π] (both ends included); angles outside it are not wrapped.
+/// let at_pi: f64 = d.log_density(Param::<f64>::operand(&PI)).unwrap();
+/// assert!(at_pi.is_finite());
+/// let outside: f64 = d.log_density(Param::<f64>::operand(&(PI + 0.01))).unwrap();
+/// assert_eq!(outside, f64::NEG_INFINITY);
+/// let err = VonMises::new(f64::NAN, 1.0).unwrap_err();
+/// assert_eq!((err.parameter, err.requirement), ("mu", "must be finite"));
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct VonMises<M, K> {

@@ -21,6 +21,19 @@ use rand_distr::Distribution as _;
 /// let lp: f64 = d.log_density(Param::<f64>::operand(&1.5)).unwrap();
 /// assert!((lp - (2f64.ln() - 3f64.ln() + 0.5f64.ln() - 0.25)).abs() < 1e-12);
 /// assert!(Weibull::new(0.0, 3.0).is_err());
+///
+/// // Shape first, then scale (rand_distr's `Weibull::new` takes them the other way
+/// // round). Written out at α = 0.7, σ = 3, x = 1.5:
+/// let (alpha, sigma, x) = (0.7_f64, 3.0_f64, 1.5_f64);
+/// let lp: f64 = Weibull::new(alpha, sigma).unwrap().log_density(Param::<f64>::operand(&x)).unwrap();
+/// let want = alpha.ln() - sigma.ln() + (alpha - 1.0) * (x / sigma).ln() - (x / sigma).powf(alpha);
+/// assert!((lp - want).abs() < 1e-14);
+/// // x = 0 and negative values are outside the support.
+/// for x in [0.0, -1.5] {
+///     let lp: f64 = d.log_density(Param::<f64>::operand(&x)).unwrap();
+///     assert_eq!(lp, f64::NEG_INFINITY);
+/// }
+/// assert_eq!(Weibull::new(2.0, -3.0).unwrap_err().parameter, "sigma");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Weibull<A, S> {

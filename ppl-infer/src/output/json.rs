@@ -77,6 +77,48 @@ pub fn write_json<W: Write>(trace: &Trace, out: W) -> io::Result<()> {
 
 impl Trace {
     /// Writes the trace as one JSON document (see [`write_json`]).
+    ///
+    /// Non-finite values are written as strings, so the document stays valid JSON:
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use ppl_infer::{Nuts, Sample};
+    /// use serde_json::{json, Value};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `mu ~ Normal(0, 1)` with the deterministics `floor = −∞` and `mu_and_inf = [mu, ∞]`.
+    /// struct Floor;
+    /// impl ModelTemplate for Floor {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str {
+    ///         "floor"
+    ///     }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    ///         api::deterministic(ctx, "floor", &f64::NEG_INFINITY);
+    ///         api::deterministic(ctx, "mu_and_inf", &vec![mu, R::constant(f64::INFINITY)]);
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = Model::new(Floor)?;
+    /// let nuts = Nuts::default().chains(1).draws(4).tune(20).seed(2).progress(false);
+    /// let trace = model.sample(nuts)?;
+    /// let mut out = Vec::new();
+    /// trace.write_json(&mut out)?;
+    /// let doc: Value = serde_json::from_slice(&out)?; // valid JSON
+    /// let draws = &doc["chains"][0]["draws"];
+    /// assert_eq!(draws["floor"], Value::from(vec!["-inf"; 4]));
+    /// let mu = trace.samples("mu", 0).unwrap()[0][2];
+    /// assert_eq!(draws["mu_and_inf"][2], json!([mu, "inf"]));
+    /// assert_eq!(doc["variables"][1], json!({"name": "floor", "shape": [], "kind": "deterministic"}));
+    /// # Ok(()) }
+    /// ```
     pub fn write_json<W: Write>(&self, out: W) -> io::Result<()> {
         write_json(self, out)
     }
