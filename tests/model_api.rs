@@ -208,6 +208,86 @@ fn invalid_parameters_during_inference_give_minus_infinity() {
     let mut g = [0.0];
     assert_eq!(model.logp_grad(&[2.0], &mut g).unwrap(), f64::NEG_INFINITY);
     assert!(model.logp(&[0.3]).unwrap().is_finite());
+    // The per-variable table names the term that made the density −∞.
+    let table = model.log_density_table(&[2.0]).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.trim_start().starts_with("obs") && l.contains("-inf")),
+        "{table}"
+    );
+}
+
+#[model]
+fn positive_scale(y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 1.0));
+    let sigma = sample!(HalfNormal::new(1.0));
+    observe!(Normal::new(mu, sigma), y);
+}
+
+#[test]
+fn points_outside_the_support_are_refused_by_name() {
+    let model = positive_scale::model(&[0.5, 1.5]).unwrap();
+    let ok = Point::new().with("mu", 0.3).with("sigma", 2.0);
+    assert_eq!(model.unconstrain(&ok).unwrap(), vec![0.3, 2.0f64.ln()]);
+    for (mu, sigma, bad) in [
+        (0.3, -1.0, "sigma"),
+        (0.3, 0.0, "sigma"),
+        (f64::NAN, 1.0, "mu"),
+    ] {
+        let point = Point::new().with("mu", mu).with("sigma", sigma);
+        let err = model.unconstrain(&point).unwrap_err();
+        assert!(
+            matches!(&err, ppl::ModelError::Point(m) if m.contains(&format!("`{bad}`"))),
+            "{err}"
+        );
+        assert!(model.logp_at(&point, true).is_err());
+    }
+    // Conditioning on a value outside the support names the variable.
+    let model = positive_scale::model(&[0.5, 1.5]).unwrap();
+    let err = model
+        .condition(&Point::new().with("sigma", -1.0))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ppl::ModelError::Point(m) if m.contains("`sigma`") && m.contains("-1")),
+        "{err}"
+    );
+}
+
+#[model]
+fn sometimes(flag: f64) {
+    let x = sample!(Normal::new(0.0, 1.0));
+    if x > flag {
+        let _a = sample!(HalfNormal::new(1.0));
+    }
+}
+
+#[test]
+fn a_point_where_the_model_takes_another_path_is_refused() {
+    // flag = −100: the forward pass samples `_a`; at x = −200 the model skips it.
+    let model = sometimes::model(-100.0).unwrap();
+    let point = Point::new().with("x", -200.0).with("_a", 5.0);
+    let err = model.unconstrain(&point).unwrap_err();
+    assert!(
+        matches!(&err, ppl::ModelError::Structure { variable, .. } if variable == "_a"),
+        "{err}"
+    );
+    // Prior draws that take the other path are refused too (x > −100 almost always,
+    // so a draw with x below it would be rare: use flag = 0, half the draws skip `_a`).
+    let model = sometimes::model(0.0).unwrap();
+    let mut rng = ppl::model::rng_for(3, 0);
+    let results: Vec<bool> = (0..40)
+        .map(|_| model.prior_draw(&mut rng).is_ok())
+        .collect();
+    assert!(
+        results.contains(&true) && results.contains(&false),
+        "{results:?}"
+    );
+    for _ in 0..40 {
+        if let Err(e) = model.prior_draw(&mut rng) {
+            assert!(matches!(e, ppl::ModelError::Structure { .. }), "{e}");
+        }
+    }
 }
 
 #[model]

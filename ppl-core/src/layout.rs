@@ -675,10 +675,10 @@ impl Point {
 impl fmt::Display for Point {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, a) in &self.entries {
-            if a.shape.is_empty() {
-                writeln!(f, "{name} = {:.6}", a.values[0])?;
-            } else {
-                writeln!(f, "{name} {:?} = {:.6?}", a.shape, a.values)?;
+            match (a.shape.is_empty(), a.values.as_slice()) {
+                (true, [v]) => writeln!(f, "{name} = {v:.6}")?,
+                // An array whose shape and values disagree is printed as it is.
+                _ => writeln!(f, "{name} {:?} = {:.6?}", a.shape, a.values)?,
             }
         }
         Ok(())
@@ -702,6 +702,16 @@ mod tests {
             distribution: "Dirichlet",
             integer_bounds: None,
         }
+    }
+
+    #[test]
+    fn a_point_whose_arrays_disagree_with_their_shapes_still_prints() {
+        let empty = Array {
+            shape: vec![],
+            values: vec![],
+        };
+        let p = Point::new().with("e", empty).with("s", 1.5);
+        assert_eq!(p.to_string(), "e [] = []\ns = 1.500000\n");
     }
 
     #[test]

@@ -1558,6 +1558,12 @@ impl<T: ModelTemplate> Model<T> {
         if let Some(e) = ctx.error {
             return Err(e);
         }
+        if let Some(v) = self.layout.variables.get(ctx.next) {
+            return Err(Error::Structure {
+                variable: v.name.clone(),
+                detail: "was sampled in the first pass but not at this point: a model's variables must be the same in every pass".into(),
+            });
+        }
         Ok((u, z))
     }
 
@@ -2014,6 +2020,35 @@ impl<T: ModelTemplate> Model<T> {
         if let Some(e) = ctx.error {
             return Err(e);
         }
+        // A model that took another path for this draw sampled other variables.
+        let (first, now) = (&self.layout.variables, &ctx.layout.variables);
+        for k in 0..first.len().max(now.len()) {
+            match (first.get(k), now.get(k)) {
+                (Some(a), Some(b)) if a.name == b.name && a.len == b.len => {}
+                (Some(a), Some(b)) if a.name == b.name => {
+                    return Err(Error::Structure {
+                        variable: b.name.clone(),
+                        detail: format!(
+                            "shape changed from {:?} in the first pass to {:?} in this prior draw",
+                            a.shape, b.shape
+                        ),
+                    })
+                }
+                (_, Some(b)) => {
+                    return Err(Error::Structure {
+                        variable: b.name.clone(),
+                        detail: "was sampled in this prior draw where the first pass had another variable (or none): a model's variables must be the same in every pass".into(),
+                    })
+                }
+                (Some(a), None) => {
+                    return Err(Error::Structure {
+                        variable: a.name.clone(),
+                        detail: "was sampled in the first pass but not in this prior draw".into(),
+                    })
+                }
+                (None, None) => break,
+            }
+        }
         Ok(PriorDraw {
             variables: ctx.draws,
             observed: ctx.observed_draws,
@@ -2240,7 +2275,7 @@ impl Context<f64> for Unconstrain<'_> {
         &mut self,
         name: &'static str,
         dist: std::result::Result<D, crate::dist::ParamError>,
-        _shape: Option<usize>,
+        shape: Option<usize>,
         transform: Option<crate::transform::Transform<f64>>,
     ) -> crate::dist::Values<f64> {
         let Some(info) = self.layout.variables.get(self.next) else {
@@ -2294,12 +2329,50 @@ impl Context<f64> for Unconstrain<'_> {
             }
             return crate::dist::Values::from_slice(&array.values);
         }
-        let transform = match (transform, &dist) {
-            (Some(t), _) => t,
-            (None, Ok(d)) => d.support().default_transform(),
-            (None, Err(_)) => crate::transform::Transform::Identity,
+        let d = match &dist {
+            Ok(d) => d,
+            Err(e) => {
+                // A parameter computed from the point's other values is invalid.
+                self.error.get_or_insert(Error::Param {
+                    variable: name.to_string(),
+                    source: e.clone(),
+                });
+                return smallvec::smallvec![f64::NAN; info.len];
+            }
         };
+        match super::context::resolve_len(name, d, shape) {
+            Ok(len) if len == info.len => {}
+            Ok(len) => {
+                self.error.get_or_insert(Error::Structure {
+                    variable: name.to_string(),
+                    detail: format!(
+                        "shape changed: {len} elements here, {} in the first pass",
+                        info.len
+                    ),
+                });
+                return smallvec::smallvec![f64::NAN; info.len];
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+                return smallvec::smallvec![f64::NAN; info.len];
+            }
+        }
+        let transform = transform.unwrap_or_else(|| d.support().default_transform());
         let u = transform.unconstrain(&array.values);
+        if let Some(k) = array
+            .values
+            .iter()
+            .zip(&u)
+            .position(|(x, u)| !x.is_finite() || !u.is_finite())
+        {
+            self.error.get_or_insert(Error::Point(format!(
+                "`{name}` element {k} is {}, outside the support of {} ({})",
+                array.values[k],
+                d.name(),
+                d.support().describe()
+            )));
+            return smallvec::smallvec![f64::NAN; info.len];
+        }
         self.out[info.offset..info.offset + info.unconstrained_len].copy_from_slice(&u);
         crate::dist::Values::from_slice(&array.values)
     }

@@ -162,6 +162,16 @@ fn push_node(node: Node) -> u32 {
     })
 }
 
+/// Puts the constant sink in slot 0 of a thread's first recording, should it start
+/// without [`reset`]. Every recorded node descends from a leaf, so the leaf constructors
+/// are the only place this is needed.
+#[inline]
+fn reserve_constant_slot(nodes: &mut Vec<Node>) {
+    if nodes.is_empty() {
+        nodes.push(PASSIVE);
+    }
+}
+
 #[inline]
 fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
     TAPE.with(|t| f(&mut t.borrow_mut()))
@@ -223,8 +233,8 @@ impl Var {
 
     /// A new independent variable (a leaf of the tape).
     ///
-    /// Call [`reset`] first on each thread: it starts the recording, and leaves created
-    /// before any recording started are not tracked.
+    /// [`reset`] starts a new recording (discarding the thread's previous one); a thread's
+    /// first recording may also start without it.
     ///
     /// ```
     /// use ppl_core::tape::{self, Var};
@@ -239,6 +249,7 @@ impl Var {
     /// assert_eq!(grad, [1.0]); // ∂x/∂x
     /// ```
     pub fn leaf(val: f64) -> Var {
+        with_nodes(reserve_constant_slot);
         Var {
             val,
             idx: push_node(PASSIVE),
@@ -261,6 +272,7 @@ impl Var {
     /// ```
     pub fn leaves(values: &[f64], out: &mut Vec<Var>) {
         let first = with_nodes(|nodes| {
+            reserve_constant_slot(nodes);
             let first = nodes.len() as u32;
             nodes.resize(nodes.len() + values.len(), PASSIVE);
             first
@@ -1170,6 +1182,31 @@ impl Param<Var> for Var {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_that_never_reset_still_keeps_slot_zero_for_constants() {
+        // A fresh thread's tape is empty: the first leaf must not take the constant slot.
+        let g = std::thread::spawn(|| {
+            let (x, y) = (Var::leaf(2.0), Var::leaf(3.0));
+            assert_ne!(x.index(), 0);
+            let mut g = [0.0; 2];
+            gradient(x * y, &[x, y], &mut g);
+            g
+        })
+        .join()
+        .unwrap();
+        assert_eq!(g, [3.0, 2.0]);
+        let g = std::thread::spawn(|| {
+            let mut xs = Vec::new();
+            Var::leaves(&[2.0, 3.0], &mut xs);
+            let mut g = [0.0; 2];
+            gradient(xs[0] * xs[1], &xs, &mut g);
+            g
+        })
+        .join()
+        .unwrap();
+        assert_eq!(g, [3.0, 2.0]);
+    }
 
     #[test]
     fn a_variable_from_an_earlier_recording_is_refused_not_followed() {

@@ -112,7 +112,7 @@ impl Metric {
 /// ```
 impl std::fmt::Display for Metric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -269,6 +269,12 @@ impl EuclideanMetric for DenseMetric {
 mod tests {
     use super::*;
     use ppl_core::model::rng_for;
+
+    #[test]
+    fn the_name_honours_width_and_alignment() {
+        assert_eq!(format!("[{:>7}]", Metric::Dense), "[  dense]");
+        assert_eq!(format!("[{:<7}]", Metric::Dense), "[dense  ]");
+    }
 
     #[test]
     fn cholesky_reconstructs_and_rejects_indefinite_matrices() {

@@ -266,7 +266,26 @@ impl Context<f64> for ForwardContext<'_> {
                 )));
                 return fallback;
             }
-            Some(v) => v.clone(),
+            Some(v) => {
+                // A value outside the support (or the transform's bounds) has no
+                // unconstrained image: refuse it here, naming the variable, rather than
+                // give a model whose density is −∞ everywhere.
+                let u = transform.unconstrain(v);
+                if let Some((k, x)) = v
+                    .iter()
+                    .zip(&u)
+                    .position(|(x, u)| !x.is_finite() || !u.is_finite())
+                    .map(|k| (k, v[k]))
+                {
+                    self.fail(Error::Point(format!(
+                        "conditioned value {x} of `{name}` (element {k}) is outside the support of {} ({})",
+                        dist.name(),
+                        dist.support().describe()
+                    )));
+                    return fallback;
+                }
+                v.clone()
+            }
             None => {
                 let mut out = Vec::with_capacity(len);
                 dist.draw(self.rng, len, &mut out);

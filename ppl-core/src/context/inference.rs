@@ -425,6 +425,11 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             Err(_) => {
                 // A parameter computed from other variables is outside its valid range.
                 self.out_of_support = true;
+                if self.options.per_variable {
+                    // The term that made the total −∞ shows in the per-variable table.
+                    self.per_variable
+                        .push((name.to_string(), f64::NEG_INFINITY));
+                }
                 return nan();
             }
         };
@@ -521,6 +526,10 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             Ok(d) => d,
             Err(_) => {
                 self.out_of_support = true;
+                if self.options.per_variable {
+                    self.per_variable
+                        .push((name.to_string(), f64::NEG_INFINITY));
+                }
                 return;
             }
         };
