@@ -189,18 +189,22 @@ crate::vecmath::simd_fn! {
             values[i] = rising[j];
             d_phi[i] = d_rising[j];
         }
-        let ln_phi = phi.ln();
+        let (ln_phi, inv_phi) = (phi.ln(), 1.0 / phi);
         let mut ok = true;
         for i in 0..n {
             let (ki, mi) = (k[i], mu[i]);
             let total = mi + phi;
             ok &= crate::vecmath::in_ln_normal_range(mi) & (total <= f64::MAX);
             let ln_mu = crate::vecmath::ln_normal_with::<FMA>(mi);
-            // ln(1 + μ/φ) without cancellation when φ ≫ μ (the Poisson limit):
-            // ln u − ((u − 1) − r)/u with u = 1 + r corrects u's rounding.
-            let r = mi / phi;
+            // ln(1 + μ/φ) without cancellation when φ ≫ μ (the Poisson limit): with
+            // u = 1 + r rounded, ln(1 + r) = ln u − ((u − 1) − r)/u. No division: 2 − u
+            // stands for 1/u near 1 (error ≤ (u − 1)²/u times a correction of at most
+            // ½ ulp(u)), and for u ≥ 2 the correction (≤ 1.1e-16 after dividing) is
+            // dropped.
+            let r = mi * inv_phi;
             let u = 1.0 + r;
-            let log1p_ratio = crate::vecmath::ln_normal_with::<FMA>(u) - ((u - 1.0) - r) / u;
+            let correction = ((u - 1.0) - r) * (2.0 - u).max(0.0);
+            let log1p_ratio = crate::vecmath::ln_normal_with::<FMA>(u) - correction;
             let ln_total = ln_phi + log1p_ratio;
             values[i] += ki * (ln_mu - ln_total) - phi * log1p_ratio;
             d_mu[i] = -phi / total + ki / mi - ki / total;
