@@ -2270,6 +2270,14 @@ struct Unconstrain<'a> {
     error: Option<Error>,
 }
 
+impl Unconstrain<'_> {
+    /// Keeps the pass's first error and returns placeholder values for the variable.
+    fn refuse(&mut self, error: Error, len: usize) -> crate::dist::Values<f64> {
+        self.error.get_or_insert(error);
+        smallvec::smallvec![f64::NAN; len]
+    }
+}
+
 impl Context<f64> for Unconstrain<'_> {
     fn variable<D: crate::dist::Distribution<f64>>(
         &mut self,
@@ -2279,22 +2287,23 @@ impl Context<f64> for Unconstrain<'_> {
         transform: Option<crate::transform::Transform<f64>>,
     ) -> crate::dist::Values<f64> {
         let Some(info) = self.layout.variables.get(self.next) else {
-            self.error.get_or_insert(Error::Structure {
-                variable: name.to_string(),
-                detail: "was not in the model's first pass".into(),
-            });
-            return smallvec::smallvec![f64::NAN];
+            return self.refuse(
+                Error::Structure {
+                    variable: name.to_string(),
+                    detail: "was not in the model's first pass".into(),
+                },
+                1,
+            );
         };
         self.next += 1;
         if info.name != name {
-            self.error.get_or_insert(Error::Structure {
+            return self.refuse(Error::Structure {
                 variable: name.to_string(),
                 detail: format!(
                     "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
                     info.name
                 ),
-            });
-            return smallvec::smallvec![f64::NAN; info.len];
+            }, info.len);
         }
         if info.fixed {
             return self
@@ -2304,26 +2313,25 @@ impl Context<f64> for Unconstrain<'_> {
                 .unwrap_or_default();
         }
         let Some(array) = self.point.get(name) else {
-            self.error
-                .get_or_insert(Error::Point(format!("missing variable `{name}`")));
-            return smallvec::smallvec![f64::NAN; info.len];
+            return self.refuse(Error::Point(format!("missing variable `{name}`")), info.len);
         };
         if array.values.len() != info.len {
-            self.error.get_or_insert(Error::Point(format!(
-                "`{name}` has {} elements, the model's variable has {}",
-                array.values.len(),
-                info.len
-            )));
-            return smallvec::smallvec![f64::NAN; info.len];
+            return self.refuse(
+                Error::Point(format!(
+                    "`{name}` has {} elements, the model's variable has {}",
+                    array.values.len(),
+                    info.len
+                )),
+                info.len,
+            );
         }
         if info.discrete {
             let support = dist.as_ref().map(|d| d.support()).ok();
             for (k, &x) in array.values.iter().enumerate() {
                 if !support.is_some_and(|s| s.contains(x)) {
-                    self.error.get_or_insert(Error::Point(format!(
+                    return self.refuse(Error::Point(format!(
                         "`{name}` element {k} is {x}, not a value of the discrete variable's support"
-                    )));
-                    return smallvec::smallvec![f64::NAN; info.len];
+                    )), info.len);
                 }
                 self.discrete_out[info.offset + k] = x as i64;
             }
@@ -2333,28 +2341,31 @@ impl Context<f64> for Unconstrain<'_> {
             Ok(d) => d,
             Err(e) => {
                 // A parameter computed from the point's other values is invalid.
-                self.error.get_or_insert(Error::Param {
-                    variable: name.to_string(),
-                    source: e.clone(),
-                });
-                return smallvec::smallvec![f64::NAN; info.len];
+                return self.refuse(
+                    Error::Param {
+                        variable: name.to_string(),
+                        source: e.clone(),
+                    },
+                    info.len,
+                );
             }
         };
         match super::context::resolve_len(name, d, shape) {
             Ok(len) if len == info.len => {}
             Ok(len) => {
-                self.error.get_or_insert(Error::Structure {
-                    variable: name.to_string(),
-                    detail: format!(
-                        "shape changed: {len} elements here, {} in the first pass",
-                        info.len
-                    ),
-                });
-                return smallvec::smallvec![f64::NAN; info.len];
+                return self.refuse(
+                    Error::Structure {
+                        variable: name.to_string(),
+                        detail: format!(
+                            "shape changed: {len} elements here, {} in the first pass",
+                            info.len
+                        ),
+                    },
+                    info.len,
+                );
             }
             Err(e) => {
-                self.error.get_or_insert(e);
-                return smallvec::smallvec![f64::NAN; info.len];
+                return self.refuse(e, info.len);
             }
         }
         let transform = transform.unwrap_or_else(|| d.support().default_transform());
@@ -2365,13 +2376,15 @@ impl Context<f64> for Unconstrain<'_> {
             .zip(&u)
             .position(|(x, u)| !x.is_finite() || !u.is_finite())
         {
-            self.error.get_or_insert(Error::Point(format!(
-                "`{name}` element {k} is {}, outside the support of {} ({})",
-                array.values[k],
-                d.name(),
-                d.support().describe()
-            )));
-            return smallvec::smallvec![f64::NAN; info.len];
+            return self.refuse(
+                Error::Point(format!(
+                    "`{name}` element {k} is {}, outside the support of {} ({})",
+                    array.values[k],
+                    d.name(),
+                    d.support().describe()
+                )),
+                info.len,
+            );
         }
         self.out[info.offset..info.offset + info.unconstrained_len].copy_from_slice(&u);
         crate::dist::Values::from_slice(&array.values)
