@@ -1558,11 +1558,8 @@ impl<T: ModelTemplate> Model<T> {
         if let Some(e) = ctx.error {
             return Err(e);
         }
-        if let Some(v) = self.layout.variables.get(ctx.next) {
-            return Err(Error::Structure {
-                variable: v.name.clone(),
-                detail: "was sampled in the first pass but not at this point: a model's variables must be the same in every pass".into(),
-            });
+        if let Some(e) = crate::context::unvisited_variable(&self.layout, ctx.next) {
+            return Err(e);
         }
         Ok((u, z))
     }
@@ -2021,33 +2018,20 @@ impl<T: ModelTemplate> Model<T> {
             return Err(e);
         }
         // A model that took another path for this draw sampled other variables.
-        let (first, now) = (&self.layout.variables, &ctx.layout.variables);
-        for k in 0..first.len().max(now.len()) {
-            match (first.get(k), now.get(k)) {
-                (Some(a), Some(b)) if a.name == b.name && a.len == b.len => {}
-                (Some(a), Some(b)) if a.name == b.name => {
-                    return Err(Error::Structure {
-                        variable: b.name.clone(),
-                        detail: format!(
-                            "shape changed from {:?} in the first pass to {:?} in this prior draw",
-                            a.shape, b.shape
-                        ),
-                    })
-                }
-                (_, Some(b)) => {
-                    return Err(Error::Structure {
-                        variable: b.name.clone(),
-                        detail: "was sampled in this prior draw where the first pass had another variable (or none): a model's variables must be the same in every pass".into(),
-                    })
-                }
-                (Some(a), None) => {
-                    return Err(Error::Structure {
-                        variable: a.name.clone(),
-                        detail: "was sampled in the first pass but not in this prior draw".into(),
-                    })
-                }
-                (None, None) => break,
+        for (k, now) in ctx.layout.variables.iter().enumerate() {
+            let first = crate::context::expected_variable(&self.layout, k, &now.name)?;
+            if first.len != now.len {
+                return Err(crate::context::shape_changed(
+                    &now.name,
+                    &first.shape,
+                    &now.shape,
+                ));
             }
+        }
+        if let Some(e) =
+            crate::context::unvisited_variable(&self.layout, ctx.layout.variables.len())
+        {
+            return Err(e);
         }
         Ok(PriorDraw {
             variables: ctx.draws,
@@ -2286,25 +2270,11 @@ impl Context<f64> for Unconstrain<'_> {
         shape: Option<usize>,
         transform: Option<crate::transform::Transform<f64>>,
     ) -> crate::dist::Values<f64> {
-        let Some(info) = self.layout.variables.get(self.next) else {
-            return self.refuse(
-                Error::Structure {
-                    variable: name.to_string(),
-                    detail: "was not in the model's first pass".into(),
-                },
-                1,
-            );
+        let info = match crate::context::expected_variable(self.layout, self.next, name) {
+            Ok(info) => info,
+            Err(e) => return self.refuse(e, 1),
         };
         self.next += 1;
-        if info.name != name {
-            return self.refuse(Error::Structure {
-                variable: name.to_string(),
-                detail: format!(
-                    "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
-                    info.name
-                ),
-            }, info.len);
-        }
         if info.fixed {
             return self
                 .conditioned
@@ -2350,23 +2320,15 @@ impl Context<f64> for Unconstrain<'_> {
                 );
             }
         };
-        match super::context::resolve_len(name, d, shape) {
-            Ok(len) if len == info.len => {}
-            Ok(len) => {
+        match crate::context::resolve_shape(name, d, shape) {
+            Ok((_, len)) if len == info.len => {}
+            Ok((now, _)) => {
                 return self.refuse(
-                    Error::Structure {
-                        variable: name.to_string(),
-                        detail: format!(
-                            "shape changed: {len} elements here, {} in the first pass",
-                            info.len
-                        ),
-                    },
+                    crate::context::shape_changed(name, &info.shape, &now),
                     info.len,
-                );
+                )
             }
-            Err(e) => {
-                return self.refuse(e, info.len);
-            }
+            Err(e) => return self.refuse(e, info.len),
         }
         let transform = transform.unwrap_or_else(|| d.support().default_transform());
         let u = transform.unconstrain(&array.values);

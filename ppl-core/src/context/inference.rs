@@ -1,6 +1,9 @@
 //! The inference context: reads an unconstrained vector, transforms, accumulates.
 
-use super::{resolve_len, resolve_shape, shape_error, Context};
+use super::{
+    expected_variable, resolve_len, resolve_shape, shape_changed, shape_error, unvisited_variable,
+    Context,
+};
 use crate::dist::{Distribution, ParamError, Values};
 use crate::error::Error;
 use crate::layout::Layout;
@@ -362,11 +365,8 @@ impl<'a, R: Real> InferenceContext<'a, R> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        if let Some(v) = self.layout.variables.get(self.next_variable) {
-            return Err(Error::Structure {
-                variable: v.name.clone(),
-                detail: "was sampled in the first pass but not in this one: a model's variables must be the same in every pass".into(),
-            });
+        if let Some(e) = unvisited_variable(self.layout, self.next_variable) {
+            return Err(e);
         }
         if let Some(o) = self.layout.observed.get(self.next_observed) {
             return Err(Error::Structure {
@@ -401,25 +401,15 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         shape: Option<usize>,
         transform: Option<Transform<R>>,
     ) -> Values<R> {
-        let Some(entry) = self.layout.variables.get(self.next_variable) else {
-            self.fail(Error::Structure {
-                variable: name.to_string(),
-                detail: "was not in the model's first pass: a model's variables must be the same in every pass".into(),
-            });
-            return smallvec::smallvec![R::constant(f64::NAN); shape.unwrap_or(1).max(1)];
+        let entry = match expected_variable(self.layout, self.next_variable, name) {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.fail(e);
+                return smallvec::smallvec![R::constant(f64::NAN); shape.unwrap_or(1).max(1)];
+            }
         };
         self.next_variable += 1;
         let nan = || smallvec::smallvec![R::constant(f64::NAN); entry.len.max(1)];
-        if entry.name != name {
-            self.fail(Error::Structure {
-                variable: name.to_string(),
-                detail: format!(
-                    "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
-                    entry.name
-                ),
-            });
-            return nan();
-        }
         let dist = match dist {
             Ok(d) => d,
             Err(_) => {
@@ -444,13 +434,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
             let shape = resolve_shape(name, &dist, shape)
                 .map(|s| s.0)
                 .unwrap_or_default();
-            self.fail(Error::Structure {
-                variable: name.to_string(),
-                detail: format!(
-                    "shape changed from {:?} in the first pass to {:?}",
-                    entry.shape, shape
-                ),
-            });
+            self.fail(shape_changed(name, &entry.shape, &shape));
             return nan();
         }
         let mut log_jac = R::constant(0.0);

@@ -11,6 +11,7 @@ pub mod inference;
 
 use crate::dist::{Distribution, ParamError, Values};
 use crate::error::Error;
+use crate::layout::{Layout, VariableInfo};
 use crate::param::Operand;
 use crate::scalar::Real;
 use crate::transform::Transform;
@@ -75,6 +76,55 @@ pub(crate) fn resolve_shape<R: Real, D: Distribution<R>>(
         }
         (None, None) => Ok((dist.event_shape(), event_len)),
     }
+}
+
+/// The layout entry that a pass's `next` variable, called `name`, must match; otherwise
+/// the structure error naming it. Shared by every pass that replays the first one (the
+/// inference context runs it for every variable of every evaluation, so the error is
+/// built out of line).
+#[inline(always)]
+pub(crate) fn expected_variable<'l>(
+    layout: &'l Layout,
+    next: usize,
+    name: &str,
+) -> Result<&'l VariableInfo, Error> {
+    match layout.variables.get(next) {
+        Some(entry) if entry.name == name => Ok(entry),
+        other => Err(unexpected_variable(name, other)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unexpected_variable(name: &str, expected: Option<&VariableInfo>) -> Error {
+    let detail = match expected {
+        Some(entry) => format!(
+            "appeared where `{}` was expected: a model's variables must be the same, in the same order, in every pass",
+            entry.name
+        ),
+        None => "was not in the model's first pass: a model's variables must be the same in every pass".into(),
+    };
+    Error::Structure {
+        variable: name.to_string(),
+        detail,
+    }
+}
+
+/// The structure error for a variable whose shape differs from the first pass's.
+pub(crate) fn shape_changed(name: &str, first: &[usize], now: &[usize]) -> Error {
+    Error::Structure {
+        variable: name.to_string(),
+        detail: format!("shape changed from {first:?} in the first pass to {now:?}"),
+    }
+}
+
+/// The structure error for a pass that stopped after `visited` variables, before the
+/// end of the layout (none when it visited them all).
+pub(crate) fn unvisited_variable(layout: &Layout, visited: usize) -> Option<Error> {
+    layout.variables.get(visited).map(|v| Error::Structure {
+        variable: v.name.clone(),
+        detail: "was sampled in the first pass but not in this one: a model's variables must be the same in every pass".into(),
+    })
 }
 
 /// The number of constrained scalars of a variable, without building its shape (the
