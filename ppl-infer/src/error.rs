@@ -206,6 +206,21 @@ pub enum SampleError {
         /// The trace of the chains that finished.
         partial: Box<Trace>,
     },
+    /// A posterior predictive draw failed (the draw lacks a variable of the model, a
+    /// value is outside its variable's support, the model changed its variables, …).
+    #[error("posterior predictive, chain {chain}, draw {draw}: {source}")]
+    Predictive {
+        /// The chain's position in the trace.
+        chain: usize,
+        /// The draw's index after warm-up, or in warm-up for a kept warm-up draw.
+        draw: usize,
+        /// Why.
+        source: ppl_core::Error,
+    },
+    /// The trace already records a quantity with an observation's name (posterior
+    /// predictive draws were added before, or the trace comes from another model).
+    #[error("the trace already records `{0}`: cannot add posterior predictive draws of the observation `{0}`")]
+    NameTaken(String),
 }
 
 /// Why an initial position was rejected.

@@ -50,6 +50,10 @@ pub enum VariableKind {
     Parameter,
     /// A deterministic quantity (`deterministic!`).
     Deterministic,
+    /// Draws of an observed variable given each posterior draw (added by
+    /// [`PosteriorPredictive`](crate::PosteriorPredictive); Stan's `y_rep` in generated
+    /// quantities, ArviZ's `posterior_predictive` group).
+    PosteriorPredictive,
 }
 
 /// One named, shaped quantity recorded for every draw.

@@ -438,12 +438,21 @@ impl Trace {
     /// See [`Trace`] for an example.
     pub fn point(&self, chain: usize, draw: usize) -> Option<Point> {
         let c = self.chains.get(chain)?;
-        if draw >= c.num_draws() {
-            return None;
-        }
+        (draw < c.num_draws()).then(|| self.point_in(&c.columns, draw))
+    }
+
+    /// Kept warm-up draw `draw` of the chain at position `chain`, as a named point.
+    pub(crate) fn warmup_point(&self, chain: usize, draw: usize) -> Option<Point> {
+        let c = self.chains.get(chain)?;
+        let kept = c.warmup_columns.first().map_or(0, Vec::len);
+        (draw < kept).then(|| self.point_in(&c.warmup_columns, draw))
+    }
+
+    /// Row `draw` of a chain's `columns`, as a named point with shapes.
+    fn point_in(&self, columns: &[Vec<f64>], draw: usize) -> Point {
         let mut point = Point::new();
         for (v, offset) in self.variables.iter().zip(&self.offsets) {
-            let values = (0..v.len()).map(|e| c.columns[offset + e][draw]).collect();
+            let values = (0..v.len()).map(|e| columns[offset + e][draw]).collect();
             point.insert(
                 &v.name,
                 Array {
@@ -452,7 +461,7 @@ impl Trace {
                 },
             );
         }
-        Some(point)
+        point
     }
 
     /// Divergent transitions after warm-up, over all chains.

@@ -11,6 +11,7 @@
 //!                "max_depth": 10, "keep_warmup": false, "initial_step_size": 1.0},
 //!   "variables": [{"name": "mu", "shape": [], "kind": "parameter"},
 //!                 {"name": "L", "shape": [2, 2], "kind": "deterministic"}, …],
+//!                 // and "posterior_predictive" for draws of observations
 //!   "chains": [{
 //!     "chain": 0,
 //!     "draws": {"mu": [0.1, …], "L": [[[1.0, 0.0], [0.3, 0.9]], …], …},
@@ -361,6 +362,7 @@ impl Serialize for TraceDoc<'_> {
                 kind: match v.kind {
                     VariableKind::Parameter => "parameter",
                     VariableKind::Deterministic => "deterministic",
+                    VariableKind::PosteriorPredictive => "posterior_predictive",
                 },
             })
             .collect();

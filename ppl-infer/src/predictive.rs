@@ -1,0 +1,218 @@
+//! Posterior predictive sampling: the observations drawn again given each posterior draw.
+
+use crate::error::SampleError;
+use crate::target::{TraceVariable, VariableKind};
+use crate::trace::{ChainTrace, Trace};
+use ppl_core::model::rng_for;
+use ppl_core::{Model, ModelTemplate};
+
+/// The random stream of a chain's kept warm-up draws (its post-warm-up draws use the
+/// chain's id), so that keeping warm-up draws does not change the others.
+const WARMUP_STREAM: u64 = 1 << 32;
+
+/// `model.sample_posterior_predictive(&trace, seed)`: PyMC's
+/// `sample_posterior_predictive`, Stan's `y_rep` in generated quantities.
+///
+/// For every draw of the trace, every observed variable of the model is drawn from its
+/// distribution with the random variables at that draw's values. The draws come back as
+/// a copy of the trace with one more variable per observation, of kind
+/// [`VariableKind::PosteriorPredictive`], under the observation's name: the trace's
+/// accessors, [`summary`](Trace::summary), CSV and JSON output see them like any other
+/// column (ArviZ's `from_cmdstan(posterior=files, posterior_predictive=["y"])` puts
+/// them in its `posterior_predictive` group). Kept warm-up draws get predictive draws
+/// too.
+///
+/// The trace may come from another model with the same random variables, such as the
+/// model refitted on new predictors: the observations are then drawn with this model's
+/// data and shapes (out-of-sample prediction). A chain's draws use the random stream
+/// `seed` and the chain's id, so the result does not depend on the number of threads.
+///
+/// ```
+/// use ppl_core::context::api::{self, NoShape};
+/// use ppl_core::dist::Normal;
+/// use ppl_core::{Context, Model, ModelTemplate, Real};
+/// use ppl_infer::{Nuts, PosteriorPredictive, Sample, VariableKind};
+/// use std::ops::{Add, Div, Mul, Sub};
+///
+/// /// `mu ~ Normal(0, 1)` and four observations `y ~ Normal(mu, 1)`.
+/// struct Conjugate {
+///     y: Vec<f64>,
+/// }
+/// impl ModelTemplate for Conjugate {
+///     type Output<R: Real> = ();
+///     fn name(&self) -> &'static str { "conjugate" }
+///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+///     where
+///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+///     {
+///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+///         api::observe(ctx, "y", Normal::new(mu, 1.0), &self.y);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let model = Model::new(Conjugate { y: vec![0.5, 1.0, 1.5, 3.0] })?;
+/// let nuts = Nuts::default().chains(2).draws(1000).tune(500).seed(5).progress(false);
+/// let trace = model.sample(nuts)?;
+/// let with_y = model.sample_posterior_predictive(&trace, 11)?;
+/// assert_eq!(with_y.column_names(), ["mu", "y[0]", "y[1]", "y[2]", "y[3]"]);
+/// assert_eq!(with_y.variables()[1].kind, VariableKind::PosteriorPredictive);
+/// // The posterior draws are unchanged.
+/// assert_eq!(with_y.samples("mu", 0), trace.samples("mu", 0));
+/// // Given mu, each y has mean mu: the predictive mean is the posterior mean of mu,
+/// // 6/5 here (conjugate: precision 1 + 4, mean 6/5).
+/// let y0 = with_y.mean("y").unwrap()[0];
+/// let row = with_y.summary();
+/// let mcse = row.row("y[0]").unwrap().mcse_mean;
+/// assert!((y0 - 1.2).abs() < 4.0 * mcse, "{y0} vs 1.2 ± {mcse}");
+/// // The same seed gives the same draws; adding them twice is refused.
+/// assert_eq!(model.sample_posterior_predictive(&trace, 11)?, with_y);
+/// assert!(model.sample_posterior_predictive(&with_y, 11).is_err());
+/// # Ok(()) }
+/// ```
+pub trait PosteriorPredictive {
+    /// Draws every observation once per draw of `trace` (see the trait's docs) and
+    /// returns the trace with those draws added.
+    fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError>;
+}
+
+/// One chain's predictive columns (after warm-up and, if kept, warm-up) and the shape of
+/// each observation as drawn.
+struct ChainDraws {
+    columns: Vec<Vec<f64>>,
+    warmup_columns: Vec<Vec<f64>>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl<T: ModelTemplate + Sync> PosteriorPredictive for Model<T> {
+    fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError> {
+        let observed = &self.layout().observed;
+        if let Some(o) = observed
+            .iter()
+            .find(|o| trace.variables().iter().any(|v| v.name == o.name))
+        {
+            return Err(SampleError::NameTaken(o.name.clone()));
+        }
+        let per_chain: Vec<Result<ChainDraws, SampleError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..trace.chains().len())
+                .map(|position| scope.spawn(move || chain_draws(self, trace, position, seed)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let per_chain = per_chain.into_iter().collect::<Result<Vec<_>, _>>()?;
+
+        let mut variables = trace.variables().to_vec();
+        for (k, o) in observed.iter().enumerate() {
+            let shape = per_chain
+                .first()
+                .map_or_else(|| vec![o.len], |c| c.shapes[k].clone());
+            variables.push(TraceVariable {
+                name: o.name.clone(),
+                shape,
+                kind: VariableKind::PosteriorPredictive,
+            });
+        }
+        let chains: Vec<ChainTrace> = trace
+            .chains()
+            .iter()
+            .zip(per_chain)
+            .map(|(chain, draws)| {
+                let mut chain = chain.clone();
+                chain.columns.extend(draws.columns);
+                if !chain.warmup_columns.is_empty() {
+                    chain.warmup_columns.extend(draws.warmup_columns);
+                }
+                chain
+            })
+            .collect();
+        Ok(Trace::new(
+            variables,
+            chains,
+            trace.settings().clone(),
+            trace.seed(),
+            trace.wall_time(),
+        ))
+    }
+}
+
+/// What [`PosteriorPredictive`] runs for the chain at `position` in the trace.
+fn chain_draws<T: ModelTemplate>(
+    model: &Model<T>,
+    trace: &Trace,
+    position: usize,
+    seed: u64,
+) -> Result<ChainDraws, SampleError> {
+    let chain = &trace.chains()[position];
+    let observed = &model.layout().observed;
+    let width: usize = observed.iter().map(|o| o.len).sum();
+    let mut shapes: Vec<Vec<usize>> = Vec::new();
+    let mut run = |warmup: bool| -> Result<Vec<Vec<f64>>, SampleError> {
+        let n = if warmup {
+            chain.warmup_columns.first().map_or(0, Vec::len)
+        } else {
+            chain.num_draws()
+        };
+        let stream = chain.chain as u64 + if warmup { WARMUP_STREAM } else { 0 };
+        let mut rng = rng_for(seed, stream);
+        let mut columns = vec![Vec::with_capacity(n); width];
+        for draw in 0..n {
+            let fail = |source| SampleError::Predictive {
+                chain: position,
+                draw,
+                source,
+            };
+            let point = if warmup {
+                trace.warmup_point(position, draw)
+            } else {
+                trace.point(position, draw)
+            }
+            .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
+            let drawn = model.predictive_draw(&point, &mut rng).map_err(fail)?;
+            let mut column = 0;
+            for (k, o) in observed.iter().enumerate() {
+                let array = drawn
+                    .observed
+                    .get(&o.name)
+                    .filter(|a| a.values.len() == o.len);
+                let Some(array) = array else {
+                    return Err(fail(ppl_core::Error::Point(format!(
+                        "the observation `{}` was not drawn with its {} elements",
+                        o.name, o.len
+                    ))));
+                };
+                if shapes.len() == k {
+                    shapes.push(array.shape.clone());
+                }
+                for (c, x) in columns[column..column + o.len]
+                    .iter_mut()
+                    .zip(&array.values)
+                {
+                    c.push(*x);
+                }
+                column += o.len;
+            }
+        }
+        Ok(columns)
+    };
+    let columns = run(false)?;
+    let warmup_columns = if chain.warmup_columns.is_empty() {
+        Vec::new()
+    } else {
+        run(true)?
+    };
+    if shapes.len() < observed.len() {
+        // No draws at all: the shapes follow the observations' lengths.
+        shapes = observed.iter().map(|o| vec![o.len]).collect();
+    }
+    Ok(ChainDraws {
+        columns,
+        warmup_columns,
+        shapes,
+    })
+}
