@@ -1,9 +1,10 @@
-//! Eight schools (non-centred) sampled with NUTS: summary, timings, efficiency, and the
-//! posterior means next to the posteriordb reference.
+//! Eight schools (non-centred) sampled with NUTS: summary, timings, efficiency, the
+//! posterior means next to the posteriordb reference, and a posterior predictive check.
 //!
 //! Run with `cargo run --release --example eight_schools` (the README's main job);
 //! add `-- --csv-dir DIR` to also write one CmdStan CSV file per chain into `DIR`.
 
+use ppl::infer::diagnostics::quantile_sorted;
 use ppl::prelude::*;
 
 #[model]
@@ -88,6 +89,30 @@ fn main() -> Result<(), ppl::Error> {
         );
     }
     println!("all means match: {all_ok}\n");
+
+    // Posterior predictive check: each school's effect drawn again given every draw.
+    let checked = model.sample_posterior_predictive(&trace, 1)?;
+    println!("posterior predictive check (y drawn again given each posterior draw):");
+    println!(
+        "{:<7} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "school", "observed", "mean", "3%", "97%", "P(y_rep ≥ y)"
+    );
+    for (j, observed) in y.iter().enumerate() {
+        let Some(chains) = checked.samples("y", j) else {
+            continue;
+        };
+        let mut draws: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+        draws.sort_unstable_by(f64::total_cmp);
+        let n = draws.len() as f64;
+        let mean = draws.iter().sum::<f64>() / n;
+        let above = draws.iter().filter(|d| *d >= observed).count() as f64 / n;
+        println!(
+            "{j:<7} {observed:>9.1} {mean:>9.2} {:>9.2} {:>9.2} {above:>12.2}",
+            quantile_sorted(&draws, 0.03),
+            quantile_sorted(&draws, 0.97)
+        );
+    }
+    println!();
 
     println!(
         "{:<5} {:>9} {:>10} {:>10} {:>9} {:>9} {:>10} {:>5} {:>9}",

@@ -112,13 +112,22 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Runs tests/python/read_cmdstan.py on `files` and parses what it prints.
-fn read_with_arviz(python: &Path, files: &[PathBuf], save_warmup: bool) -> Value {
+/// Runs tests/python/read_cmdstan.py on `files` and parses what it prints; the
+/// variables named in `predictive` go to ArviZ's `posterior_predictive` group.
+fn read_with_arviz(
+    python: &Path,
+    files: &[PathBuf],
+    save_warmup: bool,
+    predictive: &[&str],
+) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_cmdstan.py");
     let mut command = Command::new(python);
     command.arg(&script);
     if save_warmup {
         command.arg("--save-warmup");
+    }
+    for name in predictive {
+        command.arg(format!("--posterior-predictive={name}"));
     }
     let output = command
         .args(files)
@@ -188,9 +197,16 @@ fn names(group: &Value) -> Vec<String> {
     names
 }
 
-/// Checks the draws in `group` against the trace (warm-up draws when `warmup`).
-fn check_posterior(trace: &Trace, group: &Value, warmup: bool) {
-    let mut expected: Vec<String> = trace.variables().iter().map(|v| v.name.clone()).collect();
+/// Checks the draws in `group` against the trace (warm-up draws when `warmup`): the
+/// posterior predictive variables when `predictive`, else the others.
+fn check_group(trace: &Trace, group: &Value, warmup: bool, predictive: bool) {
+    let wanted = |v: &&TraceVariable| (v.kind == VariableKind::PosteriorPredictive) == predictive;
+    let mut expected: Vec<String> = trace
+        .variables()
+        .iter()
+        .filter(wanted)
+        .map(|v| v.name.clone())
+        .collect();
     expected.sort();
     assert_eq!(names(group), expected);
     let chains = trace.chains().len();
@@ -199,7 +215,7 @@ fn check_posterior(trace: &Trace, group: &Value, warmup: bool) {
     } else {
         trace.num_draws()
     };
-    for v in trace.variables() {
+    for v in trace.variables().iter().filter(wanted) {
         let mut shape = vec![chains, draws];
         shape.extend(&v.shape);
         let values = variable(group, &v.name, &shape);
@@ -365,22 +381,22 @@ fn arviz_from_cmdstan_reads_our_csv_files() {
     );
 
     // With the warm-up draws: ArviZ splits them off using the header comments.
-    let read = read_with_arviz(&python, &files, true);
+    let read = read_with_arviz(&python, &files, true, &[]);
     let version = read["arviz_version"].as_str().unwrap();
     assert!(
         version.starts_with("0."),
         "ArviZ {version}: from_cmdstan needs ArviZ 0.x"
     );
-    check_posterior(&trace, &read["posterior"], false);
+    check_group(&trace, &read["posterior"], false, false);
     check_stats(&trace, &read["sample_stats"], false);
-    check_posterior(&trace, &read["warmup_posterior"], true);
+    check_group(&trace, &read["warmup_posterior"], true, false);
     check_stats(&trace, &read["warmup_sample_stats"], true);
     check_attrs(&trace, &read["attrs"]);
 
     // Without them: the posterior is still exactly the draws after warm-up.
-    let read = read_with_arviz(&python, &files, false);
+    let read = read_with_arviz(&python, &files, false, &[]);
     assert!(read.get("warmup_posterior").is_none());
-    check_posterior(&trace, &read["posterior"], false);
+    check_group(&trace, &read["posterior"], false, false);
     check_stats(&trace, &read["sample_stats"], false);
 
     std::fs::remove_dir_all(&dir).unwrap();
@@ -404,8 +420,8 @@ fn arviz_reads_a_dense_metric() {
     assert_eq!(trace.chains()[0].inv_mass_matrix.len(), d * d);
     let dir = temp_dir("dense");
     let files = trace.write_cmdstan_csv(&dir, "toy").unwrap();
-    let read = read_with_arviz(&python, &files, true);
-    check_posterior(&trace, &read["posterior"], false);
+    let read = read_with_arviz(&python, &files, true, &[]);
+    check_group(&trace, &read["posterior"], false, false);
     check_stats(&trace, &read["sample_stats"], false);
     check_attrs(&trace, &read["attrs"]);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -420,9 +436,63 @@ fn arviz_reads_files_without_warmup_draws() {
     let trace = sample_target(&Toy, nuts).unwrap();
     let dir = temp_dir("no-warmup");
     let files = trace.write_cmdstan_csv(&dir, "toy").unwrap();
-    let read = read_with_arviz(&python, &files, true);
+    let read = read_with_arviz(&python, &files, true, &[]);
     assert!(read.get("warmup_posterior").is_none());
-    check_posterior(&trace, &read["posterior"], false);
+    check_group(&trace, &read["posterior"], false, false);
     check_stats(&trace, &read["sample_stats"], false);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and three observations
+/// `y ~ Normal(mu, sigma)`, written as `#[model]` would generate it.
+struct Observed;
+
+impl ppl_core::ModelTemplate for Observed {
+    type Output<R: ppl_core::Real> = ();
+    fn name(&self) -> &'static str {
+        "observed"
+    }
+    fn run<R: ppl_core::Real, C: ppl_core::Context<R>>(&self, ctx: &mut C)
+    where
+        f64: std::ops::Add<R, Output = R>
+            + std::ops::Sub<R, Output = R>
+            + std::ops::Mul<R, Output = R>
+            + std::ops::Div<R, Output = R>,
+    {
+        use ppl_core::context::api::{self, NoShape};
+        use ppl_core::dist::{HalfNormal, Normal};
+        let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+        let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+        api::observe(ctx, "y", Normal::new(mu, sigma), &[0.3, -0.2, 1.1][..]);
+    }
+}
+
+/// Posterior predictive columns go to ArviZ's `posterior_predictive` group when named,
+/// warm-up draws included, and leave the posterior group as it was.
+#[test]
+fn arviz_reads_posterior_predictive_columns() {
+    use ppl_infer::{PosteriorPredictive, Sample};
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    let model = ppl_core::Model::new(Observed).unwrap();
+    let nuts = Nuts::default()
+        .chains(2)
+        .draws(30)
+        .tune(40)
+        .seed(12)
+        .keep_warmup(true)
+        .progress(false);
+    let trace = model
+        .sample_posterior_predictive(&model.sample(nuts).unwrap(), 3)
+        .unwrap();
+    assert_eq!(trace.variables().last().unwrap().shape, [3]);
+    let dir = temp_dir("predictive");
+    let files = trace.write_cmdstan_csv(&dir, "observed").unwrap();
+    let read = read_with_arviz(&python, &files, true, &["y"]);
+    check_group(&trace, &read["posterior"], false, false);
+    check_group(&trace, &read["warmup_posterior"], true, false);
+    check_group(&trace, &read["posterior_predictive"], false, true);
+    check_group(&trace, &read["warmup_posterior_predictive"], true, true);
     std::fs::remove_dir_all(&dir).unwrap();
 }

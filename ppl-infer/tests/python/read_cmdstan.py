@@ -2,7 +2,7 @@
 
 Used by ppl-infer/tests/arviz_roundtrip.rs:
 
-    python read_cmdstan.py [--save-warmup] FILE...
+    python read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...] FILE...
 
 prints one JSON object on stdout:
 
@@ -13,6 +13,8 @@ prints one JSON object on stdout:
       "sample_stats": {...},
       "warmup_posterior": {...},        # with --save-warmup, when ArviZ found warm-up rows
       "warmup_sample_stats": {...},
+      "posterior_predictive": {...},    # the columns named by --posterior-predictive
+      "warmup_posterior_predictive": {...},
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
 
@@ -59,15 +61,28 @@ def group(dataset):
 
 def main(argv):
     save_warmup = "--save-warmup" in argv
+    prefix = "--posterior-predictive="
+    predictive = [a[len(prefix):] for a in argv if a.startswith(prefix)]
     files = [a for a in argv if not a.startswith("--")]
     if not files:
-        sys.exit("usage: read_cmdstan.py [--save-warmup] FILE...")
-    idata = arviz.from_cmdstan(posterior=files, save_warmup=save_warmup)
+        sys.exit("usage: read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...] FILE...")
+    idata = arviz.from_cmdstan(
+        posterior=files,
+        posterior_predictive=predictive or None,
+        save_warmup=save_warmup,
+    )
     result = {
         "arviz_version": arviz.__version__,
         "groups": list(idata.groups()),
     }
-    for name in ("posterior", "sample_stats", "warmup_posterior", "warmup_sample_stats"):
+    for name in (
+        "posterior",
+        "sample_stats",
+        "warmup_posterior",
+        "warmup_sample_stats",
+        "posterior_predictive",
+        "warmup_posterior_predictive",
+    ):
         if name in idata.groups():
             result[name] = group(idata[name])
     attrs = {}
