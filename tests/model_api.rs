@@ -374,3 +374,40 @@ fn a_draw_is_recorded_in_one_pass_in_trace_order() {
     let err = model.record_draw_joint(&u, &[], &mut [0.0; 5]).unwrap_err();
     assert!(err.to_string().contains('6'), "{err}");
 }
+
+/// `potential!` of `ln(mu − 10)`: NaN wherever `mu < 10`.
+#[model]
+fn nan_potential(y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 5.0));
+    let s = sample!(HalfNormal::new(1.0));
+    potential!("p", (mu - 10.0).ln());
+    observe!(Normal::new(mu, s), y);
+}
+
+#[test]
+fn logp_and_logp_grad_agree_at_non_finite_positions() {
+    let model = nan_potential::model(&[11.0, 12.0]).unwrap();
+    let mut grad = [0.0; 2];
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    for u in [
+        [nan, 0.0],
+        [0.0, nan],
+        [inf, 0.0],
+        [0.0, inf],
+        [-inf, 0.0],
+        [0.0, -inf],
+    ] {
+        assert_eq!(model.logp(&u).unwrap(), f64::NEG_INFINITY, "{u:?}");
+        assert_eq!(
+            model.logp_grad(&u, &mut grad).unwrap(),
+            f64::NEG_INFINITY,
+            "{u:?}"
+        );
+    }
+    // At a finite position the model's own NaN comes back as it is, from both.
+    assert!(model.logp(&[0.0, 0.0]).unwrap().is_nan());
+    assert!(model.logp_grad(&[0.0, 0.0], &mut grad).unwrap().is_nan());
+    let lp = model.logp_grad(&[11.0, 0.0], &mut grad).unwrap();
+    assert_eq!(lp, model.logp(&[11.0, 0.0]).unwrap());
+    assert!(lp.is_finite() && grad.iter().all(|g| g.is_finite()));
+}

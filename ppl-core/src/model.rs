@@ -266,6 +266,18 @@ pub struct Evaluation {
     pub per_variable: Vec<(String, f64)>,
 }
 
+/// A log-density computed at `u`, or −∞ if it is NaN because an element of `u` is not
+/// finite: where a parameter is infinite or NaN, arithmetic gives NaN (∞ − ∞) on one
+/// path and a parameter check −∞ on another; a sampler reads either as a divergence,
+/// and `logp` and `logp_grad` answer alike. Checked only on the NaN path.
+fn at_finite_position(value: f64, u: &[f64]) -> f64 {
+    if value.is_nan() && u.iter().any(|x| !x.is_finite()) {
+        f64::NEG_INFINITY
+    } else {
+        value
+    }
+}
+
 /// One draw from the prior and prior predictive.
 ///
 /// Returned by [`Model::prior_draw`]:
@@ -810,7 +822,8 @@ impl<T: ModelTemplate> Model<T> {
     /// ```
     pub fn logp_joint(&self, u: &[f64], z: &[i64]) -> Result<f64> {
         self.check_state(u, z)?;
-        self.inference_total::<f64>(u, z)
+        let value = self.inference_total::<f64>(u, z)?;
+        Ok(at_finite_position(value, u))
     }
 
     /// Log-density and gradient by the reverse-mode tape. For a model with discrete
@@ -856,6 +869,12 @@ impl<T: ModelTemplate> Model<T> {
     /// // S₁ = 1.5, S₂ = 2.75, n = 3.
     /// assert!((grad[0] - (-mu / 25.0 + 1.5 / 0.25)).abs() < 1e-10);
     /// assert!((grad[1] - (-0.25 + 2.75 / 0.25 - 3.0 + 1.0)).abs() < 1e-10);
+    /// // A position with a non-finite element has density zero, as `logp` says (a
+    /// // sampler reads it as a divergence); the gradient there means nothing.
+    /// for bad in [[f64::NAN, 0.0], [f64::INFINITY, 0.0], [0.0, f64::NEG_INFINITY]] {
+    ///     assert_eq!(model.logp_grad(&bad, &mut grad).unwrap(), f64::NEG_INFINITY);
+    ///     assert_eq!(model.logp(&bad).unwrap(), f64::NEG_INFINITY);
+    /// }
     /// ```
     pub fn logp_grad(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
         self.logp_grad_joint(u, &[], grad)
@@ -926,7 +945,7 @@ impl<T: ModelTemplate> Model<T> {
             Var::leaves(u, leaves);
             let total = self.inference_total::<Var>(leaves, z)?;
             tape::gradient(total, leaves, grad);
-            Ok(total.value())
+            Ok(at_finite_position(total.value(), u))
         })
     }
 
