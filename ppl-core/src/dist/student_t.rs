@@ -119,10 +119,18 @@ impl NuCache {
     }
 
     /// The term at `nu` in the kernel's scalar type (the cached value for plain values).
+    /// Every mode takes the asymptotic series above [`LARGE_NU`], so a vector ν and
+    /// dual numbers get the accuracy of the scalar path.
     #[inline]
     pub(super) fn norm<R: Real>(&self, nu: R) -> R {
         match (R::MODE, self.cached) {
             (EvalMode::Value, Some(t)) if t.nu == nu.value() => R::constant(t.value),
+            (EvalMode::Value, _) => R::constant(NuTerm::new(nu.value(), self.offset).value),
+            _ if nu.value() > LARGE_NU => {
+                // NuTerm's series in the scalar type, so derivatives of every order follow.
+                let inv = R::constant(1.0) / nu;
+                inv * inv * inv / 24.0 - inv * 0.25 + (self.offset - 0.5 * (2.0 * PI).ln())
+            }
             _ => {
                 ((nu + 1.0) * 0.5).ln_gamma() - (nu * 0.5).ln_gamma() - (nu * PI).ln() * 0.5
                     + self.offset
@@ -312,6 +320,33 @@ mod tests {
             let want = -half_ln_2pi - 0.25 / nu;
             assert!((lp - want).abs() < 1e-13, "ν = {nu}: {lp} vs {want}");
         }
+        // A vector ν (element path), and dual numbers (value, first and second
+        // derivatives in ν), take the same series.
+        let dist = StudentT::new(vec![1e12, 3.0], 0.0, 1.0).unwrap();
+        let lp: f64 = dist.log_density(Operand::Slice(&[0.0, 0.0])).unwrap();
+        let want = -half_ln_2pi - 0.25e-12 + lpdf(&StudentT::new(3.0, 0.0, 1.0).unwrap(), 0.0);
+        assert!((lp - want).abs() < 1e-13, "{lp} vs {want}");
+        let nu = 1e6;
+        let dual = crate::scalar::dual::Fwd(num_dual::HyperDual64::new(nu, 1.0, 1.0, 0.0));
+        let lp = StudentT::new(dual, 0.0, 1.0)
+            .unwrap()
+            .log_density(Operand::Const(0.0))
+            .unwrap()
+            .0;
+        let t = NuTerm::new(nu, 0.0);
+        assert!((lp.re - t.value).abs() < 1e-15, "{} vs {}", lp.re, t.value);
+        assert!(
+            (lp.eps1 - t.deriv).abs() < 1e-20,
+            "{} vs {}",
+            lp.eps1,
+            t.deriv
+        );
+        let second = -0.5 / (nu * nu * nu) + 0.5 / (nu * nu * nu * nu * nu);
+        assert!(
+            (lp.eps1eps2 - second).abs() < 1e-25,
+            "{} vs {second}",
+            lp.eps1eps2
+        );
         // The series' derivative matches its value's central difference.
         let nu = 5e4;
         let h = 1.0;
