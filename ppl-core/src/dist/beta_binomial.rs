@@ -1,11 +1,12 @@
 //! The beta-binomial distribution: a binomial whose success probability is beta.
 
 use super::binomial::{check_trials, trials_support};
-use super::poisson::{is_count, ln_choose, rising_factorial_tables, scalar_of};
+use super::poisson::{
+    is_count, ln_choose, ln_rising, ln_rising_real, rising_factorial_tables, scalar_of,
+};
 use super::{param_batch_len, Distribution, ElementValue, ParamError, Support};
 use crate::param::{check_param, Operand, Param, ParamValues};
 use crate::scalar::Real;
-use crate::special::{digamma, ln_beta};
 use crate::vectorized::{self, broadcast_len, Kernel, LengthMismatch};
 use rand::RngCore;
 use rand_distr::Distribution as _;
@@ -90,18 +91,19 @@ impl Kernel<4> for BetaBinomialKernel {
         if !is_count(k) || k > m {
             return R::constant(f64::NEG_INFINITY);
         }
-        (a + k).ln_beta(b + (m - k)) - a.ln_beta(b) + ln_choose(m, k)
+        // ln B(α+k, β+m−k) − ln B(α, β) as rising factorials (accurate for large shapes).
+        ln_rising_real(a, k) + ln_rising_real(b, m - k) - ln_rising_real(a + b, m) + ln_choose(m, k)
     }
     #[inline]
     fn eval_partials(&self, [k, m, a, b]: [f64; 4]) -> (f64, [f64; 4]) {
         if !is_count(k) || k > m {
             return (f64::NEG_INFINITY, [0.0; 4]);
         }
-        let v = ln_beta(a + k, b + m - k) - ln_beta(a, b) + ln_choose(m, k);
-        let common = digamma(a + b) - digamma(a + b + m);
-        let da = digamma(a + k) - digamma(a) + common;
-        let db = digamma(b + m - k) - digamma(b) + common;
-        (v, [0.0, 0.0, da, db])
+        let (ln_a, d_a) = ln_rising(a, k);
+        let (ln_b, d_b) = ln_rising(b, m - k);
+        let (ln_ab, d_ab) = ln_rising(a + b, m);
+        let v = ln_a + ln_b - ln_ab + ln_choose(m, k);
+        (v, [0.0, 0.0, d_a - d_ab, d_b - d_ab])
     }
     /// With scalar `α`, `β` every `ln Γ`/ψ difference is a rising factorial: tables of
     /// `ln Γ(α+j) − ln Γ(α)`, the same for `β` and `α+β`, and their derivatives up to the
@@ -246,6 +248,31 @@ mod tests {
             let d = BetaBinomial::new(n, a, b).unwrap();
             let total: f64 = (0..=n).map(|k| lpdf(&d, k as f64).exp()).sum();
             prop_assert!((total - 1.0).abs() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn huge_shapes_approach_the_binomial() {
+        // BetaBinomial(n, pκ, (1−p)κ) → Binomial(n, p), the difference of order n²/κ. At
+        // κ = 1e10 and 1e13 the element paths meet it; the ln B differences they took
+        // before were off by ~1e-5 and ~1e-2.
+        let (n, p) = (30.0, 0.3);
+        for k in [0.0, 12.0, 30.0] {
+            let binomial = ln_choose(n, k) + k * p.ln() + (n - k) * (1.0 - p).ln();
+            for kappa in [1e10, 1e13] {
+                let tol = 2.0 * n * n / kappa + 1e-14 * binomial.abs();
+                let (a, b) = (p * kappa, (1.0 - p) * kappa);
+                let ours = lpdf(&BetaBinomial::new(30, a, b).unwrap(), k);
+                assert!(
+                    (ours - binomial).abs() < tol,
+                    "k {k} κ {kappa}: {ours} vs {binomial}"
+                );
+                let (v, _) = BetaBinomialKernel { shapes: None }.eval_partials([k, n, a, b]);
+                assert!(
+                    (v - binomial).abs() < tol,
+                    "k {k} κ {kappa}: {v} vs {binomial}"
+                );
+            }
         }
     }
 
