@@ -445,11 +445,8 @@ pub fn log_sum_exp2(a: f64, b: f64) -> f64 {
 /// assert_eq!(log_sum_exp(&[f64::NEG_INFINITY, 0.0]), 0.0);
 /// ```
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
-    let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || !m.is_finite() {
-        return m;
-    }
-    m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    // The scalar-generic version, for plain values.
+    crate::scalar::log_sum_exp(xs)
 }
 
 /// Derivative tables of the unary functions, `[f, f', f'', f''']`, valid up to `order`
