@@ -270,9 +270,18 @@ pub struct Evaluation {
 /// finite: where a parameter is infinite or NaN, arithmetic gives NaN (∞ − ∞) on one
 /// path and a parameter check −∞ on another; a sampler reads either as a divergence,
 /// and `logp` and `logp_grad` answer alike. Checked only on the NaN path.
+#[inline]
 fn at_finite_position(value: f64, u: &[f64]) -> f64 {
-    if value.is_nan() && u.iter().any(|x| !x.is_finite()) {
-        f64::NEG_INFINITY
+    #[cold]
+    fn nan_at(u: &[f64]) -> f64 {
+        if u.iter().any(|x| !x.is_finite()) {
+            f64::NEG_INFINITY
+        } else {
+            f64::NAN
+        }
+    }
+    if value.is_nan() {
+        nan_at(u)
     } else {
         value
     }
@@ -930,7 +939,7 @@ impl<T: ModelTemplate> Model<T> {
         self.check_state(u, z)?;
         self.check_dim(grad)?;
         tape::reset();
-        LEAVES.with(|cell| {
+        let value = LEAVES.with(|cell| {
             // Reuse this thread's leaf buffer; a re-entrant call falls back to a new one.
             let mut owned;
             let mut guard = cell.try_borrow_mut();
@@ -945,8 +954,9 @@ impl<T: ModelTemplate> Model<T> {
             Var::leaves(u, leaves);
             let total = self.inference_total::<Var>(leaves, z)?;
             tape::gradient(total, leaves, grad);
-            Ok(at_finite_position(total.value(), u))
-        })
+            Ok::<_, Error>(total.value())
+        })?;
+        Ok(at_finite_position(value, u))
     }
 
     /// Log-density and gradient by forward-mode dual numbers (one pass per dimension).
