@@ -2047,7 +2047,7 @@ impl<T: ModelTemplate> Model<T> {
     /// One draw of the observations given a value of every random variable: with a
     /// posterior draw as `point`, a draw from the posterior predictive (what PyMC's
     /// `sample_posterior_predictive` does per draw; `ppl_infer`'s
-    /// `PosteriorPredictive` runs it over a whole trace).
+    /// `Predictive` runs it over a whole trace).
     ///
     /// `point` holds the constrained value of every free variable; names of
     /// deterministics (a trace's draw carries them) and of variables the model is

@@ -206,9 +206,9 @@ pub enum SampleError {
         /// The trace of the chains that finished.
         partial: Box<Trace>,
     },
-    /// A posterior predictive draw failed (the draw lacks a variable of the model, a
+    /// A predictive draw failed (a posterior draw lacks a variable of the model, a
     /// value is outside its variable's support, the model changed its variables, …).
-    #[error("posterior predictive, chain {chain}, draw {draw}: {source}")]
+    #[error("predictive sampling, chain {chain}, draw {draw}: {source}")]
     Predictive {
         /// The chain's position in the trace.
         chain: usize,

@@ -68,7 +68,7 @@ pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
 pub use output::{write_json, CmdStanCsv};
 pub use ppl_core::model::LogDensity;
-pub use predictive::PosteriorPredictive;
+pub use predictive::Predictive;
 pub use sampler::{sample_log_density, sample_target, Nuts, Sample, Sampler};
 pub use summary::{Summary, SummaryRow, LOW_ESS_PER_CHAIN, RHAT_THRESHOLD};
 pub use target::{RawDensity, SampleTarget, TraceVariable, VariableKind};

@@ -1,8 +1,11 @@
-//! Posterior predictive sampling: the observations drawn again given each posterior draw.
+//! Predictive sampling: draws from the prior and prior predictive, and the observations
+//! drawn again given each posterior draw.
 
-use crate::error::SampleError;
-use crate::target::{TraceVariable, VariableKind};
-use crate::trace::{ChainTrace, Trace};
+use crate::error::{SampleError, SettingsError};
+use crate::nuts::SampleStats;
+use crate::sampler::Nuts;
+use crate::target::{SampleTarget, TraceVariable, VariableKind};
+use crate::trace::{ChainTiming, ChainTrace, Trace};
 use ppl_core::model::rng_for;
 use ppl_core::{Model, ModelTemplate};
 
@@ -10,8 +13,9 @@ use ppl_core::{Model, ModelTemplate};
 /// chain's id), so that keeping warm-up draws does not change the others.
 const WARMUP_STREAM: u64 = 1 << 32;
 
-/// `model.sample_posterior_predictive(&trace, seed)`: PyMC's
-/// `sample_posterior_predictive`, Stan's `y_rep` in generated quantities.
+/// Predictive sampling: `model.sample_posterior_predictive(&trace, seed)` (PyMC's
+/// `sample_posterior_predictive`, Stan's `y_rep` in generated quantities) and
+/// `model.sample_prior_predictive(draws, seed)` (PyMC's `sample_prior_predictive`).
 ///
 /// For every draw of the trace, every observed variable of the model is drawn from its
 /// distribution with the random variables at that draw's values. The draws come back as
@@ -31,7 +35,7 @@ const WARMUP_STREAM: u64 = 1 << 32;
 /// use ppl_core::context::api::{self, NoShape};
 /// use ppl_core::dist::Normal;
 /// use ppl_core::{Context, Model, ModelTemplate, Real};
-/// use ppl_infer::{Nuts, PosteriorPredictive, Sample, VariableKind};
+/// use ppl_infer::{Nuts, Predictive, Sample, VariableKind};
 /// use std::ops::{Add, Div, Mul, Sub};
 ///
 /// /// `mu ~ Normal(0, 1)` and four observations `y ~ Normal(mu, 1)`.
@@ -70,10 +74,60 @@ const WARMUP_STREAM: u64 = 1 << 32;
 /// assert!(model.sample_posterior_predictive(&with_y, 11).is_err());
 /// # Ok(()) }
 /// ```
-pub trait PosteriorPredictive {
+pub trait Predictive {
     /// Draws every observation once per draw of `trace` (see the trait's docs) and
     /// returns the trace with those draws added.
     fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError>;
+
+    /// `draws` independent draws of the random variables from their priors, the
+    /// deterministics computed from them and the observations drawn given them (the
+    /// prior predictive), as a trace of one chain: parameters and deterministics as in
+    /// a posterior trace, observations as [`VariableKind::PriorPredictive`] columns.
+    /// Its sampler statistics are zero, as CmdStan's `fixed_param` sampler writes them,
+    /// and there is no warm-up; written as CmdStan CSV, ArviZ reads it with
+    /// `from_cmdstan(prior=files, prior_predictive=["y"])`. Variables the model is
+    /// conditioned on keep their values and are not recorded, as in sampling.
+    ///
+    /// With `mu ~ Normal(0, 1)` and `y ~ Normal(mu, 1)`, the prior predictive of each
+    /// `y` is `Normal(0, √2)`:
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use ppl_infer::{Predictive, VariableKind};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `mu ~ Normal(0, 1)` and two observations `y ~ Normal(mu, 1)`.
+    /// struct Conjugate;
+    /// impl ModelTemplate for Conjugate {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str { "conjugate" }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    ///         api::observe(ctx, "y", Normal::new(mu, 1.0), &[0.3, 2.0][..]);
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = Model::new(Conjugate)?;
+    /// let prior = model.sample_prior_predictive(4000, 7)?;
+    /// assert_eq!(prior.column_names(), ["mu", "y[0]", "y[1]"]);
+    /// assert_eq!(prior.variables()[1].kind, VariableKind::PriorPredictive);
+    /// assert_eq!((prior.chains().len(), prior.num_draws()), (1, 4000));
+    /// let y: Vec<f64> = prior.samples("y", 0).unwrap()[0].to_vec();
+    /// let var = y.iter().map(|v| v * v).sum::<f64>() / 4000.0;
+    /// // Independent draws: the variance estimate's standard error is 2·√(2/4000).
+    /// assert!((var - 2.0).abs() < 4.0 * 2.0 * (2.0f64 / 4000.0).sqrt(), "{var}");
+    /// let again = model.sample_prior_predictive(4000, 7)?; // reproducible
+    /// assert_eq!(again.samples("y", 1), prior.samples("y", 1));
+    /// assert!(model.sample_prior_predictive(0, 7).is_err());
+    /// # Ok(()) }
+    /// ```
+    fn sample_prior_predictive(&self, draws: usize, seed: u64) -> Result<Trace, SampleError>;
 }
 
 /// One chain's predictive columns (after warm-up and, if kept, warm-up) and the shape of
@@ -84,7 +138,7 @@ struct ChainDraws {
     shapes: Vec<Vec<usize>>,
 }
 
-impl<T: ModelTemplate + Sync> PosteriorPredictive for Model<T> {
+impl<T: ModelTemplate + Sync> Predictive for Model<T> {
     fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError> {
         let observed = &self.layout().observed;
         if let Some(o) = observed
@@ -139,9 +193,101 @@ impl<T: ModelTemplate + Sync> PosteriorPredictive for Model<T> {
             trace.wall_time(),
         ))
     }
+
+    fn sample_prior_predictive(&self, draws: usize, seed: u64) -> Result<Trace, SampleError> {
+        if draws == 0 {
+            return Err(SettingsError::NoDraws.into());
+        }
+        let start = std::time::Instant::now();
+        let mut variables = self.variables();
+        let observed = &self.layout().observed;
+        let mut rng = rng_for(seed, 0);
+        let mut columns: Vec<Vec<f64>> = Vec::new();
+        for draw in 0..draws {
+            let fail = |source| SampleError::Predictive {
+                chain: 0,
+                draw,
+                source,
+            };
+            let drawn = self.prior_draw(&mut rng).map_err(fail)?;
+            if draw == 0 {
+                // The observations' shapes as drawn (a scalar datum has shape []).
+                for o in observed {
+                    let shape = drawn
+                        .observed
+                        .get(&o.name)
+                        .map_or_else(|| vec![o.len], |a| a.shape.clone());
+                    variables.push(TraceVariable {
+                        name: o.name.clone(),
+                        shape,
+                        kind: VariableKind::PriorPredictive,
+                    });
+                }
+                let width = variables.iter().map(TraceVariable::len).sum();
+                columns = vec![Vec::with_capacity(draws); width];
+            }
+            let mut column = 0;
+            for v in &variables {
+                let group = match v.kind {
+                    VariableKind::Parameter => &drawn.variables,
+                    VariableKind::Deterministic => &drawn.deterministics,
+                    _ => &drawn.observed,
+                };
+                let values = group.get(&v.name).filter(|a| a.values.len() == v.len());
+                let Some(values) = values else {
+                    return Err(fail(ppl_core::Error::Point(format!(
+                        "`{}` was not drawn with its {} elements",
+                        v.name,
+                        v.len()
+                    ))));
+                };
+                for (c, x) in columns[column..column + v.len()]
+                    .iter_mut()
+                    .zip(&values.values)
+                {
+                    c.push(*x);
+                }
+                column += v.len();
+            }
+        }
+        let zero = SampleStats {
+            lp: 0.0,
+            accept_stat: 0.0,
+            accept_stat_sym: 0.0,
+            step_size: 0.0,
+            tree_depth: 0,
+            n_leapfrog: 0,
+            diverging: false,
+            energy: 0.0,
+        };
+        let elapsed = start.elapsed();
+        let chain = ChainTrace {
+            chain: 0,
+            columns,
+            warmup_columns: Vec::new(),
+            stats: vec![zero; draws],
+            warmup_stats: Vec::new(),
+            step_size: 0.0,
+            inv_mass: Vec::new(),
+            inv_mass_matrix: Vec::new(),
+            timing: ChainTiming {
+                warmup: std::time::Duration::ZERO,
+                sampling: elapsed,
+            },
+            gradient_evaluations: 0,
+            steps: Vec::new(),
+        };
+        let settings = Nuts::default()
+            .chains(1)
+            .draws(draws)
+            .tune(0)
+            .seed(seed)
+            .progress(false);
+        Ok(Trace::new(variables, vec![chain], settings, seed, elapsed))
+    }
 }
 
-/// What [`PosteriorPredictive`] runs for the chain at `position` in the trace.
+/// What [`Predictive`] runs for the chain at `position` in the trace.
 fn chain_draws<T: ModelTemplate>(
     model: &Model<T>,
     trace: &Trace,

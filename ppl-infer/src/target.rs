@@ -51,9 +51,13 @@ pub enum VariableKind {
     /// A deterministic quantity (`deterministic!`).
     Deterministic,
     /// Draws of an observed variable given each posterior draw (added by
-    /// [`PosteriorPredictive`](crate::PosteriorPredictive); Stan's `y_rep` in generated
-    /// quantities, ArviZ's `posterior_predictive` group).
+    /// [`Predictive::sample_posterior_predictive`](crate::Predictive); Stan's `y_rep` in
+    /// generated quantities, ArviZ's `posterior_predictive` group).
     PosteriorPredictive,
+    /// Draws of an observed variable from the prior predictive (in the trace
+    /// [`Predictive::sample_prior_predictive`](crate::Predictive) returns; ArviZ's
+    /// `prior_predictive` group).
+    PriorPredictive,
 }
 
 /// One named, shaped quantity recorded for every draw.

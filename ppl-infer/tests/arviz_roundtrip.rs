@@ -112,23 +112,16 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Runs tests/python/read_cmdstan.py on `files` and parses what it prints; the
-/// variables named in `predictive` go to ArviZ's `posterior_predictive` group.
-fn read_with_arviz(
-    python: &Path,
-    files: &[PathBuf],
-    save_warmup: bool,
-    predictive: &[&str],
-) -> Value {
+/// Runs tests/python/read_cmdstan.py on `files` and parses what it prints; `options`
+/// are passed on (`--posterior-predictive=y`, `--prior=FILE`, …).
+fn read_with_arviz(python: &Path, files: &[PathBuf], save_warmup: bool, options: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_cmdstan.py");
     let mut command = Command::new(python);
     command.arg(&script);
     if save_warmup {
         command.arg("--save-warmup");
     }
-    for name in predictive {
-        command.arg(format!("--posterior-predictive={name}"));
-    }
+    command.args(options);
     let output = command
         .args(files)
         .output()
@@ -198,9 +191,15 @@ fn names(group: &Value) -> Vec<String> {
 }
 
 /// Checks the draws in `group` against the trace (warm-up draws when `warmup`): the
-/// posterior predictive variables when `predictive`, else the others.
+/// posterior or prior predictive variables when `predictive`, else the others.
 fn check_group(trace: &Trace, group: &Value, warmup: bool, predictive: bool) {
-    let wanted = |v: &&TraceVariable| (v.kind == VariableKind::PosteriorPredictive) == predictive;
+    let wanted = |v: &&TraceVariable| {
+        let drawn = matches!(
+            v.kind,
+            VariableKind::PosteriorPredictive | VariableKind::PriorPredictive
+        );
+        drawn == predictive
+    };
     let mut expected: Vec<String> = trace
         .variables()
         .iter()
@@ -471,7 +470,7 @@ impl ppl_core::ModelTemplate for Observed {
 /// warm-up draws included, and leave the posterior group as it was.
 #[test]
 fn arviz_reads_posterior_predictive_columns() {
-    use ppl_infer::{PosteriorPredictive, Sample};
+    use ppl_infer::{Predictive, Sample};
     let Some(python) = arviz_python() else {
         return;
     };
@@ -489,10 +488,45 @@ fn arviz_reads_posterior_predictive_columns() {
     assert_eq!(trace.variables().last().unwrap().shape, [3]);
     let dir = temp_dir("predictive");
     let files = trace.write_cmdstan_csv(&dir, "observed").unwrap();
-    let read = read_with_arviz(&python, &files, true, &["y"]);
+    let read = read_with_arviz(&python, &files, true, &["--posterior-predictive=y"]);
     check_group(&trace, &read["posterior"], false, false);
     check_group(&trace, &read["warmup_posterior"], true, false);
     check_group(&trace, &read["posterior_predictive"], false, true);
     check_group(&trace, &read["warmup_posterior_predictive"], true, true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A prior predictive trace reads back as ArviZ's `prior` and `prior_predictive` groups
+/// (ArviZ 0.x reads a prior only beside a posterior, and fills `sample_stats_prior`
+/// from the posterior's files, so that group is not checked).
+#[test]
+fn arviz_reads_a_prior_predictive_trace() {
+    use ppl_infer::{Predictive, Sample};
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    let model = ppl_core::Model::new(Observed).unwrap();
+    let nuts = Nuts::default()
+        .chains(2)
+        .draws(30)
+        .tune(40)
+        .seed(1)
+        .progress(false);
+    let posterior = model.sample(nuts).unwrap();
+    let prior = model.sample_prior_predictive(50, 4).unwrap();
+    let dir = temp_dir("prior");
+    let files = posterior.write_cmdstan_csv(&dir, "posterior").unwrap();
+    let prior_files = prior.write_cmdstan_csv(&dir, "prior").unwrap();
+    let mut options = vec!["--prior-predictive=y".to_string()];
+    options.extend(
+        prior_files
+            .iter()
+            .map(|f| format!("--prior={}", f.display())),
+    );
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let read = read_with_arviz(&python, &files, false, &options);
+    check_group(&posterior, &read["posterior"], false, false);
+    check_group(&prior, &read["prior"], false, false);
+    check_group(&prior, &read["prior_predictive"], false, true);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,7 +11,7 @@
 //!                "max_depth": 10, "keep_warmup": false, "initial_step_size": 1.0},
 //!   "variables": [{"name": "mu", "shape": [], "kind": "parameter"},
 //!                 {"name": "L", "shape": [2, 2], "kind": "deterministic"}, …],
-//!                 // and "posterior_predictive" for draws of observations
+//!                 // "posterior_predictive", "prior_predictive": observations drawn
 //!   "chains": [{
 //!     "chain": 0,
 //!     "draws": {"mu": [0.1, …], "L": [[[1.0, 0.0], [0.3, 0.9]], …], …},
@@ -363,6 +363,7 @@ impl Serialize for TraceDoc<'_> {
                     VariableKind::Parameter => "parameter",
                     VariableKind::Deterministic => "deterministic",
                     VariableKind::PosteriorPredictive => "posterior_predictive",
+                    VariableKind::PriorPredictive => "prior_predictive",
                 },
             })
             .collect();

@@ -2,7 +2,10 @@
 
 Used by ppl-infer/tests/arviz_roundtrip.rs:
 
-    python read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...] FILE...
+    python read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...]
+                           [--prior=FILE ... [--prior-predictive=NAME ...]] FILE...
+
+(the FILEs are the posterior; ArviZ 0.x cannot read a prior without one)
 
 prints one JSON object on stdout:
 
@@ -15,6 +18,7 @@ prints one JSON object on stdout:
       "warmup_sample_stats": {...},
       "posterior_predictive": {...},    # the columns named by --posterior-predictive
       "warmup_posterior_predictive": {...},
+      "prior": {...}, "prior_predictive": {...},  # with --prior
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
 
@@ -61,14 +65,18 @@ def group(dataset):
 
 def main(argv):
     save_warmup = "--save-warmup" in argv
-    prefix = "--posterior-predictive="
-    predictive = [a[len(prefix):] for a in argv if a.startswith(prefix)]
+
+    def names(prefix):
+        return [a[len(prefix):] for a in argv if a.startswith(prefix)] or None
+
     files = [a for a in argv if not a.startswith("--")]
     if not files:
-        sys.exit("usage: read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...] FILE...")
+        sys.exit(__doc__)
     idata = arviz.from_cmdstan(
         posterior=files,
-        posterior_predictive=predictive or None,
+        posterior_predictive=names("--posterior-predictive="),
+        prior=names("--prior="),
+        prior_predictive=names("--prior-predictive="),
         save_warmup=save_warmup,
     )
     result = {
@@ -82,6 +90,8 @@ def main(argv):
         "warmup_sample_stats",
         "posterior_predictive",
         "warmup_posterior_predictive",
+        "prior",
+        "prior_predictive",
     ):
         if name in idata.groups():
             result[name] = group(idata[name])

@@ -1,6 +1,7 @@
-//! Posterior predictive sampling (`model.sample_posterior_predictive(&trace, seed)`):
-//! draws against closed forms, out-of-sample prediction with a second model, discrete
-//! latent variables, warm-up draws and the errors.
+//! Predictive sampling: `model.sample_posterior_predictive(&trace, seed)` (draws against
+//! closed forms, out-of-sample prediction with a second model, discrete latent
+//! variables, warm-up draws, the errors) and `model.sample_prior_predictive(draws,
+//! seed)`.
 
 use ppl::infer::VariableKind;
 use ppl::prelude::*;
@@ -194,5 +195,111 @@ fn mismatched_traces_are_refused_with_the_reason() {
     assert!(source.to_string().contains("`mu`"), "{source}");
     assert!(err
         .to_string()
-        .starts_with("posterior predictive, chain 0, draw 0:"));
+        .starts_with("predictive sampling, chain 0, draw 0:"));
+}
+
+/// `mu ~ Normal(0, 2)`, its double as a deterministic, `y ~ Normal(mu, 1.5)`.
+#[model]
+fn doubled(y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 2.0));
+    deterministic!("twice", mu * 2.0);
+    observe!(Normal::new(mu, 1.5), y);
+}
+
+#[test]
+fn prior_predictive_draws_follow_the_prior() {
+    let model = doubled::model(&Y).unwrap();
+    let n = 4000;
+    let prior = model.sample_prior_predictive(n, 3).unwrap();
+    assert_eq!(
+        prior.column_names(),
+        ["mu", "twice", "y[0]", "y[1]", "y[2]", "y[3]", "y[4]"]
+    );
+    let kinds: Vec<VariableKind> = prior.variables().iter().map(|v| v.kind).collect();
+    use VariableKind::{Deterministic, Parameter, PriorPredictive};
+    assert_eq!(kinds, [Parameter, Deterministic, PriorPredictive]);
+    let mu = pooled(&prior, "mu", 0);
+    let twice = pooled(&prior, "twice", 0);
+    assert!(mu.iter().zip(&twice).all(|(m, t)| *t == 2.0 * m));
+    // Independent draws: N(0, 4) for mu and N(0, 4 + 2.25) for each y.
+    let n = n as f64;
+    let (m, v) = mean_and_variance(&mu);
+    assert!(m.abs() < 4.0 * 2.0 / n.sqrt(), "mean {m}");
+    assert!(
+        (v - 4.0).abs() < 4.0 * 4.0 * (2.0 / (n - 1.0)).sqrt(),
+        "var {v}"
+    );
+    for element in 0..Y.len() {
+        let (m, v) = mean_and_variance(&pooled(&prior, "y", element));
+        assert!(
+            m.abs() < 4.0 * 6.25f64.sqrt() / n.sqrt(),
+            "y[{element}] mean {m}"
+        );
+        assert!(
+            (v - 6.25).abs() < 4.0 * 6.25 * (2.0 / (n - 1.0)).sqrt(),
+            "y[{element}] var {v}"
+        );
+    }
+    // The summary and both writers take the trace like any other.
+    let summary = prior.summary();
+    let row = summary.row("y[2]").unwrap();
+    assert!((row.mean - mean_and_variance(&pooled(&prior, "y", 2)).0).abs() < 1e-12);
+    let mut json = Vec::new();
+    prior.write_json(&mut json).unwrap();
+    assert!(String::from_utf8(json)
+        .unwrap()
+        .contains("\"kind\":\"prior_predictive\""));
+    // Seeds: the same draws again, other draws for another seed.
+    assert_eq!(
+        model
+            .sample_prior_predictive(100, 3)
+            .unwrap()
+            .samples("mu", 0)
+            .unwrap()[0],
+        &mu[..100]
+    );
+    assert_ne!(
+        model
+            .sample_prior_predictive(100, 4)
+            .unwrap()
+            .samples("mu", 0)
+            .unwrap()[0],
+        &mu[..100]
+    );
+    assert!(matches!(
+        model.sample_prior_predictive(0, 3),
+        Err(SampleError::Settings(_))
+    ));
+}
+
+#[test]
+fn prior_predictive_of_conditioned_and_discrete_models() {
+    // Held at mu = 1, only the observations are drawn: y ~ N(1, 1.5²).
+    let held = conjugate::model(&Y)
+        .unwrap()
+        .condition(&Point::new().with("mu", 1.0))
+        .unwrap();
+    let prior = held.sample_prior_predictive(2000, 1).unwrap();
+    assert_eq!(
+        prior.column_names(),
+        ["y[0]", "y[1]", "y[2]", "y[3]", "y[4]"]
+    );
+    let (m, _) = mean_and_variance(&pooled(&prior, "y", 3));
+    assert!((m - 1.0).abs() < 4.0 * 1.5 / 2000f64.sqrt(), "mean {m}");
+
+    // A discrete variable: k ~ Bernoulli(½) is recorded, and y − 3k ~ N(0, 1).
+    let model = switch::model(&[1.4, 1.6]).unwrap();
+    let prior = model.sample_prior_predictive(2000, 2).unwrap();
+    let k = pooled(&prior, "k", 0);
+    let ones = k.iter().filter(|k| **k == 1.0).count() as f64;
+    assert!(k.iter().all(|k| *k == 0.0 || *k == 1.0));
+    assert!(
+        (ones / 2000.0 - 0.5).abs() < 4.0 * (0.25f64 / 2000.0).sqrt(),
+        "{ones}"
+    );
+    let y = pooled(&prior, "y", 0);
+    let r: Vec<f64> = y.iter().zip(&k).map(|(y, k)| y - 3.0 * k).collect();
+    let (m, v) = mean_and_variance(&r);
+    assert!(m.abs() < 4.0 / 2000f64.sqrt(), "mean {m}");
+    assert!((v - 1.0).abs() < 4.0 * (2.0f64 / 1999.0).sqrt(), "var {v}");
 }
