@@ -174,7 +174,22 @@ fn reserve_constant_slot(nodes: &mut Vec<Node>) {
 
 #[inline]
 fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
-    TAPE.with(|t| f(&mut t.borrow_mut()))
+    TAPE.with(|t| match t.try_borrow_mut() {
+        Ok(mut tape) => f(&mut tape),
+        Err(_) => nested_recording(),
+    })
+}
+
+/// The panic of a node with edges recorded inside another's [`Var::wide_with`] closure
+/// (the same check `RefCell::borrow_mut` makes, with a message that says what to do).
+#[cold]
+#[inline(never)]
+fn nested_recording() -> ! {
+    panic!(
+        "a tape node with edges (a vectorised density, `Var::wide_with`, a multi-output \
+         node) was recorded while another node was filling its edges: compute plain f64 \
+         values inside `wide_with`'s closure"
+    )
 }
 
 /// Starts a new recording on this thread's tape, discarding the previous one.
@@ -632,8 +647,9 @@ impl EdgeWriter<'_> {
         }
     }
 
-    /// Adds one edge per element: `partials[i]` with respect to `vars[i]`. Constant
-    /// elements (index 0) feed the ignored constant slot, which is harmless.
+    /// Adds one edge per element: `partials[i]` with respect to `vars[i]` (the slices
+    /// are equally long; debug builds check it). Constant elements (index 0) feed the
+    /// ignored constant slot, which is harmless.
     ///
     /// ```
     /// use ppl_core::tape::{self, Var};
@@ -650,6 +666,7 @@ impl EdgeWriter<'_> {
     /// ```
     #[inline]
     pub fn extend<R: Real>(&mut self, vars: &[R], partials: &[f64]) {
+        debug_assert_eq!(vars.len(), partials.len(), "one partial per variable");
         if let Some((index, p)) = &mut self.sink {
             let n = vars.len().min(partials.len());
             index.extend(vars[..n].iter().map(|v| v.tape_index()));
@@ -674,6 +691,7 @@ impl EdgeWriter<'_> {
     /// ```
     #[inline]
     pub fn extend_scaled<R: Real>(&mut self, vars: &[R], partials: &[f64], scale: f64) {
+        debug_assert_eq!(vars.len(), partials.len(), "one partial per variable");
         if let Some((index, p)) = &mut self.sink {
             let n = vars.len().min(partials.len());
             index.extend(vars[..n].iter().map(|v| v.tape_index()));
@@ -1182,6 +1200,21 @@ impl Param<Var> for Var {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "while another node was filling its edges")]
+    fn a_wide_node_inside_another_is_a_clear_panic() {
+        reset();
+        let x = Var::leaf(1.0);
+        let _ = Var::wide_with(|w| {
+            w.push(x.tape_index(), 1.0);
+            Var::wide_with(|inner| {
+                inner.push(x.tape_index(), 2.0);
+                0.0
+            })
+            .value()
+        });
+    }
 
     #[test]
     fn a_thread_that_never_reset_still_keeps_slot_zero_for_constants() {
