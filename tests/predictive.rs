@@ -108,12 +108,13 @@ fn the_same_seed_gives_the_same_draws_and_warmup_draws_get_their_own() {
     assert!(b.chains()[0].warmup_column(column).is_none());
 }
 
-/// `y ~ Normal(a + b·x, 0.5)`.
+/// `y ~ Normal(a + b·x, 0.5)`, the line's values `mu` as a deterministic.
 #[model]
 fn line(x: &[f64], y: &[f64]) {
     let a = sample!(Normal::new(0.0, 10.0));
     let b = sample!(Normal::new(0.0, 10.0));
     let mu: Vec<Real> = x.iter().map(|xi| a + b * *xi).collect();
+    deterministic!(mu);
     observe!(Normal::new(&mu, 0.5), y);
 }
 
@@ -133,6 +134,18 @@ fn a_trace_predicts_with_a_model_on_new_predictors() {
     let out = predictor.sample_posterior_predictive(&trace, 6).unwrap();
     assert_eq!(out.variables().last().unwrap().shape, [3]);
     let (a, b) = (pooled(&out, "a", 0), pooled(&out, "b", 0));
+    // The deterministic `mu` is computed again at the new predictors.
+    assert_eq!(trace.variables()[2].shape, [12]);
+    let names: Vec<&str> = out.variables().iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "mu", "y"]);
+    assert_eq!(out.variables()[2].shape, [3]);
+    for (element, xn) in x_new.iter().enumerate() {
+        let mu = pooled(&out, "mu", element);
+        assert!((0..a.len()).all(|k| mu[k] == a[k] + b[k] * xn));
+    }
+    // With the fitted model itself the recomputed values are the recorded ones.
+    let same = fitted.sample_posterior_predictive(&trace, 6).unwrap();
+    assert_eq!(same.samples("mu", 11), trace.samples("mu", 11));
     let n = a.len() as f64;
     for (element, xn) in x_new.iter().enumerate() {
         let y_new = pooled(&out, "y", element);
@@ -170,6 +183,14 @@ fn discrete_variables_condition_the_draws() {
     assert!((v - 1.0).abs() < 4.0 * (2.0 / (n - 1.0)).sqrt(), "var {v}");
 }
 
+/// `conjugate` with a deterministic called `mu` (the random variable is `m`).
+#[model]
+fn named_like_mu(y: &[f64]) {
+    let m = sample!(Normal::new(0.0, 2.0));
+    deterministic!("mu", m);
+    observe!(Normal::new(m, 1.5), y);
+}
+
 #[test]
 fn mismatched_traces_are_refused_with_the_reason() {
     let model = conjugate::model(&Y).unwrap();
@@ -181,8 +202,16 @@ fn mismatched_traces_are_refused_with_the_reason() {
         "{err}"
     );
 
-    // A trace of another model lacks `a` and `b`.
-    let other = line::model(&[0.0, 1.0], &[0.0, 1.0]).unwrap();
+    // A deterministic named like one of the trace's random variables.
+    let clash = named_like_mu::model(&Y).unwrap();
+    let err = clash.sample_posterior_predictive(&trace, 1).unwrap_err();
+    assert!(
+        matches!(&err, SampleError::NameTaken(name) if name == "mu"),
+        "{err}"
+    );
+
+    // A trace of another model: its `mu` is no variable of `switch`.
+    let other = switch::model(&[0.0, 1.0]).unwrap();
     let err = other.sample_posterior_predictive(&trace, 1).unwrap_err();
     let SampleError::Predictive {
         chain: 0,

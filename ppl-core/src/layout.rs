@@ -189,6 +189,7 @@ impl VariableInfo {
 /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
 /// let y = &model.layout().observed[0];
 /// assert_eq!((y.name.as_str(), y.len, y.distribution), ("y", 3, "Normal"));
+/// assert_eq!(y.shape, [3]); // a slice of data; a single datum has shape []
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedInfo {
@@ -196,6 +197,8 @@ pub struct ObservedInfo {
     pub name: String,
     /// Number of observed scalars.
     pub len: usize,
+    /// Shape of the data: `[len]` for a slice, `[]` for a single datum.
+    pub shape: Vec<usize>,
     /// The distribution's name.
     pub distribution: &'static str,
 }
@@ -369,7 +372,12 @@ impl Layout {
 ///         distribution: "HalfCauchy",
 ///         integer_bounds: None,
 ///     }],
-///     observed: vec![ObservedInfo { name: "y".into(), len: 8, distribution: "Normal" }],
+///     observed: vec![ObservedInfo {
+///         name: "y".into(),
+///         len: 8,
+///         shape: vec![8],
+///         distribution: "Normal",
+///     }],
 ///     dim: 1,
 ///     ..Layout::default()
 /// };

@@ -217,9 +217,10 @@ pub enum SampleError {
         /// Why.
         source: ppl_core::Error,
     },
-    /// The trace already records a quantity with an observation's name (posterior
-    /// predictive draws were added before, or the trace comes from another model).
-    #[error("the trace already records `{0}`: cannot add posterior predictive draws of the observation `{0}`")]
+    /// The trace already records a quantity under the name of an observation (posterior
+    /// predictive draws were added before, or the trace comes from another model), or a
+    /// random variable under the name of one of the model's deterministics.
+    #[error("the trace already records `{0}`: posterior predictive sampling would add `{0}` to it again")]
     NameTaken(String),
 }
 

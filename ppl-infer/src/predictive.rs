@@ -6,7 +6,7 @@ use crate::nuts::SampleStats;
 use crate::sampler::Nuts;
 use crate::target::{SampleTarget, TraceVariable, VariableKind};
 use crate::trace::{ChainTiming, ChainTrace, Trace};
-use ppl_core::model::rng_for;
+use ppl_core::model::{rng_for, PriorDraw};
 use ppl_core::{Model, ModelTemplate};
 
 /// The random stream of a chain's kept warm-up draws (its post-warm-up draws use the
@@ -23,12 +23,14 @@ const WARMUP_STREAM: u64 = 1 << 32;
 /// [`VariableKind::PosteriorPredictive`], under the observation's name: the trace's
 /// accessors, [`summary`](Trace::summary), CSV and JSON output see them like any other
 /// column (ArviZ's `from_cmdstan(posterior=files, posterior_predictive=["y"])` puts
-/// them in its `posterior_predictive` group). Kept warm-up draws get predictive draws
-/// too.
+/// them in its `posterior_predictive` group). The model's deterministics are computed
+/// again at each draw and replace the trace's of the same name. Kept warm-up draws get
+/// predictive draws too.
 ///
 /// The trace may come from another model with the same random variables, such as the
-/// model refitted on new predictors: the observations are then drawn with this model's
-/// data and shapes (out-of-sample prediction). A chain's draws use the random stream
+/// model built on new predictors: the observations are then drawn, and the
+/// deterministics computed, with this model's data and shapes (out-of-sample
+/// prediction). A chain's draws use the random stream
 /// `seed` and the chain's id, so the result does not depend on the number of threads.
 ///
 /// ```
@@ -130,26 +132,45 @@ pub trait Predictive {
     fn sample_prior_predictive(&self, draws: usize, seed: u64) -> Result<Trace, SampleError>;
 }
 
-/// One chain's predictive columns (after warm-up and, if kept, warm-up) and the shape of
-/// each observation as drawn.
+/// One chain's added columns, after warm-up and (if kept) in warm-up.
 struct ChainDraws {
     columns: Vec<Vec<f64>>,
     warmup_columns: Vec<Vec<f64>>,
-    shapes: Vec<Vec<usize>>,
 }
 
 impl<T: ModelTemplate + Sync> Predictive for Model<T> {
     fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError> {
-        let observed = &self.layout().observed;
-        if let Some(o) = observed
-            .iter()
-            .find(|o| trace.variables().iter().any(|v| v.name == o.name))
-        {
-            return Err(SampleError::NameTaken(o.name.clone()));
+        let layout = self.layout();
+        let recorded = |name: &str| trace.variables().iter().find(|v| v.name == name);
+        // The model's deterministics are computed again (so a model on new predictors
+        // gives them at the new predictors) and replace the trace's of the same name.
+        let mut added: Vec<TraceVariable> = Vec::new();
+        for (name, shape) in &layout.deterministics {
+            if recorded(name).is_some_and(|v| v.kind != VariableKind::Deterministic) {
+                return Err(SampleError::NameTaken(name.clone()));
+            }
+            added.push(TraceVariable {
+                name: name.clone(),
+                shape: shape.clone(),
+                kind: VariableKind::Deterministic,
+            });
         }
+        for o in &layout.observed {
+            if recorded(&o.name).is_some() {
+                return Err(SampleError::NameTaken(o.name.clone()));
+            }
+            added.push(TraceVariable {
+                name: o.name.clone(),
+                shape: o.shape.clone(),
+                kind: VariableKind::PosteriorPredictive,
+            });
+        }
+        let added = &added;
         let per_chain: Vec<Result<ChainDraws, SampleError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..trace.chains().len())
-                .map(|position| scope.spawn(move || chain_draws(self, trace, position, seed)))
+                .map(|position| {
+                    scope.spawn(move || chain_draws(self, trace, added, position, seed))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -161,26 +182,35 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
         });
         let per_chain = per_chain.into_iter().collect::<Result<Vec<_>, _>>()?;
 
-        let mut variables = trace.variables().to_vec();
-        for (k, o) in observed.iter().enumerate() {
-            let shape = per_chain
-                .first()
-                .map_or_else(|| vec![o.len], |c| c.shapes[k].clone());
-            variables.push(TraceVariable {
-                name: o.name.clone(),
-                shape,
-                kind: VariableKind::PosteriorPredictive,
-            });
+        // The trace's columns that stay: every variable the model does not recompute.
+        let replaced = |v: &TraceVariable| {
+            v.kind == VariableKind::Deterministic && added.iter().any(|a| a.name == v.name)
+        };
+        let mut kept_columns = Vec::new();
+        let mut variables = Vec::new();
+        let mut offset = 0;
+        for v in trace.variables() {
+            if !replaced(v) {
+                kept_columns.extend(offset..offset + v.len());
+                variables.push(v.clone());
+            }
+            offset += v.len();
         }
+        variables.extend(added.iter().cloned());
+        let keep = |columns: &[Vec<f64>], new: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+            let mut out: Vec<Vec<f64>> = kept_columns.iter().map(|&c| columns[c].clone()).collect();
+            out.extend(new);
+            out
+        };
         let chains: Vec<ChainTrace> = trace
             .chains()
             .iter()
             .zip(per_chain)
             .map(|(chain, draws)| {
                 let mut chain = chain.clone();
-                chain.columns.extend(draws.columns);
+                chain.columns = keep(&chain.columns, draws.columns);
                 if !chain.warmup_columns.is_empty() {
-                    chain.warmup_columns.extend(draws.warmup_columns);
+                    chain.warmup_columns = keep(&chain.warmup_columns, draws.warmup_columns);
                 }
                 chain
             })
@@ -200,9 +230,14 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
         }
         let start = std::time::Instant::now();
         let mut variables = self.variables();
-        let observed = &self.layout().observed;
+        variables.extend(self.layout().observed.iter().map(|o| TraceVariable {
+            name: o.name.clone(),
+            shape: o.shape.clone(),
+            kind: VariableKind::PriorPredictive,
+        }));
+        let width = variables.iter().map(TraceVariable::len).sum();
+        let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(draws); width];
         let mut rng = rng_for(seed, 0);
-        let mut columns: Vec<Vec<f64>> = Vec::new();
         for draw in 0..draws {
             let fail = |source| SampleError::Predictive {
                 chain: 0,
@@ -210,45 +245,7 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
                 source,
             };
             let drawn = self.prior_draw(&mut rng).map_err(fail)?;
-            if draw == 0 {
-                // The observations' shapes as drawn (a scalar datum has shape []).
-                for o in observed {
-                    let shape = drawn
-                        .observed
-                        .get(&o.name)
-                        .map_or_else(|| vec![o.len], |a| a.shape.clone());
-                    variables.push(TraceVariable {
-                        name: o.name.clone(),
-                        shape,
-                        kind: VariableKind::PriorPredictive,
-                    });
-                }
-                let width = variables.iter().map(TraceVariable::len).sum();
-                columns = vec![Vec::with_capacity(draws); width];
-            }
-            let mut column = 0;
-            for v in &variables {
-                let group = match v.kind {
-                    VariableKind::Parameter => &drawn.variables,
-                    VariableKind::Deterministic => &drawn.deterministics,
-                    _ => &drawn.observed,
-                };
-                let values = group.get(&v.name).filter(|a| a.values.len() == v.len());
-                let Some(values) = values else {
-                    return Err(fail(ppl_core::Error::Point(format!(
-                        "`{}` was not drawn with its {} elements",
-                        v.name,
-                        v.len()
-                    ))));
-                };
-                for (c, x) in columns[column..column + v.len()]
-                    .iter_mut()
-                    .zip(&values.values)
-                {
-                    c.push(*x);
-                }
-                column += v.len();
-            }
+            push_values(&mut columns, &variables, &drawn).map_err(fail)?;
         }
         let zero = SampleStats {
             lp: 0.0,
@@ -287,18 +284,18 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
     }
 }
 
-/// What [`Predictive`] runs for the chain at `position` in the trace.
+/// What [`Predictive::sample_posterior_predictive`] runs for the chain at `position` in
+/// the trace: the `added` quantities' columns.
 fn chain_draws<T: ModelTemplate>(
     model: &Model<T>,
     trace: &Trace,
+    added: &[TraceVariable],
     position: usize,
     seed: u64,
 ) -> Result<ChainDraws, SampleError> {
     let chain = &trace.chains()[position];
-    let observed = &model.layout().observed;
-    let width: usize = observed.iter().map(|o| o.len).sum();
-    let mut shapes: Vec<Vec<usize>> = Vec::new();
-    let mut run = |warmup: bool| -> Result<Vec<Vec<f64>>, SampleError> {
+    let width: usize = added.iter().map(TraceVariable::len).sum();
+    let run = |warmup: bool| -> Result<Vec<Vec<f64>>, SampleError> {
         let n = if warmup {
             chain.warmup_columns.first().map_or(0, Vec::len)
         } else {
@@ -320,29 +317,7 @@ fn chain_draws<T: ModelTemplate>(
             }
             .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
             let drawn = model.predictive_draw(&point, &mut rng).map_err(fail)?;
-            let mut column = 0;
-            for (k, o) in observed.iter().enumerate() {
-                let array = drawn
-                    .observed
-                    .get(&o.name)
-                    .filter(|a| a.values.len() == o.len);
-                let Some(array) = array else {
-                    return Err(fail(ppl_core::Error::Point(format!(
-                        "the observation `{}` was not drawn with its {} elements",
-                        o.name, o.len
-                    ))));
-                };
-                if shapes.len() == k {
-                    shapes.push(array.shape.clone());
-                }
-                for (c, x) in columns[column..column + o.len]
-                    .iter_mut()
-                    .zip(&array.values)
-                {
-                    c.push(*x);
-                }
-                column += o.len;
-            }
+            push_values(&mut columns, added, &drawn).map_err(fail)?;
         }
         Ok(columns)
     };
@@ -352,13 +327,37 @@ fn chain_draws<T: ModelTemplate>(
     } else {
         run(true)?
     };
-    if shapes.len() < observed.len() {
-        // No draws at all: the shapes follow the observations' lengths.
-        shapes = observed.iter().map(|o| vec![o.len]).collect();
-    }
     Ok(ChainDraws {
         columns,
         warmup_columns,
-        shapes,
     })
+}
+
+/// Appends one draw's values of `quantities` to their columns, in order, each read from
+/// the part of `drawn` its kind says (random variables, deterministics, observations).
+fn push_values(
+    columns: &mut [Vec<f64>],
+    quantities: &[TraceVariable],
+    drawn: &PriorDraw,
+) -> Result<(), ppl_core::Error> {
+    let mut column = 0;
+    for v in quantities {
+        let group = match v.kind {
+            VariableKind::Parameter => &drawn.variables,
+            VariableKind::Deterministic => &drawn.deterministics,
+            VariableKind::PosteriorPredictive | VariableKind::PriorPredictive => &drawn.observed,
+        };
+        let len = v.len();
+        let Some(array) = group.get(&v.name).filter(|a| a.values.len() == len) else {
+            return Err(ppl_core::Error::Point(format!(
+                "`{}` was not computed with its {len} elements",
+                v.name
+            )));
+        };
+        for (c, x) in columns[column..column + len].iter_mut().zip(&array.values) {
+            c.push(*x);
+        }
+        column += len;
+    }
+    Ok(())
 }

@@ -366,19 +366,20 @@ impl Context<f64> for ForwardContext<'_> {
         if let Err(m) = dist.log_density(data) {
             return self.fail(shape_error(name, &dist, m));
         }
+        let shape = if data.len().is_some() {
+            vec![n]
+        } else {
+            vec![]
+        };
         self.layout.observed.push(ObservedInfo {
             name: name.to_string(),
             len: n,
+            shape: shape.clone(),
             distribution: dist.name(),
         });
         if self.draw_observed {
             let mut out = Vec::with_capacity(n);
             dist.draw(self.rng, n, &mut out);
-            let shape = if data.len().is_some() {
-                vec![n]
-            } else {
-                vec![]
-            };
             self.observed_draws
                 .insert(name, Array { shape, values: out });
         }
