@@ -466,25 +466,31 @@ impl ppl_core::ModelTemplate for Observed {
     }
 }
 
-/// Posterior predictive columns go to ArviZ's `posterior_predictive` group when named,
-/// warm-up draws included, and leave the posterior group as it was.
-#[test]
-fn arviz_reads_posterior_predictive_columns() {
-    use ppl_infer::{Predictive, Sample};
-    let Some(python) = arviz_python() else {
-        return;
-    };
+/// `Observed` and a short run of NUTS on it: 2 chains of 30 draws after 40 warm-up.
+fn observed_posterior(seed: u64, keep_warmup: bool) -> (ppl_core::Model<Observed>, Trace) {
+    use ppl_infer::Sample;
     let model = ppl_core::Model::new(Observed).unwrap();
     let nuts = Nuts::default()
         .chains(2)
         .draws(30)
         .tune(40)
-        .seed(12)
-        .keep_warmup(true)
+        .seed(seed)
+        .keep_warmup(keep_warmup)
         .progress(false);
-    let trace = model
-        .sample_posterior_predictive(&model.sample(nuts).unwrap(), 3)
-        .unwrap();
+    let trace = model.sample(nuts).unwrap();
+    (model, trace)
+}
+
+/// Posterior predictive columns go to ArviZ's `posterior_predictive` group when named,
+/// warm-up draws included, and leave the posterior group as it was.
+#[test]
+fn arviz_reads_posterior_predictive_columns() {
+    use ppl_infer::Predictive;
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    let (model, posterior) = observed_posterior(12, true);
+    let trace = model.sample_posterior_predictive(&posterior, 3).unwrap();
     assert_eq!(trace.variables().last().unwrap().shape, [3]);
     let dir = temp_dir("predictive");
     let files = trace.write_cmdstan_csv(&dir, "observed").unwrap();
@@ -501,18 +507,11 @@ fn arviz_reads_posterior_predictive_columns() {
 /// from the posterior's files, so that group is not checked).
 #[test]
 fn arviz_reads_a_prior_predictive_trace() {
-    use ppl_infer::{Predictive, Sample};
+    use ppl_infer::Predictive;
     let Some(python) = arviz_python() else {
         return;
     };
-    let model = ppl_core::Model::new(Observed).unwrap();
-    let nuts = Nuts::default()
-        .chains(2)
-        .draws(30)
-        .tune(40)
-        .seed(1)
-        .progress(false);
-    let posterior = model.sample(nuts).unwrap();
+    let (model, posterior) = observed_posterior(1, false);
     let prior = model.sample_prior_predictive(50, 4).unwrap();
     let dir = temp_dir("prior");
     let files = posterior.write_cmdstan_csv(&dir, "posterior").unwrap();
