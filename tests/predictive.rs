@@ -213,7 +213,7 @@ fn mismatched_traces_are_refused_with_the_reason() {
     // A trace of another model: its `mu` is no variable of `switch`.
     let other = switch::model(&[0.0, 1.0]).unwrap();
     let err = other.sample_posterior_predictive(&trace, 1).unwrap_err();
-    let SampleError::Predictive {
+    let SampleError::PerDraw {
         chain: 0,
         draw: 0,
         source,
@@ -222,9 +222,7 @@ fn mismatched_traces_are_refused_with_the_reason() {
         panic!("expected a predictive error, got {err}");
     };
     assert!(source.to_string().contains("`mu`"), "{source}");
-    assert!(err
-        .to_string()
-        .starts_with("predictive sampling, chain 0, draw 0:"));
+    assert!(err.to_string().starts_with("chain 0, draw 0:"));
 }
 
 /// `mu ~ Normal(0, 2)`, its double as a deterministic, `y ~ Normal(mu, 1.5)`.

@@ -206,10 +206,11 @@ pub enum SampleError {
         /// The trace of the chains that finished.
         partial: Box<Trace>,
     },
-    /// A predictive draw failed (a posterior draw lacks a variable of the model, a
-    /// value is outside its variable's support, the model changed its variables, …).
-    #[error("predictive sampling, chain {chain}, draw {draw}: {source}")]
-    Predictive {
+    /// Computing something for one draw of a trace failed (predictive sampling or the
+    /// pointwise log-likelihood: the draw lacks a variable of the model, a value is
+    /// outside its variable's support, the model changed its variables, …).
+    #[error("chain {chain}, draw {draw}: {source}")]
+    PerDraw {
         /// The chain's position in the trace.
         chain: usize,
         /// The draw's index after warm-up, or in warm-up for a kept warm-up draw.

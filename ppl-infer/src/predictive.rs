@@ -7,10 +7,11 @@ use crate::sampler::Nuts;
 use crate::target::{SampleTarget, TraceVariable, VariableKind};
 use crate::trace::{ChainTiming, ChainTrace, Trace};
 use ppl_core::model::{rng_for, PriorDraw};
-use ppl_core::{Model, ModelTemplate};
+use ppl_core::{Model, ModelTemplate, Point};
+use rand::RngCore;
 
-/// The random stream of a chain's kept warm-up draws (its post-warm-up draws use the
-/// chain's id), so that keeping warm-up draws does not change the others.
+/// Added to a chain's id, the random stream of its kept warm-up draws (its draws after
+/// warm-up use the id itself), so that keeping warm-up draws does not change the others.
 const WARMUP_STREAM: u64 = 1 << 32;
 
 /// Predictive sampling: `model.sample_posterior_predictive(&trace, seed)` (PyMC's
@@ -132,12 +133,6 @@ pub trait Predictive {
     fn sample_prior_predictive(&self, draws: usize, seed: u64) -> Result<Trace, SampleError>;
 }
 
-/// One chain's added columns, after warm-up and (if kept) in warm-up.
-struct ChainDraws {
-    columns: Vec<Vec<f64>>,
-    warmup_columns: Vec<Vec<f64>>,
-}
-
 impl<T: ModelTemplate + Sync> Predictive for Model<T> {
     fn sample_posterior_predictive(&self, trace: &Trace, seed: u64) -> Result<Trace, SampleError> {
         let layout = self.layout();
@@ -165,63 +160,14 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
                 kind: VariableKind::PosteriorPredictive,
             });
         }
-        let added = &added;
-        let per_chain: Vec<Result<ChainDraws, SampleError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..trace.chains().len())
-                .map(|position| {
-                    scope.spawn(move || chain_draws(self, trace, added, position, seed))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let per_chain = per_chain.into_iter().collect::<Result<Vec<_>, _>>()?;
-
-        // The trace's columns that stay: every variable the model does not recompute.
+        // The trace's deterministics that the model computes again are replaced.
         let replaced = |v: &TraceVariable| {
             v.kind == VariableKind::Deterministic && added.iter().any(|a| a.name == v.name)
         };
-        let mut kept_columns = Vec::new();
-        let mut variables = Vec::new();
-        let mut offset = 0;
-        for v in trace.variables() {
-            if !replaced(v) {
-                kept_columns.extend(offset..offset + v.len());
-                variables.push(v.clone());
-            }
-            offset += v.len();
-        }
-        variables.extend(added.iter().cloned());
-        let keep = |columns: &[Vec<f64>], new: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
-            let mut out: Vec<Vec<f64>> = kept_columns.iter().map(|&c| columns[c].clone()).collect();
-            out.extend(new);
-            out
-        };
-        let chains: Vec<ChainTrace> = trace
-            .chains()
-            .iter()
-            .zip(per_chain)
-            .map(|(chain, draws)| {
-                let mut chain = chain.clone();
-                chain.columns = keep(&chain.columns, draws.columns);
-                if !chain.warmup_columns.is_empty() {
-                    chain.warmup_columns = keep(&chain.warmup_columns, draws.warmup_columns);
-                }
-                chain
-            })
-            .collect();
-        Ok(Trace::new(
-            variables,
-            chains,
-            trace.settings().clone(),
-            trace.seed(),
-            trace.wall_time(),
-        ))
+        extend_trace(trace, &added, replaced, seed, |point, rng, columns| {
+            let drawn = self.predictive_draw(point, rng)?;
+            push_values(columns, &added, &drawn)
+        })
     }
 
     fn sample_prior_predictive(&self, draws: usize, seed: u64) -> Result<Trace, SampleError> {
@@ -239,7 +185,7 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
         let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(draws); width];
         let mut rng = rng_for(seed, 0);
         for draw in 0..draws {
-            let fail = |source| SampleError::Predictive {
+            let fail = |source| SampleError::PerDraw {
                 chain: 0,
                 draw,
                 source,
@@ -284,17 +230,96 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
     }
 }
 
-/// What [`Predictive::sample_posterior_predictive`] runs for the chain at `position` in
-/// the trace: the `added` quantities' columns.
-fn chain_draws<T: ModelTemplate>(
-    model: &Model<T>,
+/// One chain's added columns, after warm-up and (if kept) in warm-up.
+struct ChainColumns {
+    columns: Vec<Vec<f64>>,
+    warmup_columns: Vec<Vec<f64>>,
+}
+
+/// A copy of `trace` without the variables `replaced` picks, with the `added` quantities'
+/// columns computed draw by draw (kept warm-up draws too) by `per_draw`, which pushes one
+/// value to each of the columns it is given. It gets the draw as a named point and a
+/// random stream: the chain's, from `seed` and the chain's id (another one for warm-up
+/// draws), so the result does not depend on the thread count. Chains run in parallel;
+/// the first failure is reported with its chain and draw.
+pub(crate) fn extend_trace<F>(
     trace: &Trace,
     added: &[TraceVariable],
-    position: usize,
+    replaced: impl Fn(&TraceVariable) -> bool,
     seed: u64,
-) -> Result<ChainDraws, SampleError> {
-    let chain = &trace.chains()[position];
+    per_draw: F,
+) -> Result<Trace, SampleError>
+where
+    F: Fn(&Point, &mut dyn RngCore, &mut [Vec<f64>]) -> Result<(), ppl_core::Error> + Sync,
+{
     let width: usize = added.iter().map(TraceVariable::len).sum();
+    let per_draw = &per_draw;
+    let per_chain: Vec<Result<ChainColumns, SampleError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..trace.chains().len())
+            .map(|position| {
+                scope.spawn(move || chain_columns(trace, position, width, seed, per_draw))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let per_chain = per_chain.into_iter().collect::<Result<Vec<_>, _>>()?;
+
+    let mut kept_columns = Vec::new();
+    let mut variables = Vec::new();
+    let mut offset = 0;
+    for v in trace.variables() {
+        if !replaced(v) {
+            kept_columns.extend(offset..offset + v.len());
+            variables.push(v.clone());
+        }
+        offset += v.len();
+    }
+    variables.extend(added.iter().cloned());
+    let keep = |columns: &[Vec<f64>], new: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+        let mut out: Vec<Vec<f64>> = kept_columns.iter().map(|&c| columns[c].clone()).collect();
+        out.extend(new);
+        out
+    };
+    let chains: Vec<ChainTrace> = trace
+        .chains()
+        .iter()
+        .zip(per_chain)
+        .map(|(chain, added)| {
+            let mut chain = chain.clone();
+            chain.columns = keep(&chain.columns, added.columns);
+            if !chain.warmup_columns.is_empty() {
+                chain.warmup_columns = keep(&chain.warmup_columns, added.warmup_columns);
+            }
+            chain
+        })
+        .collect();
+    Ok(Trace::new(
+        variables,
+        chains,
+        trace.settings().clone(),
+        trace.seed(),
+        trace.wall_time(),
+    ))
+}
+
+/// What [`extend_trace`] runs for the chain at `position` in the trace.
+fn chain_columns<F>(
+    trace: &Trace,
+    position: usize,
+    width: usize,
+    seed: u64,
+    per_draw: &F,
+) -> Result<ChainColumns, SampleError>
+where
+    F: Fn(&Point, &mut dyn RngCore, &mut [Vec<f64>]) -> Result<(), ppl_core::Error>,
+{
+    let chain = &trace.chains()[position];
     let run = |warmup: bool| -> Result<Vec<Vec<f64>>, SampleError> {
         let n = if warmup {
             chain.warmup_columns.first().map_or(0, Vec::len)
@@ -305,7 +330,7 @@ fn chain_draws<T: ModelTemplate>(
         let mut rng = rng_for(seed, stream);
         let mut columns = vec![Vec::with_capacity(n); width];
         for draw in 0..n {
-            let fail = |source| SampleError::Predictive {
+            let fail = |source| SampleError::PerDraw {
                 chain: position,
                 draw,
                 source,
@@ -316,8 +341,7 @@ fn chain_draws<T: ModelTemplate>(
                 trace.point(position, draw)
             }
             .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
-            let drawn = model.predictive_draw(&point, &mut rng).map_err(fail)?;
-            push_values(&mut columns, added, &drawn).map_err(fail)?;
+            per_draw(&point, &mut rng, &mut columns).map_err(fail)?;
         }
         Ok(columns)
     };
@@ -327,7 +351,7 @@ fn chain_draws<T: ModelTemplate>(
     } else {
         run(true)?
     };
-    Ok(ChainDraws {
+    Ok(ChainColumns {
         columns,
         warmup_columns,
     })
