@@ -109,7 +109,8 @@ pub mod prelude {
     pub use ppl_core::Real;
     pub use ppl_core::{deterministic, observe, potential, sample};
     pub use ppl_infer::{
-        Compound, Metric, Nuts, Predictive, Sample, SampleError, StepKind, Summary, Trace,
+        Compound, LogLikelihood, Metric, Nuts, Predictive, Sample, SampleError, StepKind, Summary,
+        Trace,
     };
     pub use ppl_macros::{model, real_fn};
 }

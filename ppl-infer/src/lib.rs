@@ -46,6 +46,7 @@ mod compound;
 pub mod diagnostics;
 mod error;
 mod hamiltonian;
+mod log_likelihood;
 mod low_rank;
 pub mod metric;
 mod nuts;
@@ -64,6 +65,7 @@ pub use compound::{
     StepKind, CATEGORICAL_GIBBS_MAX_RANGE,
 };
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
+pub use log_likelihood::LogLikelihood;
 pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
 pub use output::{write_json, CmdStanCsv};

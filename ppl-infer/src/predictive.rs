@@ -166,7 +166,7 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
         };
         extend_trace(trace, &added, replaced, seed, |point, rng, columns| {
             let drawn = self.predictive_draw(point, rng)?;
-            push_values(columns, &added, &drawn)
+            push_values(columns, &added, |v| drawn_values(&drawn, v))
         })
     }
 
@@ -191,7 +191,7 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
                 source,
             };
             let drawn = self.prior_draw(&mut rng).map_err(fail)?;
-            push_values(&mut columns, &variables, &drawn).map_err(fail)?;
+            push_values(&mut columns, &variables, |v| drawn_values(&drawn, v)).map_err(fail)?;
         }
         let zero = SampleStats {
             lp: 0.0,
@@ -238,8 +238,8 @@ struct ChainColumns {
 
 /// A copy of `trace` without the variables `replaced` picks, with the `added` quantities'
 /// columns computed draw by draw (kept warm-up draws too) by `per_draw`, which pushes one
-/// value to each of the columns it is given. It gets the draw as a named point and a
-/// random stream: the chain's, from `seed` and the chain's id (another one for warm-up
+/// value to each of the columns it is given. It gets the draw's random variables and
+/// deterministics as a named point, and a random stream: the chain's, from `seed` and the chain's id (another one for warm-up
 /// draws), so the result does not depend on the thread count. Chains run in parallel;
 /// the first failure is reported with its chain and draw.
 pub(crate) fn extend_trace<F>(
@@ -335,12 +335,24 @@ where
                 draw,
                 source,
             };
-            let point = if warmup {
+            let all = if warmup {
                 trace.warmup_point(position, draw)
             } else {
                 trace.point(position, draw)
             }
             .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
+            // The model's quantities only: not earlier predictive or log-likelihood columns.
+            let mut point = Point::new();
+            for v in trace.variables().iter().filter(|v| {
+                matches!(
+                    v.kind,
+                    VariableKind::Parameter | VariableKind::Deterministic
+                )
+            }) {
+                if let Some(array) = all.get(&v.name) {
+                    point.insert(&v.name, array.clone());
+                }
+            }
             per_draw(&point, &mut rng, &mut columns).map_err(fail)?;
         }
         Ok(columns)
@@ -357,31 +369,38 @@ where
     })
 }
 
-/// Appends one draw's values of `quantities` to their columns, in order, each read from
-/// the part of `drawn` its kind says (random variables, deterministics, observations).
-fn push_values(
+/// Appends one draw's values of `quantities` to their columns, in order, each looked up
+/// by `values` (which must give a value per element).
+pub(crate) fn push_values<'a>(
     columns: &mut [Vec<f64>],
     quantities: &[TraceVariable],
-    drawn: &PriorDraw,
+    values: impl Fn(&TraceVariable) -> Option<&'a [f64]>,
 ) -> Result<(), ppl_core::Error> {
     let mut column = 0;
     for v in quantities {
-        let group = match v.kind {
-            VariableKind::Parameter => &drawn.variables,
-            VariableKind::Deterministic => &drawn.deterministics,
-            VariableKind::PosteriorPredictive | VariableKind::PriorPredictive => &drawn.observed,
-        };
         let len = v.len();
-        let Some(array) = group.get(&v.name).filter(|a| a.values.len() == len) else {
+        let Some(xs) = values(v).filter(|xs| xs.len() == len) else {
             return Err(ppl_core::Error::Point(format!(
                 "`{}` was not computed with its {len} elements",
                 v.name
             )));
         };
-        for (c, x) in columns[column..column + len].iter_mut().zip(&array.values) {
+        for (c, x) in columns[column..column + len].iter_mut().zip(xs) {
             c.push(*x);
         }
         column += len;
     }
     Ok(())
+}
+
+/// A quantity of a forward draw, found by its kind: random variables, deterministics or
+/// observations.
+fn drawn_values<'a>(drawn: &'a PriorDraw, v: &TraceVariable) -> Option<&'a [f64]> {
+    let group = match v.kind {
+        VariableKind::Parameter => &drawn.variables,
+        VariableKind::Deterministic => &drawn.deterministics,
+        VariableKind::PosteriorPredictive | VariableKind::PriorPredictive => &drawn.observed,
+        VariableKind::LogLikelihood => return None,
+    };
+    group.get(&v.name).map(|a| a.values.as_slice())
 }

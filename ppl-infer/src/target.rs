@@ -58,6 +58,10 @@ pub enum VariableKind {
     /// [`Predictive::sample_prior_predictive`](crate::Predictive) returns; ArviZ's
     /// `prior_predictive` group).
     PriorPredictive,
+    /// The pointwise log-likelihood of an observation at each draw (added by
+    /// [`LogLikelihood::compute_log_likelihood`](crate::LogLikelihood); ArviZ's
+    /// `log_likelihood` group).
+    LogLikelihood,
 }
 
 /// One named, shaped quantity recorded for every draw.

@@ -529,3 +529,36 @@ fn arviz_reads_a_prior_predictive_trace() {
     check_group(&prior, &read["prior_predictive"], false, true);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The pointwise log-likelihood reads back as ArviZ's `log_likelihood` group (what
+/// `arviz.loo` uses), under the observation's name.
+#[test]
+fn arviz_reads_the_pointwise_log_likelihood() {
+    use ppl_infer::LogLikelihood;
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    let (model, posterior) = observed_posterior(5, false);
+    let trace = model.compute_log_likelihood(&posterior).unwrap();
+    let dir = temp_dir("log-lik");
+    let files = trace.write_cmdstan_csv(&dir, "observed").unwrap();
+    let read = read_with_arviz(&python, &files, false, &["--log-likelihood=y:log_lik_y"]);
+    let (chains, draws) = (trace.chains().len(), trace.num_draws());
+    let theirs = variable(&read["log_likelihood"], "y", &[chains, draws, 3]);
+    for element in 0..3 {
+        for (c, chain) in trace
+            .samples("log_lik_y", element)
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            for (d, &x) in chain.iter().enumerate() {
+                assert!(
+                    same(x, theirs[(c * draws + d) * 3 + element]),
+                    "{c} {d} {element}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,7 +11,8 @@
 //!                "max_depth": 10, "keep_warmup": false, "initial_step_size": 1.0},
 //!   "variables": [{"name": "mu", "shape": [], "kind": "parameter"},
 //!                 {"name": "L", "shape": [2, 2], "kind": "deterministic"}, …],
-//!                 // "posterior_predictive", "prior_predictive": observations drawn
+//!                 // "posterior_predictive", "prior_predictive": observations drawn;
+//!                 // "log_likelihood": pointwise log-likelihoods
 //!   "chains": [{
 //!     "chain": 0,
 //!     "draws": {"mu": [0.1, …], "L": [[[1.0, 0.0], [0.3, 0.9]], …], …},
@@ -364,6 +365,7 @@ impl Serialize for TraceDoc<'_> {
                     VariableKind::Deterministic => "deterministic",
                     VariableKind::PosteriorPredictive => "posterior_predictive",
                     VariableKind::PriorPredictive => "prior_predictive",
+                    VariableKind::LogLikelihood => "log_likelihood",
                 },
             })
             .collect();

@@ -3,6 +3,7 @@
 Used by ppl-infer/tests/arviz_roundtrip.rs:
 
     python read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...]
+                           [--log-likelihood=NAME:COLUMN ...]
                            [--prior=FILE ... [--prior-predictive=NAME ...]] FILE...
 
 (the FILEs are the posterior; ArviZ 0.x cannot read a prior without one)
@@ -18,6 +19,7 @@ prints one JSON object on stdout:
       "warmup_sample_stats": {...},
       "posterior_predictive": {...},    # the columns named by --posterior-predictive
       "warmup_posterior_predictive": {...},
+      "log_likelihood": {...},          # NAME read from the columns COLUMN
       "prior": {...}, "prior_predictive": {...},  # with --prior
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
@@ -72,9 +74,11 @@ def main(argv):
     files = [a for a in argv if not a.startswith("--")]
     if not files:
         sys.exit(__doc__)
+    log_likelihood = dict(n.split(":", 1) for n in names("--log-likelihood=") or [])
     idata = arviz.from_cmdstan(
         posterior=files,
         posterior_predictive=names("--posterior-predictive="),
+        log_likelihood=log_likelihood or None,
         prior=names("--prior="),
         prior_predictive=names("--prior-predictive="),
         save_warmup=save_warmup,
@@ -90,6 +94,7 @@ def main(argv):
         "warmup_sample_stats",
         "posterior_predictive",
         "warmup_posterior_predictive",
+        "log_likelihood",
         "prior",
         "prior_predictive",
     ):
