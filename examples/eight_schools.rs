@@ -1,5 +1,6 @@
 //! Eight schools (non-centred) sampled with NUTS: summary, timings, efficiency, the
-//! posterior means next to the posteriordb reference, and a posterior predictive check.
+//! posterior means next to the posteriordb reference, PSIS-LOO and a posterior
+//! predictive check.
 //!
 //! Run with `cargo run --release --example eight_schools` (the README's main job);
 //! add `-- --csv-dir DIR` to also write one CmdStan CSV file per chain into `DIR`.
@@ -92,6 +93,9 @@ fn main() -> Result<(), ppl::Error> {
 
     // Posterior predictive check: each school's effect drawn again given every draw.
     let checked = model.sample_posterior_predictive(&trace, 1)?;
+    // Leave-one-school-out cross-validation (PSIS-LOO, as arviz.loo).
+    let loo = model.compute_log_likelihood(&trace)?.loo()?;
+    println!("{loo}");
     println!("posterior predictive check (y drawn again given each posterior draw):");
     println!(
         "{:<7} {:>9} {:>9} {:>9} {:>9} {:>12}",

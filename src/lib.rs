@@ -89,6 +89,9 @@ pub enum Error {
     /// Writing output failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// PSIS-LOO could not run (no pointwise log-likelihood in the trace, too few draws).
+    #[error(transparent)]
+    Loo(#[from] ppl_infer::LooError),
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),

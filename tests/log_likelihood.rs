@@ -109,3 +109,71 @@ fn discrete_variables_and_held_out_data() {
             .all(|(k, l)| (l - ln_normal(*y, 3.0 * k, 1.0)).abs() < 1e-12));
     }
 }
+
+/// `mu ~ Normal(0, 2)`, `y ~ Normal(mu, 1)`: conjugate, so leaving a datum out gives a
+/// normal posterior and a normal predictive density for it in closed form.
+#[model]
+fn known_sigma(y: &[f64]) {
+    let mu = sample!(Normal::new(0.0, 2.0));
+    observe!(Normal::new(mu, 1.0), y);
+}
+
+#[test]
+fn psis_loo_matches_exact_leave_one_out() {
+    let y = [0.3, -0.8, 1.1, 0.4, 2.6, -0.1];
+    let model = known_sigma::model(&y).unwrap();
+    let nuts = Nuts::default()
+        .chains(4)
+        .draws(2000)
+        .seed(6)
+        .progress(false);
+    let trace = model
+        .compute_log_likelihood(&model.sample(nuts).unwrap())
+        .unwrap();
+    let loo = trace.loo().unwrap();
+    assert_eq!(loo.pointwise.len(), y.len());
+    for (i, point) in loo.pointwise.iter().enumerate() {
+        // Exact: mu | y₋ᵢ ~ N(m, s²) with precision 1/4 + (n − 1), then yᵢ ~ N(m, s² + 1).
+        let precision = 0.25 + (y.len() - 1) as f64;
+        let rest: f64 = y
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, v)| v)
+            .sum();
+        let m = rest / precision;
+        let exact = ln_normal(y[i], m, (1.0 / precision + 1.0).sqrt());
+        // The Monte-Carlo standard error of the importance-sampling estimate of
+        // p(yᵢ | y₋ᵢ) = E[w p] / E[w] with w = 1/p: for self-normalised weights,
+        // Var ≈ Σ w̃ₛ² (pₛ − p̂)², scaled by the draws' relative efficiency; on the log
+        // scale divided by p̂.
+        let ll: Vec<f64> = trace.samples("log_lik_y", i).unwrap().concat();
+        let w: Vec<f64> = ll.iter().map(|l| (-l).exp()).collect();
+        let total: f64 = w.iter().sum();
+        let p_hat = ll.len() as f64 / total; // Σ w̃ p = S / Σ w
+        let var: f64 = w
+            .iter()
+            .zip(&ll)
+            .map(|(w, l)| (w / total).powi(2) * (l.exp() - p_hat).powi(2))
+            .sum();
+        let se = (var / loo.r_eff).sqrt() / p_hat;
+        assert!(
+            (point.elpd_loo - exact).abs() < 4.0 * se,
+            "datum {i}: {} vs exact {exact} (se {se})",
+            point.elpd_loo
+        );
+        assert!(point.pareto_k < loo.good_k, "{point:?}");
+    }
+}
+
+#[test]
+fn loo_needs_the_log_likelihood() {
+    let model = known_sigma::model(&[0.1, 0.2]).unwrap();
+    let trace = model.sample(nuts(2)).unwrap();
+    assert!(matches!(
+        trace.loo(),
+        Err(ppl::infer::LooError::NoLogLikelihood)
+    ));
+    let err: ppl::Error = trace.loo().unwrap_err().into();
+    assert!(err.to_string().contains("compute_log_likelihood"), "{err}");
+}

@@ -47,6 +47,7 @@ pub mod diagnostics;
 mod error;
 mod hamiltonian;
 mod log_likelihood;
+mod loo;
 mod low_rank;
 pub mod metric;
 mod nuts;
@@ -66,6 +67,7 @@ pub use compound::{
 };
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
 pub use log_likelihood::LogLikelihood;
+pub use loo::{Loo, LooError, LooPoint};
 pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
 pub use output::{write_json, CmdStanCsv};

@@ -442,9 +442,9 @@ fn arviz_reads_files_without_warmup_draws() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and three observations
-/// `y ~ Normal(mu, sigma)`, written as `#[model]` would generate it.
-struct Observed;
+/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and the observations
+/// `y ~ Normal(mu, sigma)` it holds, written as `#[model]` would generate it.
+struct Observed(&'static [f64]);
 
 impl ppl_core::ModelTemplate for Observed {
     type Output<R: ppl_core::Real> = ();
@@ -462,14 +462,15 @@ impl ppl_core::ModelTemplate for Observed {
         use ppl_core::dist::{HalfNormal, Normal};
         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
-        api::observe(ctx, "y", Normal::new(mu, sigma), &[0.3, -0.2, 1.1][..]);
+        api::observe(ctx, "y", Normal::new(mu, sigma), self.0);
     }
 }
 
-/// `Observed` and a short run of NUTS on it: 2 chains of 30 draws after 40 warm-up.
+/// `Observed` with three data and a short run of NUTS on it: 2 chains of 30 draws after
+/// 40 warm-up.
 fn observed_posterior(seed: u64, keep_warmup: bool) -> (ppl_core::Model<Observed>, Trace) {
     use ppl_infer::Sample;
-    let model = ppl_core::Model::new(Observed).unwrap();
+    let model = ppl_core::Model::new(Observed(&[0.3, -0.2, 1.1])).unwrap();
     let nuts = Nuts::default()
         .chains(2)
         .draws(30)
@@ -540,6 +541,7 @@ fn arviz_reads_the_pointwise_log_likelihood() {
     };
     let (model, posterior) = observed_posterior(5, false);
     let trace = model.compute_log_likelihood(&posterior).unwrap();
+    assert_eq!(posterior.num_draws(), 30);
     let dir = temp_dir("log-lik");
     let files = trace.write_cmdstan_csv(&dir, "observed").unwrap();
     let read = read_with_arviz(&python, &files, false, &["--log-likelihood=y:log_lik_y"]);
@@ -560,5 +562,67 @@ fn arviz_reads_the_pointwise_log_likelihood() {
             }
         }
     }
+    // ArviZ's PSIS-LOO on these files is ours on the trace.
+    let ours = trace.loo().unwrap();
+    let loo = &read["loo"];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(
+        close(ours.elpd_loo, number(&loo["elpd_loo"])),
+        "{ours} vs {loo}"
+    );
+    assert!(close(ours.se, number(&loo["se"])), "{ours} vs {loo}");
+    assert!(close(ours.p_loo, number(&loo["p_loo"])), "{ours} vs {loo}");
+    assert!(close(ours.good_k, number(&loo["good_k"])));
+    let (mut loo_i, mut pareto_k) = (Vec::new(), Vec::new());
+    flatten(&loo["loo_i"], &mut loo_i);
+    flatten(&loo["pareto_k"], &mut pareto_k);
+    assert_eq!(ours.pointwise.len(), 3);
+    for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
+        assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
+        assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// PSIS-LOO against ArviZ's where it matters: many draws and an outlier, whose
+/// leave-one-out posterior differs most (the largest Pareto k).
+#[test]
+fn psis_loo_matches_arviz_with_an_outlier() {
+    use ppl_infer::{LogLikelihood, Sample};
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    let data: &'static [f64] = &[0.1, -0.3, 0.2, 0.0, 0.4, -0.1, 0.3, 4.0];
+    let model = ppl_core::Model::new(Observed(data)).unwrap();
+    let nuts = Nuts::default().chains(4).draws(500).seed(9).progress(false);
+    let trace = model
+        .compute_log_likelihood(&model.sample(nuts).unwrap())
+        .unwrap();
+    let dir = temp_dir("loo");
+    let files = trace.write_cmdstan_csv(&dir, "outlier").unwrap();
+    let read = read_with_arviz(&python, &files, false, &["--log-likelihood=y:log_lik_y"]);
+    let ours = trace.loo().unwrap();
+    let loo = &read["loo"];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(
+        close(ours.elpd_loo, number(&loo["elpd_loo"])),
+        "{ours} vs {loo}"
+    );
+    assert!(close(ours.se, number(&loo["se"])), "{ours} vs {loo}");
+    assert!(close(ours.p_loo, number(&loo["p_loo"])), "{ours} vs {loo}");
+    let (mut loo_i, mut pareto_k) = (Vec::new(), Vec::new());
+    flatten(&loo["loo_i"], &mut loo_i);
+    flatten(&loo["pareto_k"], &mut pareto_k);
+    for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
+        assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
+        assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
+    }
+    // The outlier has the largest k.
+    let worst = ours
+        .pointwise
+        .iter()
+        .max_by(|a, b| a.pareto_k.total_cmp(&b.pareto_k))
+        .unwrap();
+    assert_eq!(worst.element, 7, "{ours:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -20,6 +20,8 @@ prints one JSON object on stdout:
       "posterior_predictive": {...},    # the columns named by --posterior-predictive
       "warmup_posterior_predictive": {...},
       "log_likelihood": {...},          # NAME read from the columns COLUMN
+      "loo": {"elpd_loo": …, "se": …, "p_loo": …, "loo_i": […], "pareto_k": […],
+              "good_k": …}             # arviz.loo(pointwise=True), with a log-likelihood
       "prior": {...}, "prior_predictive": {...},  # with --prior
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
@@ -100,6 +102,20 @@ def main(argv):
     ):
         if name in idata.groups():
             result[name] = group(idata[name])
+    if "log_likelihood" in idata.groups():
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loo = arviz.loo(idata, pointwise=True)
+        result["loo"] = {
+            "elpd_loo": float(loo["elpd_loo"]),
+            "se": float(loo["se"]),
+            "p_loo": float(loo["p_loo"]),
+            "good_k": float(loo["good_k"]),
+            "loo_i": encode(np.asarray(loo["loo_i"]).ravel().tolist()),
+            "pareto_k": encode(np.asarray(loo["pareto_k"]).ravel().tolist()),
+        }
     attrs = {}
     for key, value in idata.posterior.attrs.items():
         if isinstance(value, (list, tuple)):
