@@ -647,9 +647,9 @@ impl EdgeWriter<'_> {
         }
     }
 
-    /// Adds one edge per element: `partials[i]` with respect to `vars[i]` (the slices
-    /// are equally long; debug builds check it). Constant elements (index 0) feed the
-    /// ignored constant slot, which is harmless.
+    /// Adds one edge per element: `partials[i]` with respect to `vars[i]`, for the
+    /// elements both slices have (a longer scratch buffer of partials may be passed).
+    /// Constant elements (index 0) feed the ignored constant slot, which is harmless.
     ///
     /// ```
     /// use ppl_core::tape::{self, Var};
@@ -666,7 +666,6 @@ impl EdgeWriter<'_> {
     /// ```
     #[inline]
     pub fn extend<R: Real>(&mut self, vars: &[R], partials: &[f64]) {
-        debug_assert_eq!(vars.len(), partials.len(), "one partial per variable");
         if let Some((index, p)) = &mut self.sink {
             let n = vars.len().min(partials.len());
             index.extend(vars[..n].iter().map(|v| v.tape_index()));
@@ -691,7 +690,6 @@ impl EdgeWriter<'_> {
     /// ```
     #[inline]
     pub fn extend_scaled<R: Real>(&mut self, vars: &[R], partials: &[f64], scale: f64) {
-        debug_assert_eq!(vars.len(), partials.len(), "one partial per variable");
         if let Some((index, p)) = &mut self.sink {
             let n = vars.len().min(partials.len());
             index.extend(vars[..n].iter().map(|v| v.tape_index()));
