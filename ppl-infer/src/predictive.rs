@@ -88,8 +88,9 @@ pub trait Predictive {
     /// a posterior trace, observations as [`VariableKind::PriorPredictive`] columns.
     /// Its sampler statistics are zero, as CmdStan's `fixed_param` sampler writes them,
     /// and there is no warm-up; written as CmdStan CSV, ArviZ reads it with
-    /// `from_cmdstan(prior=files, prior_predictive=["y"])`. Variables the model is
-    /// conditioned on keep their values and are not recorded, as in sampling.
+    /// `from_cmdstan(posterior=…, prior=files, prior_predictive=["y"])` (ArviZ 0.x reads
+    /// a prior only beside a posterior). Variables the model is conditioned on keep
+    /// their values and are not recorded, as in sampling.
     ///
     /// With `mu ~ Normal(0, 1)` and `y ~ Normal(mu, 1)`, the prior predictive of each
     /// `y` is `Normal(0, √2)`:
