@@ -157,23 +157,48 @@ impl Trace {
         let s = n_samples as f64;
         // ArviZ's tail length: ⌈min(0.2 S, 3 √(S / r_eff))⌉ draws.
         let tail = (0.2 * s).min(3.0 * (s / r_eff).sqrt()).ceil() as usize;
-        let mut pointwise = Vec::with_capacity(columns.len());
-        let mut lppd = 0.0;
-        let mut ll = Vec::with_capacity(n_samples);
-        for (observation, element, column) in columns {
-            ll.clear();
-            ll.extend(self.chains.iter().flat_map(|c| c.column(column)));
+        // One datum: (its elpd_loo, its Pareto k, its lppd term).
+        let one = |column: usize| {
+            let ll: Vec<f64> = self
+                .chains
+                .iter()
+                .flat_map(|c| c.column(column).iter().copied())
+                .collect();
             let log_ratios: Vec<f64> = ll.iter().map(|l| -l).collect();
             let (log_weights, pareto_k) = psis_log_weights(log_ratios, tail);
             let weighted: Vec<f64> = log_weights.iter().zip(&ll).map(|(w, l)| w + l).collect();
-            lppd += log_sum_exp(&ll) - s.ln();
-            pointwise.push(LooPoint {
-                observation,
-                element,
-                elpd_loo: log_sum_exp(&weighted),
-                pareto_k,
-            });
-        }
+            (log_sum_exp(&weighted), pareto_k, log_sum_exp(&ll) - s.ln())
+        };
+        // The data are independent: split them over the available cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = columns.len().div_ceil(threads).max(1);
+        let results: Vec<(f64, f64, f64)> = std::thread::scope(|scope| {
+            let one = &one;
+            let handles: Vec<_> = columns
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|c| one(c.2)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let lppd: f64 = results.iter().map(|r| r.2).sum();
+        let pointwise: Vec<LooPoint> = columns
+            .into_iter()
+            .zip(&results)
+            .map(
+                |((observation, element, _), &(elpd_loo, pareto_k, _))| LooPoint {
+                    observation,
+                    element,
+                    elpd_loo,
+                    pareto_k,
+                },
+            )
+            .collect();
         let n = pointwise.len() as f64;
         let elpd_loo: f64 = pointwise.iter().map(|p| p.elpd_loo).sum();
         let mean = elpd_loo / n;
@@ -234,14 +259,16 @@ fn psis_log_weights(mut x: Vec<f64>, tail: usize) -> (Vec<f64>, f64) {
     let n = x.len();
     let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     x.iter_mut().for_each(|v| *v -= max);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    // The cutoff: the value below the `tail` largest, or the smallest normal number.
+    // The cutoff: the value below the `tail` largest (a selection, not a sort), or the
+    // log of the smallest normal number.
     let cutoff_position = n.saturating_sub(tail + 1);
-    let cutoff = x[order[cutoff_position]].max(f64::MIN_POSITIVE.ln());
+    let mut sorted = x.clone();
+    let (_, &mut at_cutoff, _) = sorted.select_nth_unstable_by(cutoff_position, f64::total_cmp);
+    let cutoff = at_cutoff.max(f64::MIN_POSITIVE.ln());
     let exp_cutoff = cutoff.exp();
     // The tail in ascending order.
-    let tail_indices: Vec<usize> = order.iter().copied().filter(|&i| x[i] > cutoff).collect();
+    let mut tail_indices: Vec<usize> = (0..n).filter(|&i| x[i] > cutoff).collect();
+    tail_indices.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
     let k = if tail_indices.len() <= 4 {
         f64::INFINITY
     } else {
