@@ -73,7 +73,8 @@ fn predictive_draws_follow_the_closed_form() {
     let precision = 0.25 + Y.len() as f64 / 2.25;
     let m = Y.iter().sum::<f64>() / 2.25 / precision;
     let sd = (1.0 / precision + 2.25).sqrt();
-    let summary = trace.summary();
+    let summary = trace.summary_of(&[VariableKind::PosteriorPredictive]);
+    assert!(trace.summary().row("y[0]").is_none()); // the posterior's summary
     for element in 0..Y.len() {
         let row = summary.row(&format!("y[{element}]")).unwrap();
         assert!((row.mean - m).abs() < 4.0 * row.mcse_mean, "{row:?} vs {m}");
@@ -268,7 +269,8 @@ fn prior_predictive_draws_follow_the_prior() {
         );
     }
     // The summary and both writers take the trace like any other.
-    let summary = prior.summary();
+    assert!(prior.summary().row("mu").is_some());
+    let summary = prior.summary_of(&[PriorPredictive]);
     let row = summary.row("y[2]").unwrap();
     assert!((row.mean - mean_and_variance(&pooled(&prior, "y", 2)).0).abs() < 1e-12);
     let mut json = Vec::new();

@@ -22,8 +22,8 @@ const WARMUP_STREAM: u64 = 1 << 32;
 /// distribution with the random variables at that draw's values. The draws come back as
 /// a copy of the trace with one more variable per observation, of kind
 /// [`VariableKind::PosteriorPredictive`], under the observation's name: the trace's
-/// accessors, [`summary`](Trace::summary), CSV and JSON output see them like any other
-/// column (ArviZ's `from_cmdstan(posterior=files, posterior_predictive=["y"])` puts
+/// accessors, [`summary_of`](Trace::summary_of), CSV and JSON output see them like any
+/// other column (ArviZ's `from_cmdstan(posterior=files, posterior_predictive=["y"])` puts
 /// them in its `posterior_predictive` group). The model's deterministics are computed
 /// again at each draw and replace the trace's of the same name. Kept warm-up draws get
 /// predictive draws too.
@@ -69,8 +69,8 @@ const WARMUP_STREAM: u64 = 1 << 32;
 /// // Given mu, each y has mean mu: the predictive mean is the posterior mean of mu,
 /// // 6/5 here (conjugate: precision 1 + 4, mean 6/5).
 /// let y0 = with_y.mean("y").unwrap()[0];
-/// let row = with_y.summary();
-/// let mcse = row.row("y[0]").unwrap().mcse_mean;
+/// let summary = with_y.summary_of(&[VariableKind::PosteriorPredictive]);
+/// let mcse = summary.row("y[0]").unwrap().mcse_mean;
 /// assert!((y0 - 1.2).abs() < 4.0 * mcse, "{y0} vs 1.2 ± {mcse}");
 /// // The same seed gives the same draws; adding them twice is refused.
 /// assert_eq!(model.sample_posterior_predictive(&trace, 11)?, with_y);

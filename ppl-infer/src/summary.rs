@@ -2,6 +2,7 @@
 
 use crate::diagnostics::{diagnostics_sorted, hdi_sorted};
 use crate::metric::Metric;
+use crate::target::VariableKind;
 use crate::trace::Trace;
 use std::fmt;
 
@@ -171,7 +172,8 @@ fn names_list(names: &[&str]) -> String {
 }
 
 impl Trace {
-    /// Posterior summary and diagnostics of every recorded scalar.
+    /// Posterior summary and diagnostics of every parameter and deterministic (see
+    /// [`summary_of`](Trace::summary_of) for the other columns).
     ///
     /// Each row holds the pooled draws' mean, standard deviation and 94% HDI, and the
     /// [`diagnostics`](crate::diagnostics::diagnostics) of the chains:
@@ -211,8 +213,61 @@ impl Trace {
     /// # Ok::<(), ppl_infer::SampleError>(())
     /// ```
     pub fn summary(&self) -> Summary {
+        self.summary_of(&[VariableKind::Parameter, VariableKind::Deterministic])
+    }
+
+    /// The [`summary`](Trace::summary) of the recorded scalars of the given kinds only:
+    /// `summary()` covers the posterior (parameters and deterministics), as
+    /// `arviz.summary` does by default; the draws that
+    /// [`Predictive`](crate::Predictive) and [`LogLikelihood`](crate::LogLikelihood)
+    /// add are summarised on request.
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use ppl_infer::{Nuts, Predictive, Sample, VariableKind};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `mu ~ Normal(0, 1)` and two observations `y ~ Normal(mu, 1)`.
+    /// struct Conjugate;
+    /// impl ModelTemplate for Conjugate {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str { "conjugate" }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+    ///         api::observe(ctx, "y", Normal::new(mu, 1.0), &[0.3, 2.0][..]);
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = Model::new(Conjugate)?;
+    /// let nuts = Nuts::default().chains(2).draws(200).tune(200).seed(1).progress(false);
+    /// let trace = model.sample_posterior_predictive(&model.sample(nuts)?, 1)?;
+    /// let names = |s: &ppl_infer::Summary| -> Vec<String> {
+    ///     s.rows().iter().map(|r| r.name.clone()).collect()
+    /// };
+    /// assert_eq!(names(&trace.summary()), ["mu"]);
+    /// let predictive = trace.summary_of(&[VariableKind::PosteriorPredictive]);
+    /// assert_eq!(names(&predictive), ["y[0]", "y[1]"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn summary_of(&self, kinds: &[VariableKind]) -> Summary {
         let mut rows = Vec::with_capacity(self.num_columns());
-        for (column, name) in self.column_names().into_iter().enumerate() {
+        let mut column = 0;
+        let mut selected = Vec::with_capacity(self.num_columns());
+        for v in &self.variables {
+            for e in 0..v.len() {
+                if kinds.contains(&v.kind) {
+                    selected.push((column, v.element_name(e)));
+                }
+                column += 1;
+            }
+        }
+        for (column, name) in selected {
             let chains: Vec<&[f64]> = self.chains.iter().map(|c| c.column(column)).collect();
             let mut pooled: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
             let n = pooled.len() as f64;
