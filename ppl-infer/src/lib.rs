@@ -67,7 +67,7 @@ pub use compound::{
 };
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
 pub use log_likelihood::LogLikelihood;
-pub use loo::{Loo, LooError, LooPoint};
+pub use loo::{Loo, LooError, LooPoint, Waic};
 pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
 pub use output::{write_json, CmdStanCsv};

@@ -1,5 +1,5 @@
 //! Leave-one-out cross-validation by Pareto-smoothed importance sampling (PSIS-LOO,
-//! Vehtari, Gelman & Gabry 2017), as ArviZ 0.x's `loo` computes it.
+//! Vehtari, Gelman & Gabry 2017), as ArviZ 0.x's `loo` computes it, and WAIC.
 //!
 //! For each datum `i` the draws are reweighted by `1 / p(yᵢ | θₛ)`; the largest ratios
 //! are replaced by quantiles of a generalized Pareto distribution fitted to them
@@ -59,6 +59,25 @@ pub struct Loo {
     /// Per datum, in trace order.
     pub pointwise: Vec<LooPoint>,
 }
+
+/// WAIC of a trace: ArviZ's `waic(idata, pointwise=True)` on the log scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waic {
+    /// `Σᵢ (lppdᵢ − p_waicᵢ)`.
+    pub elpd_waic: f64,
+    /// Its standard error, `√(n · Var(elpd_waicᵢ))`.
+    pub se: f64,
+    /// Effective number of parameters: the summed variances of the log-likelihoods.
+    pub p_waic: f64,
+    /// True when a datum's log-likelihood variance exceeds 0.4 (ArviZ's warning: WAIC
+    /// is then unreliable; use PSIS-LOO).
+    pub warning: bool,
+    /// `elpd_waicᵢ` per datum, in trace order.
+    pub pointwise: Vec<f64>,
+}
+
+/// The variance of a datum's log-likelihood above which WAIC warns (ArviZ's 0.4).
+const WAIC_VARIANCE_WARNING: f64 = 0.4;
 
 impl Loo {
     /// The data whose `k̂` exceeds [`good_k`](Loo::good_k).
@@ -136,23 +155,7 @@ impl Trace {
     /// # Ok(()) }
     /// ```
     pub fn loo(&self) -> Result<Loo, LooError> {
-        let columns: Vec<(String, usize, usize)> = self
-            .variables
-            .iter()
-            .zip(&self.offsets)
-            .filter(|(v, _)| v.kind == VariableKind::LogLikelihood)
-            .flat_map(|(v, &offset)| {
-                let observation = v.name.strip_prefix("log_lik_").unwrap_or(&v.name);
-                (0..v.len()).map(move |e| (observation.to_string(), e, offset + e))
-            })
-            .collect();
-        if columns.is_empty() {
-            return Err(LooError::NoLogLikelihood);
-        }
-        let n_samples: usize = self.chains.iter().map(|c| c.num_draws()).sum();
-        if n_samples < 2 {
-            return Err(LooError::TooFewDraws(n_samples));
-        }
+        let (columns, n_samples) = self.log_likelihood_columns()?;
         let r_eff = self.relative_efficiency(n_samples);
         let s = n_samples as f64;
         // ArviZ's tail length: ⌈min(0.2 S, 3 √(S / r_eff))⌉ draws.
@@ -217,6 +220,98 @@ impl Trace {
             good_k: (1.0 - 1.0 / s.log10()).min(0.7),
             pointwise,
         })
+    }
+
+    /// WAIC, the widely applicable information criterion, from the trace's pointwise
+    /// log-likelihood: ArviZ 0.x's `waic` on the log scale (`elpd_waic = Σᵢ (lppdᵢ −
+    /// Var_s ln p(yᵢ | θₛ))`, `p_waic` the sum of the variances). PSIS-LOO
+    /// ([`loo`](Trace::loo)) is the more robust estimate of the same quantity; WAIC warns
+    /// when a variance exceeds 0.4.
+    ///
+    /// ```
+    /// use ppl_core::context::api::{self, NoShape};
+    /// use ppl_core::dist::Normal;
+    /// use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// use ppl_infer::{LogLikelihood, Nuts, Sample};
+    /// use std::ops::{Add, Div, Mul, Sub};
+    ///
+    /// /// `mu ~ Normal(0, 10)` and twenty observations `y ~ Normal(mu, 1)`.
+    /// struct Mean(Vec<f64>);
+    /// impl ModelTemplate for Mean {
+    ///     type Output<R: Real> = ();
+    ///     fn name(&self) -> &'static str { "mean" }
+    ///     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    ///     where
+    ///         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    ///     {
+    ///         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 10.0), NoShape, None);
+    ///         api::observe(ctx, "y", Normal::new(mu, 1.0), &self.0);
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let y: Vec<f64> = (0..20).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    /// let model = Model::new(Mean(y))?;
+    /// let nuts = Nuts::default().chains(4).draws(1000).seed(3).progress(false);
+    /// let trace = model.compute_log_likelihood(&model.sample(nuts)?)?;
+    /// let (waic, loo) = (trace.waic()?, trace.loo()?);
+    /// // With well-behaved data WAIC and PSIS-LOO agree closely.
+    /// assert!((waic.elpd_waic - loo.elpd_loo).abs() < 0.05, "{waic:?} {loo}");
+    /// assert!((waic.p_waic - 1.0).abs() < 0.2 && !waic.warning);
+    /// # Ok(()) }
+    /// ```
+    pub fn waic(&self) -> Result<Waic, LooError> {
+        let (columns, n_samples) = self.log_likelihood_columns()?;
+        let s = n_samples as f64;
+        // Per datum: lppdᵢ and the variance (over draws, ddof 0) of its log-likelihood.
+        let terms: Vec<(f64, f64)> = columns
+            .iter()
+            .map(|&(_, _, column)| {
+                let ll: Vec<f64> = self
+                    .chains
+                    .iter()
+                    .flat_map(|c| c.column(column).iter().copied())
+                    .collect();
+                let mean = ll.iter().sum::<f64>() / s;
+                let variance = ll.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / s;
+                (log_sum_exp(&ll) - s.ln(), variance)
+            })
+            .collect();
+        let pointwise: Vec<f64> = terms.iter().map(|(lppd, v)| lppd - v).collect();
+        let n = pointwise.len() as f64;
+        let elpd_waic: f64 = pointwise.iter().sum();
+        let mean = elpd_waic / n;
+        let variance = pointwise.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / n;
+        Ok(Waic {
+            elpd_waic,
+            se: (n * variance).sqrt(),
+            p_waic: terms.iter().map(|(_, v)| v).sum(),
+            warning: terms.iter().any(|(_, v)| *v > WAIC_VARIANCE_WARNING),
+            pointwise,
+        })
+    }
+
+    /// The trace's log-likelihood columns, each with its observation's name and the
+    /// datum's element, and the number of draws.
+    fn log_likelihood_columns(&self) -> Result<(Vec<(String, usize, usize)>, usize), LooError> {
+        let columns: Vec<(String, usize, usize)> = self
+            .variables
+            .iter()
+            .zip(&self.offsets)
+            .filter(|(v, _)| v.kind == VariableKind::LogLikelihood)
+            .flat_map(|(v, &offset)| {
+                let observation = v.name.strip_prefix("log_lik_").unwrap_or(&v.name);
+                (0..v.len()).map(move |e| (observation.to_string(), e, offset + e))
+            })
+            .collect();
+        if columns.is_empty() {
+            return Err(LooError::NoLogLikelihood);
+        }
+        let n_samples: usize = self.chains.iter().map(|c| c.num_draws()).sum();
+        if n_samples < 2 {
+            return Err(LooError::TooFewDraws(n_samples));
+        }
+        Ok((columns, n_samples))
     }
 
     /// ArviZ's relative efficiency for PSIS: the mean, over every scalar of the

@@ -584,7 +584,7 @@ fn arviz_reads_the_pointwise_log_likelihood() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// PSIS-LOO against ArviZ's where it matters: many draws and an outlier, whose
+/// PSIS-LOO and WAIC against ArviZ's where it matters: many draws and an outlier, whose
 /// leave-one-out posterior differs most (the largest Pareto k).
 #[test]
 fn psis_loo_matches_arviz_with_an_outlier() {
@@ -616,6 +616,28 @@ fn psis_loo_matches_arviz_with_an_outlier() {
     for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
         assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
         assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
+    }
+    // WAIC too (the outlier's log-likelihood varies by more than 0.4: a warning).
+    let waic = trace.waic().unwrap();
+    let theirs = &read["waic"];
+    assert!(
+        close(waic.elpd_waic, number(&theirs["elpd_waic"])),
+        "{waic:?} vs {theirs}"
+    );
+    assert!(
+        close(waic.se, number(&theirs["se"])),
+        "{waic:?} vs {theirs}"
+    );
+    assert!(
+        close(waic.p_waic, number(&theirs["p_waic"])),
+        "{waic:?} vs {theirs}"
+    );
+    assert!(waic.warning);
+    assert_eq!(waic.warning, theirs["warning"].as_bool().unwrap());
+    let mut waic_i = Vec::new();
+    flatten(&theirs["waic_i"], &mut waic_i);
+    for (ours, theirs) in waic.pointwise.iter().zip(&waic_i) {
+        assert!(close(*ours, *theirs), "{ours} vs {theirs}");
     }
     // The outlier has the largest k.
     let worst = ours

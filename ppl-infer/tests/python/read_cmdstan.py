@@ -22,6 +22,7 @@ prints one JSON object on stdout:
       "log_likelihood": {...},          # NAME read from the columns COLUMN
       "loo": {"elpd_loo": …, "se": …, "p_loo": …, "loo_i": […], "pareto_k": […],
               "good_k": …}             # arviz.loo(pointwise=True), with a log-likelihood
+      "waic": {"elpd_waic": …, "se": …, "p_waic": …, "warning": …, "waic_i": […]}
       "prior": {...}, "prior_predictive": {...},  # with --prior
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
@@ -115,6 +116,16 @@ def main(argv):
             "good_k": float(loo["good_k"]),
             "loo_i": encode(np.asarray(loo["loo_i"]).ravel().tolist()),
             "pareto_k": encode(np.asarray(loo["pareto_k"]).ravel().tolist()),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            waic = arviz.waic(idata, pointwise=True)
+        result["waic"] = {
+            "elpd_waic": float(waic["elpd_waic"]),
+            "se": float(waic["se"]),
+            "p_waic": float(waic["p_waic"]),
+            "warning": bool(waic["warning"]),
+            "waic_i": encode(np.asarray(waic["waic_i"]).ravel().tolist()),
         }
     attrs = {}
     for key, value in idata.posterior.attrs.items():
