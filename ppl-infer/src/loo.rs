@@ -76,6 +76,16 @@ pub struct Waic {
     pub pointwise: Vec<f64>,
 }
 
+/// A trace column holding a datum's log-likelihood.
+struct LogLikColumn {
+    /// The observation's name.
+    observation: String,
+    /// The datum's position in it.
+    element: usize,
+    /// The column in the trace.
+    column: usize,
+}
+
 /// The variance of a datum's log-likelihood above which WAIC warns (ArviZ's 0.4).
 const WAIC_VARIANCE_WARNING: f64 = 0.4;
 
@@ -179,7 +189,9 @@ impl Trace {
             let one = &one;
             let handles: Vec<_> = columns
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|c| one(c.2)).collect::<Vec<_>>()))
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|c| one(c.column)).collect::<Vec<_>>())
+                })
                 .collect();
             handles
                 .into_iter()
@@ -193,14 +205,12 @@ impl Trace {
         let pointwise: Vec<LooPoint> = columns
             .into_iter()
             .zip(&results)
-            .map(
-                |((observation, element, _), &(elpd_loo, pareto_k, _))| LooPoint {
-                    observation,
-                    element,
-                    elpd_loo,
-                    pareto_k,
-                },
-            )
+            .map(|(c, &(elpd_loo, pareto_k, _))| LooPoint {
+                observation: c.observation,
+                element: c.element,
+                elpd_loo,
+                pareto_k,
+            })
             .collect();
         let n = pointwise.len() as f64;
         let elpd_loo: f64 = pointwise.iter().map(|p| p.elpd_loo).sum();
@@ -266,11 +276,11 @@ impl Trace {
         // Per datum: lppdᵢ and the variance (over draws, ddof 0) of its log-likelihood.
         let terms: Vec<(f64, f64)> = columns
             .iter()
-            .map(|&(_, _, column)| {
+            .map(|c| {
                 let ll: Vec<f64> = self
                     .chains
                     .iter()
-                    .flat_map(|c| c.column(column).iter().copied())
+                    .flat_map(|chain| chain.column(c.column).iter().copied())
                     .collect();
                 let mean = ll.iter().sum::<f64>() / s;
                 let variance = ll.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / s;
@@ -293,15 +303,19 @@ impl Trace {
 
     /// The trace's log-likelihood columns, each with its observation's name and the
     /// datum's element, and the number of draws.
-    fn log_likelihood_columns(&self) -> Result<(Vec<(String, usize, usize)>, usize), LooError> {
-        let columns: Vec<(String, usize, usize)> = self
+    fn log_likelihood_columns(&self) -> Result<(Vec<LogLikColumn>, usize), LooError> {
+        let columns: Vec<LogLikColumn> = self
             .variables
             .iter()
             .zip(&self.offsets)
             .filter(|(v, _)| v.kind == VariableKind::LogLikelihood)
             .flat_map(|(v, &offset)| {
                 let observation = v.name.strip_prefix("log_lik_").unwrap_or(&v.name);
-                (0..v.len()).map(move |e| (observation.to_string(), e, offset + e))
+                (0..v.len()).map(move |element| LogLikColumn {
+                    observation: observation.to_string(),
+                    element,
+                    column: offset + element,
+                })
             })
             .collect();
         if columns.is_empty() {
