@@ -563,24 +563,7 @@ fn arviz_reads_the_pointwise_log_likelihood() {
         }
     }
     // ArviZ's PSIS-LOO on these files is ours on the trace.
-    let ours = trace.loo().unwrap();
-    let loo = &read["loo"];
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
-    assert!(
-        close(ours.elpd_loo, number(&loo["elpd_loo"])),
-        "{ours} vs {loo}"
-    );
-    assert!(close(ours.se, number(&loo["se"])), "{ours} vs {loo}");
-    assert!(close(ours.p_loo, number(&loo["p_loo"])), "{ours} vs {loo}");
-    assert!(close(ours.good_k, number(&loo["good_k"])));
-    let (mut loo_i, mut pareto_k) = (Vec::new(), Vec::new());
-    flatten(&loo["loo_i"], &mut loo_i);
-    flatten(&loo["pareto_k"], &mut pareto_k);
-    assert_eq!(ours.pointwise.len(), 3);
-    for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
-        assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
-        assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
-    }
+    assert_eq!(check_loo(&trace, &read["loo"]).pointwise.len(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -601,22 +584,8 @@ fn psis_loo_matches_arviz_with_an_outlier() {
     let dir = temp_dir("loo");
     let files = trace.write_cmdstan_csv(&dir, "outlier").unwrap();
     let read = read_with_arviz(&python, &files, false, &["--log-likelihood=y:log_lik_y"]);
-    let ours = trace.loo().unwrap();
-    let loo = &read["loo"];
+    let ours = check_loo(&trace, &read["loo"]);
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
-    assert!(
-        close(ours.elpd_loo, number(&loo["elpd_loo"])),
-        "{ours} vs {loo}"
-    );
-    assert!(close(ours.se, number(&loo["se"])), "{ours} vs {loo}");
-    assert!(close(ours.p_loo, number(&loo["p_loo"])), "{ours} vs {loo}");
-    let (mut loo_i, mut pareto_k) = (Vec::new(), Vec::new());
-    flatten(&loo["loo_i"], &mut loo_i);
-    flatten(&loo["pareto_k"], &mut pareto_k);
-    for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
-        assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
-        assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
-    }
     // WAIC too (the outlier's log-likelihood varies by more than 0.4: a warning).
     let waic = trace.waic().unwrap();
     let theirs = &read["waic"];
@@ -647,4 +616,27 @@ fn psis_loo_matches_arviz_with_an_outlier() {
         .unwrap();
     assert_eq!(worst.element, 7, "{ours:?}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `trace.loo()` against what ArviZ's `loo` printed for the same files: elpd, se,
+/// p_loo, `good_k` and every `loo_i` to 1e-9 (relative), every Pareto k to 1e-9.
+fn check_loo(trace: &Trace, loo: &Value) -> ppl_infer::Loo {
+    let ours = trace.loo().unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(
+        close(ours.elpd_loo, number(&loo["elpd_loo"])),
+        "{ours} vs {loo}"
+    );
+    assert!(close(ours.se, number(&loo["se"])), "{ours} vs {loo}");
+    assert!(close(ours.p_loo, number(&loo["p_loo"])), "{ours} vs {loo}");
+    assert!(close(ours.good_k, number(&loo["good_k"])));
+    let (mut loo_i, mut pareto_k) = (Vec::new(), Vec::new());
+    flatten(&loo["loo_i"], &mut loo_i);
+    flatten(&loo["pareto_k"], &mut pareto_k);
+    assert_eq!(ours.pointwise.len(), loo_i.len());
+    for ((p, l), k) in ours.pointwise.iter().zip(&loo_i).zip(&pareto_k) {
+        assert!(close(p.elpd_loo, *l), "{p:?} vs {l}");
+        assert!((p.pareto_k - k).abs() < 1e-9, "{p:?} vs k {k}");
+    }
+    ours
 }

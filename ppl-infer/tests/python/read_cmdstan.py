@@ -34,6 +34,7 @@ numbers); booleans and integers keep their types.
 import json
 import math
 import sys
+import warnings
 
 import arviz
 import numpy as np
@@ -53,6 +54,13 @@ def encode(value):
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return value
+
+
+def quietly(function, *args, **kwargs):
+    """Calls an ArviZ function with its warnings silenced (its result says as much)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
 
 
 def group(dataset):
@@ -104,11 +112,7 @@ def main(argv):
         if name in idata.groups():
             result[name] = group(idata[name])
     if "log_likelihood" in idata.groups():
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loo = arviz.loo(idata, pointwise=True)
+        loo = quietly(arviz.loo, idata, pointwise=True)
         result["loo"] = {
             "elpd_loo": float(loo["elpd_loo"]),
             "se": float(loo["se"]),
@@ -117,9 +121,7 @@ def main(argv):
             "loo_i": encode(np.asarray(loo["loo_i"]).ravel().tolist()),
             "pareto_k": encode(np.asarray(loo["pareto_k"]).ravel().tolist()),
         }
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            waic = arviz.waic(idata, pointwise=True)
+        waic = quietly(arviz.waic, idata, pointwise=True)
         result["waic"] = {
             "elpd_waic": float(waic["elpd_waic"]),
             "se": float(waic["se"]),
