@@ -45,6 +45,7 @@ use rand::{Rng, RngCore};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VariableKind {
     /// A random variable of the model.
     Parameter,
