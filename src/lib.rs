@@ -92,6 +92,9 @@ pub enum Error {
     /// PSIS-LOO could not run (no pointwise log-likelihood in the trace, too few draws).
     #[error(transparent)]
     Loo(#[from] ppl_infer::LooError),
+    /// Models could not be compared (none given, different data).
+    #[error(transparent)]
+    Compare(#[from] ppl_infer::CompareError),
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),

@@ -42,6 +42,7 @@
 pub mod adapt;
 mod autocovariance;
 mod chains;
+mod compare;
 mod compound;
 pub mod diagnostics;
 mod error;
@@ -61,6 +62,7 @@ mod summary;
 mod target;
 mod trace;
 
+pub use compare::{compare, CompareError, Comparison, ComparisonRow};
 pub use compound::{
     automatic_kind, sample_compound, AssignmentError, Compound, CompoundTarget, PlannedStep,
     StepKind, CATEGORICAL_GIBBS_MAX_RANGE,

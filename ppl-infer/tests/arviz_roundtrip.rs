@@ -640,3 +640,96 @@ fn check_loo(trace: &Trace, loo: &Value) -> ppl_infer::Loo {
     }
     ours
 }
+
+/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and `y ~ StudentT(3, mu, sigma)` on the
+/// data it holds: a robust alternative to [`Observed`].
+struct Robust(&'static [f64]);
+
+impl ppl_core::ModelTemplate for Robust {
+    type Output<R: ppl_core::Real> = ();
+    fn name(&self) -> &'static str {
+        "robust"
+    }
+    fn run<R: ppl_core::Real, C: ppl_core::Context<R>>(&self, ctx: &mut C)
+    where
+        f64: std::ops::Add<R, Output = R>
+            + std::ops::Sub<R, Output = R>
+            + std::ops::Mul<R, Output = R>
+            + std::ops::Div<R, Output = R>,
+    {
+        use ppl_core::context::api::{self, NoShape};
+        use ppl_core::dist::{HalfNormal, Normal, StudentT};
+        let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
+        let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+        api::observe(ctx, "y", StudentT::new(3.0, mu, sigma), self.0);
+    }
+}
+
+/// `compare` against ArviZ's `compare(ic="loo", method="stacking")` on the same files:
+/// ranks, differences and their standard errors to 1e-9, stacking weights to 1e-4
+/// (ArviZ's come from SLSQP with its default tolerance 1e-6 on the score; ours are the
+/// optimum of the same concave problem).
+#[test]
+fn compare_matches_arviz() {
+    use ppl_infer::{compare, LogLikelihood, Sample};
+    let Some(python) = arviz_python() else {
+        return;
+    };
+    // Two data sets; in both the better model takes all the weight (a boundary
+    // optimum, where SLSQP stops on the bound; the interior case is a unit test).
+    let with_outlier: &'static [f64] = &[0.1, -0.3, 0.2, 0.0, 0.4, -0.1, 0.3, 4.0];
+    let without: &'static [f64] = &[0.1, -0.3, 0.2, 0.0, 0.4, -0.1, 0.3, 0.9, -0.8, 2.2];
+    for (data, tag) in [(with_outlier, "outlier"), (without, "plain")] {
+        let nuts = Nuts::default().chains(4).draws(500).seed(4).progress(false);
+        let normal = ppl_core::Model::new(Observed(data)).unwrap();
+        let robust = ppl_core::Model::new(Robust(data)).unwrap();
+        let first = normal
+            .compute_log_likelihood(&normal.sample(nuts.clone()).unwrap())
+            .unwrap();
+        let second = robust
+            .compute_log_likelihood(&robust.sample(nuts).unwrap())
+            .unwrap();
+        let dir = temp_dir(tag);
+        let files = first.write_cmdstan_csv(&dir, "normal").unwrap();
+        let other = second.write_cmdstan_csv(&dir, "robust").unwrap();
+        let mut options = vec!["--log-likelihood=y:log_lik_y".to_string()];
+        options.extend(
+            other
+                .iter()
+                .map(|f| format!("--compare-with={}", f.display())),
+        );
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let read = read_with_arviz(&python, &files, false, &options);
+        let (loo_first, loo_second) = (first.loo().unwrap(), second.loo().unwrap());
+        let ours = compare(&[("first", &loo_first), ("second", &loo_second)]).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        for row in &ours.rows {
+            let theirs = &read["compare"][row.name.as_str()];
+            assert_eq!(row.rank as f64, number(&theirs["rank"]), "{ours}\n{theirs}");
+            for (value, column) in [
+                (row.elpd_loo, "elpd_loo"),
+                (row.p_loo, "p_loo"),
+                (row.elpd_diff, "elpd_diff"),
+                (row.se, "se"),
+                (row.dse, "dse"),
+            ] {
+                assert!(
+                    close(value, number(&theirs[column])),
+                    "{column}: {ours}\n{theirs}"
+                );
+            }
+            assert!(
+                (row.weight - number(&theirs["weight"])).abs() < 1e-4,
+                "{ours}\n{theirs}"
+            );
+            assert_eq!(row.warning, theirs["warning"].as_bool().unwrap());
+        }
+        if tag == "outlier" {
+            assert_eq!(
+                ours.rows[0].name, "second",
+                "the robust model predicts better"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

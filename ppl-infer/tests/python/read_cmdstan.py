@@ -3,7 +3,7 @@
 Used by ppl-infer/tests/arviz_roundtrip.rs:
 
     python read_cmdstan.py [--save-warmup] [--posterior-predictive=NAME ...]
-                           [--log-likelihood=NAME:COLUMN ...]
+                           [--log-likelihood=NAME:COLUMN ... [--compare-with=FILE ...]]
                            [--prior=FILE ... [--prior-predictive=NAME ...]] FILE...
 
 (the FILEs are the posterior; ArviZ 0.x cannot read a prior without one)
@@ -23,6 +23,10 @@ prints one JSON object on stdout:
       "loo": {"elpd_loo": …, "se": …, "p_loo": …, "loo_i": […], "pareto_k": […],
               "good_k": …}             # arviz.loo(pointwise=True), with a log-likelihood
       "waic": {"elpd_waic": …, "se": …, "p_waic": …, "warning": …, "waic_i": […]}
+      "compare": {"first"|"second": {"rank": …, "elpd_loo": …, "p_loo": …, "elpd_diff": …,
+                  "weight": …, "se": …, "dse": …, "warning": …}}
+                                        # arviz.compare(ic="loo", method="stacking") of
+                                        # the FILEs and the --compare-with files
       "prior": {...}, "prior_predictive": {...},  # with --prior
       "attrs": {key: [per-chain value, ...]}   # the configuration ArviZ parsed
     }
@@ -128,6 +132,19 @@ def main(argv):
             "p_waic": float(waic["p_waic"]),
             "warning": bool(waic["warning"]),
             "waic_i": encode(np.asarray(waic["waic_i"]).ravel().tolist()),
+        }
+    second = names("--compare-with=")
+    if second:
+        other = arviz.from_cmdstan(posterior=second, log_likelihood=log_likelihood or None)
+        table = quietly(
+            arviz.compare, {"first": idata, "second": other}, ic="loo", method="stacking"
+        )
+        result["compare"] = {
+            name: {
+                column: encode(row[column].item() if hasattr(row[column], "item") else row[column])
+                for column in ("rank", "elpd_loo", "p_loo", "elpd_diff", "weight", "se", "dse", "warning")
+            }
+            for name, row in table.iterrows()
         }
     attrs = {}
     for key, value in idata.posterior.attrs.items():
