@@ -442,9 +442,25 @@ fn arviz_reads_files_without_warmup_draws() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and the observations
-/// `y ~ Normal(mu, sigma)` it holds, written as `#[model]` would generate it.
-struct Observed(&'static [f64]);
+/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and the observations it holds,
+/// `y ~ Normal(mu, sigma)` or, robust, `y ~ StudentT(3, mu, sigma)`; written as
+/// `#[model]` would generate it.
+struct Observed {
+    data: &'static [f64],
+    robust: bool,
+}
+
+impl Observed {
+    fn normal(data: &'static [f64]) -> Self {
+        Observed {
+            data,
+            robust: false,
+        }
+    }
+    fn robust(data: &'static [f64]) -> Self {
+        Observed { data, robust: true }
+    }
+}
 
 impl ppl_core::ModelTemplate for Observed {
     type Output<R: ppl_core::Real> = ();
@@ -459,10 +475,14 @@ impl ppl_core::ModelTemplate for Observed {
             + std::ops::Div<R, Output = R>,
     {
         use ppl_core::context::api::{self, NoShape};
-        use ppl_core::dist::{HalfNormal, Normal};
+        use ppl_core::dist::{HalfNormal, Normal, StudentT};
         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
-        api::observe(ctx, "y", Normal::new(mu, sigma), self.0);
+        if self.robust {
+            api::observe(ctx, "y", StudentT::new(3.0, mu, sigma), self.data);
+        } else {
+            api::observe(ctx, "y", Normal::new(mu, sigma), self.data);
+        }
     }
 }
 
@@ -470,7 +490,7 @@ impl ppl_core::ModelTemplate for Observed {
 /// 40 warm-up.
 fn observed_posterior(seed: u64, keep_warmup: bool) -> (ppl_core::Model<Observed>, Trace) {
     use ppl_infer::Sample;
-    let model = ppl_core::Model::new(Observed(&[0.3, -0.2, 1.1])).unwrap();
+    let model = ppl_core::Model::new(Observed::normal(&[0.3, -0.2, 1.1])).unwrap();
     let nuts = Nuts::default()
         .chains(2)
         .draws(30)
@@ -576,7 +596,7 @@ fn psis_loo_matches_arviz_with_an_outlier() {
         return;
     };
     let data: &'static [f64] = &[0.1, -0.3, 0.2, 0.0, 0.4, -0.1, 0.3, 4.0];
-    let model = ppl_core::Model::new(Observed(data)).unwrap();
+    let model = ppl_core::Model::new(Observed::normal(data)).unwrap();
     let nuts = Nuts::default().chains(4).draws(500).seed(9).progress(false);
     let trace = model
         .compute_log_likelihood(&model.sample(nuts).unwrap())
@@ -641,30 +661,6 @@ fn check_loo(trace: &Trace, loo: &Value) -> ppl_infer::Loo {
     ours
 }
 
-/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)` and `y ~ StudentT(3, mu, sigma)` on the
-/// data it holds: a robust alternative to [`Observed`].
-struct Robust(&'static [f64]);
-
-impl ppl_core::ModelTemplate for Robust {
-    type Output<R: ppl_core::Real> = ();
-    fn name(&self) -> &'static str {
-        "robust"
-    }
-    fn run<R: ppl_core::Real, C: ppl_core::Context<R>>(&self, ctx: &mut C)
-    where
-        f64: std::ops::Add<R, Output = R>
-            + std::ops::Sub<R, Output = R>
-            + std::ops::Mul<R, Output = R>
-            + std::ops::Div<R, Output = R>,
-    {
-        use ppl_core::context::api::{self, NoShape};
-        use ppl_core::dist::{HalfNormal, Normal, StudentT};
-        let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 1.0), NoShape, None);
-        let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
-        api::observe(ctx, "y", StudentT::new(3.0, mu, sigma), self.0);
-    }
-}
-
 /// `compare` against ArviZ's `compare(ic="loo", method="stacking")` on the same files:
 /// ranks, differences and their standard errors to 1e-9, stacking weights to 1e-4
 /// (ArviZ's come from SLSQP with its default tolerance 1e-6 on the score; ours are the
@@ -681,8 +677,8 @@ fn compare_matches_arviz() {
     let without: &'static [f64] = &[0.1, -0.3, 0.2, 0.0, 0.4, -0.1, 0.3, 0.9, -0.8, 2.2];
     for (data, tag) in [(with_outlier, "outlier"), (without, "plain")] {
         let nuts = Nuts::default().chains(4).draws(500).seed(4).progress(false);
-        let normal = ppl_core::Model::new(Observed(data)).unwrap();
-        let robust = ppl_core::Model::new(Robust(data)).unwrap();
+        let normal = ppl_core::Model::new(Observed::normal(data)).unwrap();
+        let robust = ppl_core::Model::new(Observed::robust(data)).unwrap();
         let first = normal
             .compute_log_likelihood(&normal.sample(nuts.clone()).unwrap())
             .unwrap();
