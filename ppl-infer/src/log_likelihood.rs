@@ -6,7 +6,7 @@ use crate::predictive::{extend_trace, push_values};
 use crate::target::{TraceVariable, VariableKind};
 use crate::trace::Trace;
 use ppl_core::context::inference::Accumulators;
-use ppl_core::{Model, ModelTemplate, Point};
+use ppl_core::{Model, ModelTemplate};
 
 /// `model.compute_log_likelihood(&trace)`: PyMC's `compute_log_likelihood`, Stan's
 /// `log_lik` in generated quantities.
@@ -61,9 +61,13 @@ pub trait LogLikelihood {
     fn compute_log_likelihood(&self, trace: &Trace) -> Result<Trace, SampleError>;
 }
 
+/// The prefix that names the trace variable holding an observation's pointwise
+/// log-likelihood.
+pub(crate) const LOG_LIK_PREFIX: &str = "log_lik_";
+
 /// The trace variable holding the pointwise log-likelihood of the observation `name`.
 fn column_name(name: &str) -> String {
-    format!("log_lik_{name}")
+    format!("{LOG_LIK_PREFIX}{name}")
 }
 
 impl<T: ModelTemplate + Sync> LogLikelihood for Model<T> {
@@ -84,30 +88,20 @@ impl<T: ModelTemplate + Sync> LogLikelihood for Model<T> {
         let replaced = |v: &TraceVariable| {
             v.kind == VariableKind::LogLikelihood && added.iter().any(|a| a.name == v.name)
         };
-        // The model needs only the random variables' values.
-        let parameters: Vec<&TraceVariable> = trace
-            .variables()
-            .iter()
-            .filter(|v| v.kind == VariableKind::Parameter)
-            .collect();
         let options = Accumulators {
             pointwise: true,
             ..Accumulators::default()
         };
-        extend_trace(trace, &added, replaced, 0, |draw, _rng, columns| {
-            let mut point = Point::new();
-            for v in &parameters {
-                if let Some(values) = draw.get(&v.name) {
-                    point.insert(&v.name, values.clone());
-                }
-            }
-            let (u, z) = self.unconstrain_joint(&point)?;
+        // `unconstrain_joint` reads the random variables by name and ignores the
+        // deterministics the point also carries.
+        extend_trace(trace, &added, replaced, 0, |point, _rng, columns| {
+            let (u, z) = self.unconstrain_joint(point)?;
             let evaluation = self.evaluate_joint(&u, &z, options)?;
             push_values(columns, &added, |v| {
                 evaluation
                     .pointwise
                     .iter()
-                    .find(|(name, _)| column_name(name) == v.name)
+                    .find(|(name, _)| v.name.strip_prefix(LOG_LIK_PREFIX) == Some(name))
                     .map(|(_, values)| values.as_slice())
             })
         })

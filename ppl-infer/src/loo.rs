@@ -7,6 +7,7 @@
 //! the estimate can be trusted (above ~0.7 it cannot).
 
 use crate::diagnostics::ess_mean;
+use crate::log_likelihood::LOG_LIK_PREFIX;
 use crate::target::VariableKind;
 use crate::trace::Trace;
 use ppl_core::special::log_sum_exp;
@@ -310,7 +311,7 @@ impl Trace {
             .zip(&self.offsets)
             .filter(|(v, _)| v.kind == VariableKind::LogLikelihood)
             .flat_map(|(v, &offset)| {
-                let observation = v.name.strip_prefix("log_lik_").unwrap_or(&v.name);
+                let observation = v.name.strip_prefix(LOG_LIK_PREFIX).unwrap_or(&v.name);
                 (0..v.len()).map(move |element| LogLikColumn {
                     observation: observation.to_string(),
                     element,

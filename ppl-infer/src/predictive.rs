@@ -336,24 +336,9 @@ where
                 draw,
                 source,
             };
-            let all = if warmup {
-                trace.warmup_point(position, draw)
-            } else {
-                trace.point(position, draw)
-            }
-            .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
-            // The model's quantities only: not earlier predictive or log-likelihood columns.
-            let mut point = Point::new();
-            for v in trace.variables().iter().filter(|v| {
-                matches!(
-                    v.kind,
-                    VariableKind::Parameter | VariableKind::Deterministic
-                )
-            }) {
-                if let Some(array) = all.get(&v.name) {
-                    point.insert(&v.name, array.clone());
-                }
-            }
+            let point = trace
+                .model_point(position, draw, warmup)
+                .ok_or_else(|| fail(ppl_core::Error::Point("no such draw".into())))?;
             per_draw(&point, &mut rng, &mut columns).map_err(fail)?;
         }
         Ok(columns)

@@ -3,7 +3,7 @@
 
 use crate::nuts::SampleStats;
 use crate::sampler::Nuts;
-use crate::target::TraceVariable;
+use crate::target::{TraceVariable, VariableKind};
 use ppl_core::{Array, Point};
 use std::time::Duration;
 
@@ -438,20 +438,46 @@ impl Trace {
     /// See [`Trace`] for an example.
     pub fn point(&self, chain: usize, draw: usize) -> Option<Point> {
         let c = self.chains.get(chain)?;
-        (draw < c.num_draws()).then(|| self.point_in(&c.columns, draw))
+        (draw < c.num_draws()).then(|| self.point_in(&c.columns, draw, |_| true))
     }
 
-    /// Kept warm-up draw `draw` of the chain at position `chain`, as a named point.
-    pub(crate) fn warmup_point(&self, chain: usize, draw: usize) -> Option<Point> {
+    /// Draw `draw` of the chain at position `chain` (of its kept warm-up draws when
+    /// `warmup`) as a named point of the model's own quantities, its parameters and
+    /// deterministics: what a model is evaluated at again (predictive draws and
+    /// log-likelihoods added to the trace are left out).
+    pub(crate) fn model_point(&self, chain: usize, draw: usize, warmup: bool) -> Option<Point> {
         let c = self.chains.get(chain)?;
-        let kept = c.warmup_columns.first().map_or(0, Vec::len);
-        (draw < kept).then(|| self.point_in(&c.warmup_columns, draw))
+        let (columns, n) = if warmup {
+            (
+                &c.warmup_columns,
+                c.warmup_columns.first().map_or(0, Vec::len),
+            )
+        } else {
+            (&c.columns, c.num_draws())
+        };
+        (draw < n).then(|| {
+            self.point_in(columns, draw, |v| {
+                matches!(
+                    v.kind,
+                    VariableKind::Parameter | VariableKind::Deterministic
+                )
+            })
+        })
     }
 
-    /// Row `draw` of a chain's `columns`, as a named point with shapes.
-    fn point_in(&self, columns: &[Vec<f64>], draw: usize) -> Point {
+    /// Row `draw` of a chain's `columns`, as a named point with shapes, of the variables
+    /// `keep` picks.
+    fn point_in(
+        &self,
+        columns: &[Vec<f64>],
+        draw: usize,
+        keep: impl Fn(&TraceVariable) -> bool,
+    ) -> Point {
         let mut point = Point::new();
         for (v, offset) in self.variables.iter().zip(&self.offsets) {
+            if !keep(v) {
+                continue;
+            }
             let values = (0..v.len()).map(|e| columns[offset + e][draw]).collect();
             point.insert(
                 &v.name,
