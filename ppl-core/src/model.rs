@@ -2467,23 +2467,20 @@ impl Context<f64> for Unconstrain<'_> {
             Err(e) => return self.refuse(e, info.len),
         }
         let transform = transform.unwrap_or_else(|| d.support().default_transform());
-        let u = transform.unconstrain(&array.values);
-        if let Some(k) = array
-            .values
-            .iter()
-            .zip(&u)
-            .position(|(x, u)| !x.is_finite() || !u.is_finite())
-        {
-            return self.refuse(
-                Error::Point(format!(
-                    "`{name}` element {k} is {}, outside the support of {} ({})",
-                    array.values[k],
-                    d.name(),
-                    d.support().describe()
-                )),
-                info.len,
-            );
-        }
+        let u = match transform.unconstrain_checked(&array.values) {
+            Ok(u) => u,
+            Err(k) => {
+                return self.refuse(
+                    Error::Point(format!(
+                        "`{name}` element {k} is {}, outside the support of {} ({})",
+                        array.values[k],
+                        d.name(),
+                        d.support().describe()
+                    )),
+                    info.len,
+                )
+            }
+        };
         self.out[info.offset..info.offset + info.unconstrained_len].copy_from_slice(&u);
         crate::dist::Values::from_slice(&array.values)
     }

@@ -270,13 +270,8 @@ impl Context<f64> for ForwardContext<'_> {
                 // A value outside the support (or the transform's bounds) has no
                 // unconstrained image: refuse it here, naming the variable, rather than
                 // give a model whose density is −∞ everywhere.
-                let u = transform.unconstrain(v);
-                if let Some((k, x)) = v
-                    .iter()
-                    .zip(&u)
-                    .position(|(x, u)| !x.is_finite() || !u.is_finite())
-                    .map(|k| (k, v[k]))
-                {
+                if let Err(k) = transform.unconstrain_checked(v) {
+                    let x = v[k];
                     self.fail(Error::Point(format!(
                         "conditioned value {x} of `{name}` (element {k}) is outside the support of {} ({})",
                         dist.name(),
@@ -293,7 +288,7 @@ impl Context<f64> for ForwardContext<'_> {
                 // (Stan's `real<lower=0, upper=1 - a> b; b ~ flat`): a prior draw outside
                 // it is replaced, as Stan initialises, by uniform(−2, 2) draws on the
                 // unconstrained scale mapped through the transform.
-                if transform.unconstrain(&out).iter().any(|u| !u.is_finite()) {
+                if transform.unconstrain_checked(&out).is_err() {
                     let u: Vec<f64> = (0..unconstrained_len)
                         .map(|_| self.rng.gen_range(-2.0..2.0))
                         .collect();

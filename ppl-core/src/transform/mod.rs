@@ -293,6 +293,21 @@ impl<R: Real> Transform<R> {
         }
     }
 
+    /// [`unconstrain`](Transform::unconstrain), or the index of the first value that has
+    /// no finite image (outside the support or the transform's bounds, or not finite
+    /// itself): the check the forward pass, conditioning and `unconstrain` share.
+    pub(crate) fn unconstrain_checked(&self, x: &[f64]) -> Result<Vec<f64>, usize> {
+        let u = self.unconstrain(x);
+        match x
+            .iter()
+            .zip(&u)
+            .position(|(x, u)| !x.is_finite() || !u.is_finite())
+        {
+            Some(k) => Err(k),
+            None => Ok(u),
+        }
+    }
+
     /// Maps constrained values back to unconstrained space (plain values). Values outside
     /// the support map to non-finite numbers.
     ///
