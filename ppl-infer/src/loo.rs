@@ -173,11 +173,7 @@ impl Trace {
         let tail = (0.2 * s).min(3.0 * (s / r_eff).sqrt()).ceil() as usize;
         // One datum: (its elpd_loo, its Pareto k, its lppd term).
         let one = |column: usize| {
-            let ll: Vec<f64> = self
-                .chains
-                .iter()
-                .flat_map(|c| c.column(column).iter().copied())
-                .collect();
+            let ll = self.pooled(column);
             let log_ratios: Vec<f64> = ll.iter().map(|l| -l).collect();
             let (log_weights, pareto_k) = psis_log_weights(log_ratios, tail);
             let weighted: Vec<f64> = log_weights.iter().zip(&ll).map(|(w, l)| w + l).collect();
@@ -278,11 +274,7 @@ impl Trace {
         let terms: Vec<(f64, f64)> = columns
             .iter()
             .map(|c| {
-                let ll: Vec<f64> = self
-                    .chains
-                    .iter()
-                    .flat_map(|chain| chain.column(c.column).iter().copied())
-                    .collect();
+                let ll = self.pooled(c.column);
                 let mean = ll.iter().sum::<f64>() / s;
                 let variance = ll.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / s;
                 (log_sum_exp(&ll) - s.ln(), variance)
@@ -300,6 +292,15 @@ impl Trace {
             warning: terms.iter().any(|(_, v)| *v > WAIC_VARIANCE_WARNING),
             pointwise,
         })
+    }
+
+    /// Every chain's draws of `column`, one after the other (ArviZ's stacking of chain
+    /// and draw).
+    fn pooled(&self, column: usize) -> Vec<f64> {
+        self.chains
+            .iter()
+            .flat_map(|c| c.column(column).iter().copied())
+            .collect()
     }
 
     /// The trace's log-likelihood columns, each with its observation's name and the
