@@ -377,6 +377,17 @@ impl<'a, R: Real> InferenceContext<'a, R> {
         Ok(())
     }
 
+    /// A term whose parameter, computed from other variables, is outside its valid
+    /// range: the total is −∞, and the per-variable table shows which term made it so.
+    #[cold]
+    fn invalid_parameter(&mut self, name: &str) {
+        self.out_of_support = true;
+        if self.options.per_variable {
+            self.per_variable
+                .push((name.to_string(), f64::NEG_INFINITY));
+        }
+    }
+
     fn fail(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -413,13 +424,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         let dist = match dist {
             Ok(d) => d,
             Err(_) => {
-                // A parameter computed from other variables is outside its valid range.
-                self.out_of_support = true;
-                if self.options.per_variable {
-                    // The term that made the total −∞ shows in the per-variable table.
-                    self.per_variable
-                        .push((name.to_string(), f64::NEG_INFINITY));
-                }
+                self.invalid_parameter(name);
                 return nan();
             }
         };
@@ -509,11 +514,7 @@ impl<R: Real> Context<R> for InferenceContext<'_, R> {
         let dist = match dist {
             Ok(d) => d,
             Err(_) => {
-                self.out_of_support = true;
-                if self.options.per_variable {
-                    self.per_variable
-                        .push((name.to_string(), f64::NEG_INFINITY));
-                }
+                self.invalid_parameter(name);
                 return;
             }
         };
