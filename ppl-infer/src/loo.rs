@@ -340,10 +340,7 @@ impl Trace {
         let mut sum = 0.0;
         let mut count = 0usize;
         for (v, &offset) in self.variables.iter().zip(&self.offsets) {
-            if !matches!(
-                v.kind,
-                VariableKind::Parameter | VariableKind::Deterministic
-            ) {
+            if !v.kind.is_posterior() {
                 continue;
             }
             for e in 0..v.len() {

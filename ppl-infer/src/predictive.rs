@@ -323,7 +323,7 @@ where
     let chain = &trace.chains()[position];
     let run = |warmup: bool| -> Result<Vec<Vec<f64>>, SampleError> {
         let n = if warmup {
-            chain.warmup_columns.first().map_or(0, Vec::len)
+            chain.kept_warmup_draws()
         } else {
             chain.num_draws()
         };

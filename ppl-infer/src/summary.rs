@@ -213,7 +213,7 @@ impl Trace {
     /// # Ok::<(), ppl_infer::SampleError>(())
     /// ```
     pub fn summary(&self) -> Summary {
-        self.summary_of(&[VariableKind::Parameter, VariableKind::Deterministic])
+        self.summary_of(&VariableKind::POSTERIOR)
     }
 
     /// The [`summary`](Trace::summary) of the recorded scalars of the given kinds only:

@@ -65,6 +65,18 @@ pub enum VariableKind {
     LogLikelihood,
 }
 
+impl VariableKind {
+    /// The kinds that make up the posterior itself (ArviZ's `posterior` group), as
+    /// opposed to what predictive sampling and log-likelihoods add to a trace.
+    pub(crate) const POSTERIOR: [VariableKind; 2] =
+        [VariableKind::Parameter, VariableKind::Deterministic];
+
+    /// True for the [`POSTERIOR`](Self::POSTERIOR) kinds.
+    pub(crate) fn is_posterior(self) -> bool {
+        Self::POSTERIOR.contains(&self)
+    }
+}
+
 /// One named, shaped quantity recorded for every draw.
 ///
 /// ```

@@ -3,7 +3,7 @@
 
 use crate::nuts::SampleStats;
 use crate::sampler::Nuts;
-use crate::target::{TraceVariable, VariableKind};
+use crate::target::TraceVariable;
 use ppl_core::{Array, Point};
 use std::time::Duration;
 
@@ -183,6 +183,11 @@ impl ChainTrace {
     /// See [`ChainTrace`] for an example.
     pub fn warmup_column(&self, column: usize) -> Option<&[f64]> {
         self.warmup_columns.get(column).map(Vec::as_slice)
+    }
+
+    /// Number of warm-up draws kept (0 unless warm-up draws were kept).
+    pub(crate) fn kept_warmup_draws(&self) -> usize {
+        self.warmup_columns.first().map_or(0, Vec::len)
     }
 
     /// Divergent transitions after warm-up.
@@ -448,21 +453,11 @@ impl Trace {
     pub(crate) fn model_point(&self, chain: usize, draw: usize, warmup: bool) -> Option<Point> {
         let c = self.chains.get(chain)?;
         let (columns, n) = if warmup {
-            (
-                &c.warmup_columns,
-                c.warmup_columns.first().map_or(0, Vec::len),
-            )
+            (&c.warmup_columns, c.kept_warmup_draws())
         } else {
             (&c.columns, c.num_draws())
         };
-        (draw < n).then(|| {
-            self.point_in(columns, draw, |v| {
-                matches!(
-                    v.kind,
-                    VariableKind::Parameter | VariableKind::Deterministic
-                )
-            })
-        })
+        (draw < n).then(|| self.point_in(columns, draw, |v| v.kind.is_posterior()))
     }
 
     /// Row `draw` of a chain's `columns`, as a named point with shapes, of the variables
