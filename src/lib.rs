@@ -95,6 +95,9 @@ pub enum Error {
     /// Models could not be compared (none given, different data).
     #[error(transparent)]
     Compare(#[from] ppl_infer::CompareError),
+    /// ADVI could not run (invalid settings, discrete variables, a diverging fit).
+    #[error(transparent)]
+    Advi(#[from] ppl_infer::AdviError),
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),
@@ -115,8 +118,8 @@ pub mod prelude {
     pub use ppl_core::Real;
     pub use ppl_core::{deterministic, observe, potential, sample};
     pub use ppl_infer::{
-        Compound, LogLikelihood, Metric, Nuts, Predictive, Sample, SampleError, StepKind, Summary,
-        Trace,
+        Advi, Compound, LogLikelihood, Metric, Nuts, Predictive, Sample,
+        SampleError, StepKind, Summary, Trace, Variational,
     };
     pub use ppl_macros::{model, real_fn};
 }

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod adapt;
+mod advi;
 mod autocovariance;
 mod chains;
 mod compare;
@@ -47,6 +48,7 @@ mod compound;
 pub mod diagnostics;
 mod error;
 mod hamiltonian;
+mod independent_draws;
 mod log_likelihood;
 mod loo;
 mod low_rank;
@@ -62,6 +64,10 @@ mod summary;
 mod target;
 mod trace;
 
+pub use advi::{
+    Advi, AdviError, Approximation, ApproximationCheck, Convergence, ElboEstimate, Family,
+    Variational,
+};
 pub use compare::{compare, CompareError, Comparison, ComparisonRow};
 pub use compound::{
     automatic_kind, sample_compound, AssignmentError, Compound, CompoundTarget, PlannedStep,

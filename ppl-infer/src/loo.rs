@@ -361,6 +361,17 @@ impl Trace {
     }
 }
 
+/// The Pareto shape `k̂` of independent draws' log importance ratios (ArviZ's tail
+/// length with relative efficiency 1): Yao et al.'s (2018) check of an approximation
+/// `q` of the posterior, with ratios `ln p(θ) − ln q(θ)` at draws from `q`. Below 0.7
+/// the approximation's draws can be reweighted into posterior estimates; below 0.5 it
+/// is close to the posterior itself.
+pub(crate) fn importance_pareto_k(log_ratios: Vec<f64>) -> f64 {
+    let s = log_ratios.len() as f64;
+    let tail = (0.2 * s).min(3.0 * s.sqrt()).ceil() as usize;
+    psis_log_weights(log_ratios, tail).1
+}
+
 /// Pareto-smoothed, normalised log importance weights of `log_ratios` and the fitted
 /// shape `k̂`, with the largest `tail` ratios (ArviZ's `_psislw`) smoothed.
 fn psis_log_weights(mut x: Vec<f64>, tail: usize) -> (Vec<f64>, f64) {

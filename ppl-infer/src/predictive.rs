@@ -194,22 +194,12 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
             let drawn = self.prior_draw(&mut rng).map_err(fail)?;
             push_values(&mut columns, &variables, |v| drawn_values(&drawn, v)).map_err(fail)?;
         }
-        let zero = SampleStats {
-            lp: 0.0,
-            accept_stat: 0.0,
-            accept_stat_sym: 0.0,
-            step_size: 0.0,
-            tree_depth: 0,
-            n_leapfrog: 0,
-            diverging: false,
-            energy: 0.0,
-        };
         let elapsed = start.elapsed();
         let chain = ChainTrace {
             chain: 0,
             columns,
             warmup_columns: Vec::new(),
-            stats: vec![zero; draws],
+            stats: vec![SampleStats::independent(0.0); draws],
             warmup_stats: Vec::new(),
             step_size: 0.0,
             inv_mass: Vec::new(),
