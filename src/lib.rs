@@ -101,6 +101,11 @@ pub enum Error {
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),
+    /// A posterior mode or Laplace approximation could not be computed (invalid
+    /// settings, discrete latent variables, a bad initial position, a failed line search,
+    /// a Hessian that is not negative definite, …).
+    #[error(transparent)]
+    Optimize(#[from] ppl_infer::OptimizeError),
 }
 
 /// Everything a model file needs: `use ppl::prelude::*;`.
@@ -118,7 +123,7 @@ pub mod prelude {
     pub use ppl_core::Real;
     pub use ppl_core::{deterministic, observe, potential, sample};
     pub use ppl_infer::{
-        Advi, Compound, LogLikelihood, Metric, Nuts, Predictive, Sample,
+        Advi, Compound, LogLikelihood, Map, Metric, Nuts, Optimize, Predictive, Sample,
         SampleError, StepKind, Summary, Trace, Variational,
     };
     pub use ppl_macros::{model, real_fn};

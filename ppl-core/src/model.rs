@@ -936,6 +936,71 @@ impl<T: ModelTemplate> Model<T> {
     /// assert_eq!(err, Error::Dimension { expected: 1, found: 2 });
     /// ```
     pub fn logp_grad_joint(&self, u: &[f64], z: &[i64], grad: &mut [f64]) -> Result<f64> {
+        self.tape_logp_grad(u, z, grad, Accumulators::default())
+    }
+
+    /// Log-density without the log-Jacobians of the transforms (the density of the
+    /// constrained values, read at the unconstrained point `u`) and its gradient with
+    /// respect to `u`, by the reverse-mode tape: the objective of a posterior mode in the
+    /// constrained space (Stan's `optimize` with `jacobian=false`, PyMC's `find_MAP`).
+    ///
+    /// For the model of the [`Model`] example the difference from
+    /// [`logp_grad`](Self::logp_grad) is the Jacobian `u₁` of `sigma = e^u₁`, whose
+    /// derivative is 1:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::{HalfNormal, Normal};
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// #
+    /// # /// `mu ~ Normal(0, 5)`, `sigma ~ HalfNormal(1)`, `y ~ Normal(mu, sigma)` observed;
+    /// # /// returns `mu`. This is what `#[model]` generates, written by hand.
+    /// # #[derive(Clone)]
+    /// # struct Simple {
+    /// #     y: Vec<f64>,
+    /// # }
+    /// #
+    /// # impl ModelTemplate for Simple {
+    /// #     type Output<R: Real> = R;
+    /// #     fn name(&self) -> &'static str {
+    /// #         "simple"
+    /// #     }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C) -> R
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 5.0), NoShape, None);
+    /// #         let sigma: R = api::sample(ctx, "sigma", HalfNormal::new(1.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, sigma), &self.y);
+    /// #         mu
+    /// #     }
+    /// # }
+    /// # let model = Model::new(Simple { y: vec![0.5, 1.5, 2.5] }).unwrap();
+    /// let u = [1.0, 0.5_f64.ln()];
+    /// let (mut with, mut without) = ([0.0; 2], [0.0; 2]);
+    /// let lp = model.logp_grad(&u, &mut with).unwrap();
+    /// let lp_constrained = model.logp_grad_without_jacobian(&u, &mut without).unwrap();
+    /// assert!((lp - lp_constrained - u[1]).abs() < 1e-12);
+    /// assert_eq!(with[0], without[0]);
+    /// assert!((with[1] - without[1] - 1.0).abs() < 1e-12);
+    /// ```
+    pub fn logp_grad_without_jacobian(&self, u: &[f64], grad: &mut [f64]) -> Result<f64> {
+        let options = Accumulators {
+            jacobian: false,
+            ..Accumulators::default()
+        };
+        self.tape_logp_grad(u, &[], grad, options)
+    }
+
+    /// The tape's log-density and gradient with the chosen accumulators.
+    fn tape_logp_grad(
+        &self,
+        u: &[f64],
+        z: &[i64],
+        grad: &mut [f64],
+        options: Accumulators,
+    ) -> Result<f64> {
         self.check_state(u, z)?;
         self.check_dim(grad)?;
         tape::reset();
@@ -952,7 +1017,7 @@ impl<T: ModelTemplate> Model<T> {
             };
             leaves.clear();
             Var::leaves(u, leaves);
-            let total = self.inference_total::<Var>(leaves, z)?;
+            let total = self.run_inference::<Var, _>(leaves, z, options, |total, _| total)?;
             tape::gradient(total, leaves, grad);
             Ok::<_, Error>(total.value())
         })?;

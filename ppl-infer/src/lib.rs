@@ -49,11 +49,13 @@ pub mod diagnostics;
 mod error;
 mod hamiltonian;
 mod independent_draws;
+mod laplace;
 mod log_likelihood;
 mod loo;
 mod low_rank;
 pub mod metric;
 mod nuts;
+mod optimize;
 pub mod output;
 mod predictive;
 pub mod progress;
@@ -74,10 +76,12 @@ pub use compound::{
     StepKind, CATEGORICAL_GIBBS_MAX_RANGE,
 };
 pub use error::{ChainFailure, ChainFailureReason, InitFailure, SampleError, SettingsError};
+pub use laplace::LaplaceApproximation;
 pub use log_likelihood::LogLikelihood;
 pub use loo::{Loo, LooError, LooPoint, Waic};
 pub use metric::Metric;
 pub use nuts::{SampleStats, MAX_ENERGY_ERROR};
+pub use optimize::{Map, MapEstimate, Optimize, OptimizeError, StopReason};
 pub use output::{write_json, CmdStanCsv};
 pub use ppl_core::model::LogDensity;
 pub use predictive::Predictive;
