@@ -325,3 +325,32 @@ fn errors_are_typed_and_name_the_problem() {
     let wrapped: ppl::Error = AdviError::NoDraws.into();
     assert!(wrapped.to_string().contains("at least 1"));
 }
+
+/// `x ~ Normal(0, 1)`: started at its mean, the initial approximation (unit scale) is
+/// the posterior itself.
+#[model]
+fn standard_normal() {
+    let _x = sample!(Normal::new(0.0, 1.0));
+}
+
+#[test]
+fn a_fit_worse_than_its_start_is_an_error() {
+    let model = standard_normal::model().unwrap();
+    let advi = Advi::meanfield()
+        .seed(3)
+        .initial_position(vec![0.0])
+        .max_iters(300);
+    // Steps of up to 300 from the optimum: the run ends far worse than it started.
+    let err = model.fit(advi.clone().eta(100.0)).unwrap_err();
+    match err {
+        AdviError::Diverged { initial, last } => assert!(last < initial - 1.0, "{err}"),
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("diverged"), "{err}");
+    // A sensible step stays there.
+    let fit = model.fit(advi.eta(1.0)).unwrap();
+    assert!(
+        fit.mean()[0].abs() < 0.5 && fit.std_devs()[0] > 0.5,
+        "{fit}"
+    );
+}

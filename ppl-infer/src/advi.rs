@@ -252,6 +252,15 @@ pub enum AdviError {
         /// The iteration (1-based) of the optimisation.
         iteration: usize,
     },
+    /// The fitted approximation's ELBO is below the initial one's: the optimisation
+    /// diverged.
+    #[error("the fit diverged: its ELBO ({last}) is below the initial approximation's ({initial}); try a smaller `eta` or an initial position nearer the posterior (e.g. a mode from `find_map`)")]
+    Diverged {
+        /// The initial approximation's ELBO.
+        initial: f64,
+        /// The fitted one's.
+        last: f64,
+    },
     /// The approximation's dimension differs from the target's.
     #[error("the approximation has {expected} dimensions, the target {found}")]
     Dimension {
@@ -365,7 +374,8 @@ impl Approximation {
     }
 
     /// The ELBO of the approximation, estimated from `elbo_samples` draws at the end
-    /// of the run.
+    /// of the run (a fit whose ELBO is below the initial approximation's by more than
+    /// four standard errors is an [`AdviError::Diverged`] instead).
     pub fn elbo(&self) -> f64 {
         self.elbo
     }
@@ -695,8 +705,13 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
     /// The ELBO from `elbo_samples` draws; `None` when a draw's log-density is not
     /// finite (Stan gives up on such an estimate too).
     fn elbo(&mut self, params: &Params) -> Result<Option<f64>, AdviError> {
+        Ok(self.elbo_with_se(params)?.map(|(elbo, _)| elbo))
+    }
+
+    /// [`elbo`](Self::elbo) with its Monte-Carlo standard error.
+    fn elbo_with_se(&mut self, params: &Params) -> Result<Option<(f64, f64)>, AdviError> {
         let n = self.advi.elbo_samples;
-        let mut sum = 0.0;
+        let (mut sum, mut squares) = (0.0, 0.0);
         for _ in 0..n {
             let draw = params.draw(self.family(), &mut self.rng);
             let lp = self.target.logp(&draw.zeta).map_err(AdviError::Model)?;
@@ -704,8 +719,15 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
                 return Ok(None);
             }
             sum += lp;
+            squares += lp * lp;
         }
-        Ok(Some(sum / n as f64 + params.entropy(self.family())))
+        let nf = n as f64;
+        let mean = sum / nf;
+        let variance = ((squares - nf * mean * mean) / (nf - 1.0).max(1.0)).max(0.0);
+        Ok(Some((
+            mean + params.entropy(self.family()),
+            (variance / nf).sqrt(),
+        )))
     }
 
     /// The ELBO's gradient with respect to the mean and the scale parameters, or `None`
@@ -867,9 +889,8 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
     /// Stan's step-size adaptation: each base step of [`ETA_SEQUENCE`] for
     /// `adapt_iters` iterations from the start, keeping the best ELBO, and stopping at
     /// the first that does worse than the best once the best beats the start.
-    fn adapt_eta(&mut self) -> Result<f64, AdviError> {
+    fn adapt_eta(&mut self, initial: f64) -> Result<f64, AdviError> {
         let start = self.start.clone();
-        let initial = self.elbo(&start)?.ok_or(AdviError::InitialElbo)?;
         let mut best: Option<(f64, f64)> = None;
         for (index, &eta) in ETA_SEQUENCE.iter().enumerate() {
             let mut params = start.clone();
@@ -892,9 +913,11 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
     }
 
     fn run(mut self) -> Result<Approximation, AdviError> {
+        let start = self.start.clone();
+        let initial = self.elbo_with_se(&start)?.ok_or(AdviError::InitialElbo)?;
         let eta = match self.advi.eta {
             Some(eta) => eta,
-            None => self.adapt_eta()?,
+            None => self.adapt_eta(initial.0)?,
         };
         let mut params = self.start.clone();
         let mut history = Vec::new();
@@ -905,19 +928,22 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
                 Ascent::Converged(k, how) => (k, how),
                 Ascent::Completed => (max_iters, Convergence::MaxIterations),
             };
-        let last_elbo = history.last().map_or(f64::NAN, |e| e.elbo);
-        let (params, elbo) = if self.advi.average_iterates && self.iterates > 0 {
+        if self.advi.average_iterates && self.iterates > 0 {
             let n = self.iterates as f64;
-            let mut average = self.iterate_sum.clone();
-            average.mean.iter_mut().for_each(|v| *v /= n);
-            average.scale.iter_mut().for_each(|v| *v /= n);
-            let elbo = self.elbo(&average)?.ok_or(AdviError::NonFinite {
-                iteration: iterations,
-            })?;
-            (average, elbo)
-        } else {
-            (params, last_elbo)
-        };
+            params = self.iterate_sum.clone();
+            params.mean.iter_mut().for_each(|v| *v /= n);
+            params.scale.iter_mut().for_each(|v| *v /= n);
+        }
+        let (elbo, se) = self.elbo_with_se(&params)?.ok_or(AdviError::NonFinite {
+            iteration: iterations,
+        })?;
+        // Worse than where it started, beyond the estimates' noise: the run diverged.
+        if elbo + 4.0 * (se * se + initial.1 * initial.1).sqrt() < initial.0 {
+            return Err(AdviError::Diverged {
+                initial: initial.0,
+                last: elbo,
+            });
+        }
         Ok(Approximation {
             family: self.family(),
             params,
