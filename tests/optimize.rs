@@ -123,40 +123,52 @@ fn tight() -> Map {
 // deviations, so the default stop leaves δ ≲ √(2.2e-9·|lp|) sd ≈ 2e-4 sd for |lp| ≈ 15;
 // the tests allow 1e-3 sd. With `tight()` they allow 1e-6 (relative).
 
+/// Finds the modes without and with the Jacobian at Stan's tolerances and at `tight()`,
+/// and checks the variable `name` against `without` and `with`; `sd` is its posterior
+/// sd. Returns the two estimates at `tight()`.
+fn check_modes<T: ppl::ModelTemplate + Sync>(
+    model: &Model<T>,
+    name: &str,
+    (without, with): (f64, f64),
+    sd: f64,
+    seed: u64,
+) -> (MapEstimate, MapEstimate) {
+    let at = |map: &MapEstimate| map.point.get(name).unwrap().values[0];
+    let mut last = None;
+    for (settings, tolerance) in [(Map::default(), 1e-3 * sd), (tight(), 1e-6)] {
+        let constrained = model.find_map(settings.clone().seed(seed)).unwrap();
+        let unconstrained = model.find_map(settings.seed(seed).jacobian(true)).unwrap();
+        assert!(
+            (at(&constrained) - without).abs() < tolerance,
+            "{constrained:?}"
+        );
+        assert!(
+            (at(&unconstrained) - with).abs() < tolerance,
+            "{unconstrained:?}"
+        );
+        assert!(constrained.converged() && unconstrained.converged());
+        last = Some((constrained, unconstrained));
+    }
+    last.unwrap()
+}
+
 #[test]
 fn gamma_poisson_modes_with_and_without_the_jacobian() {
     let model = gamma_poisson::model(&COUNTS).unwrap();
     let shape = 2.0 + COUNTS.iter().sum::<f64>();
     let rate = 1.0 + COUNTS.len() as f64;
-    let sd = shape.sqrt() / rate; // the posterior's, Gamma(shape, rate)
-                                  // The density of the rate has its mode at (shape − 1)/rate; the density of
-                                  // u = ln(rate) gains the Jacobian e^u, which adds one to the shape. The two modes
-                                  // differ by 1/rate ≈ 0.14 = 0.25 sd.
-    let at = |map: &MapEstimate| map.point.get("rate").unwrap().values[0];
-    for settings in [Map::default(), tight()] {
-        let tolerance = if settings == Map::default() {
-            1e-3 * sd
-        } else {
-            1e-6
-        };
-        let constrained = model.find_map(settings.clone().seed(1)).unwrap();
-        let unconstrained = model.find_map(settings.seed(1).jacobian(true)).unwrap();
-        assert!(
-            (at(&constrained) - (shape - 1.0) / rate).abs() < tolerance,
-            "{constrained:?}"
-        );
-        assert!(
-            (at(&unconstrained) - shape / rate).abs() < tolerance,
-            "{unconstrained:?}"
-        );
-        assert!(constrained.converged() && unconstrained.converged());
-        // The reported log-densities are the two objectives at their modes: they differ
-        // by the log-Jacobian ln |d rate / du| = u.
-        let u = unconstrained.position[0];
-        assert_eq!(unconstrained.log_density, model.logp(&[u]).unwrap());
-        let u = constrained.position[0];
-        assert!((constrained.log_density - (model.logp(&[u]).unwrap() - u)).abs() < 1e-12);
-    }
+    // The posterior is Gamma(shape, rate). The density of the rate has its mode at
+    // (shape − 1)/rate; the density of u = ln(rate) gains the Jacobian e^u, which adds
+    // one to the shape. The two modes differ by 1/rate ≈ 0.14 = 0.25 sd.
+    let sd = shape.sqrt() / rate;
+    let modes = ((shape - 1.0) / rate, shape / rate);
+    let (constrained, unconstrained) = check_modes(&model, "rate", modes, sd, 1);
+    // The reported log-densities are the two objectives at their modes: they differ by
+    // the log-Jacobian ln |d rate / du| = u.
+    let u = unconstrained.position[0];
+    assert_eq!(unconstrained.log_density, model.logp(&[u]).unwrap());
+    let u = constrained.position[0];
+    assert!((constrained.log_density - (model.logp(&[u]).unwrap() - u)).abs() < 1e-12);
 }
 
 #[test]
@@ -171,24 +183,7 @@ fn half_normal_scale_modes_with_and_without_the_jacobian() {
     // The posterior sd of sigma is about sigma/√(2n) ≈ 0.4; the modes differ by 0.1.
     let sd = mode(n) / (2.0 * n).sqrt();
     assert!((mode(n) - mode(n - 1.0)).abs() > 0.2 * sd);
-    let at = |map: &MapEstimate| map.point.get("sigma").unwrap().values[0];
-    for settings in [Map::default(), tight()] {
-        let tolerance = if settings == Map::default() {
-            1e-3 * sd
-        } else {
-            1e-6
-        };
-        let constrained = model.find_map(settings.clone().seed(5)).unwrap();
-        let unconstrained = model.find_map(settings.seed(5).jacobian(true)).unwrap();
-        assert!(
-            (at(&constrained) - mode(n)).abs() < tolerance,
-            "{constrained:?}"
-        );
-        assert!(
-            (at(&unconstrained) - mode(n - 1.0)).abs() < tolerance,
-            "{unconstrained:?}"
-        );
-    }
+    check_modes(&model, "sigma", (mode(n), mode(n - 1.0)), sd, 5);
 }
 
 #[test]
