@@ -98,6 +98,10 @@ pub enum Error {
     /// ADVI could not run (invalid settings, discrete variables, a diverging fit).
     #[error(transparent)]
     Advi(#[from] ppl_infer::AdviError),
+    /// Pathfinder could not run (invalid settings, discrete variables, every path
+    /// failed).
+    #[error(transparent)]
+    Pathfinder(#[from] ppl_infer::PathfinderError),
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),

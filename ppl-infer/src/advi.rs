@@ -16,6 +16,7 @@
 
 use crate::independent_draws::independent_draws_trace;
 use crate::loo::importance_pareto_k;
+use crate::pathfinder::{Pathfinder, PathfinderError, PathfinderFit};
 use crate::target::SampleTarget;
 use crate::trace::Trace;
 use ppl_core::model::rng_for;
@@ -568,9 +569,52 @@ pub struct ApproximationCheck {
 pub trait Variational {
     /// Fits the approximation (see the trait's docs).
     fn fit(&self, advi: Advi) -> Result<Approximation, AdviError>;
+
+    /// Pathfinder (Zhang et al. 2022, Stan's `pathfinder`): the best normal
+    /// approximation along each of several L-BFGS paths, their draws pooled by
+    /// importance resampling (see [`Pathfinder`]).
+    ///
+    /// On the model above, with its exact normal posterior:
+    ///
+    /// ```
+    /// # use ppl_core::context::api::{self, NoShape};
+    /// # use ppl_core::dist::Normal;
+    /// # use ppl_core::{Context, Model, ModelTemplate, Real};
+    /// # use std::ops::{Add, Div, Mul, Sub};
+    /// # struct Conjugate;
+    /// # impl ModelTemplate for Conjugate {
+    /// #     type Output<R: Real> = ();
+    /// #     fn name(&self) -> &'static str { "conjugate" }
+    /// #     fn run<R: Real, C: Context<R>>(&self, ctx: &mut C)
+    /// #     where
+    /// #         f64: Add<R, Output = R> + Sub<R, Output = R> + Mul<R, Output = R> + Div<R, Output = R>,
+    /// #     {
+    /// #         let mu: R = api::sample(ctx, "mu", Normal::new(0.0, 10.0), NoShape, None);
+    /// #         api::observe(ctx, "y", Normal::new(mu, 1.0), &[2.0, 3.5, 4.0, 5.3][..]);
+    /// #     }
+    /// # }
+    /// use ppl_infer::{Pathfinder, Variational};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = Model::new(Conjugate)?;
+    /// let fit = model.pathfinder(Pathfinder::default().seed(1))?;
+    /// let precision = 0.01 + 4.0;
+    /// let draws = &fit.trace.samples("mu", 0).unwrap()[0];
+    /// let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    /// // 1000 draws: the mean within 4 standard errors of the exact one.
+    /// assert!((mean - 14.8 / precision).abs() < 4.0 * (1.0 / precision / 1000.0).sqrt());
+    /// assert!(fit.pareto_k < 0.5);
+    /// assert_eq!(fit.paths.len(), 4);
+    /// # Ok(()) }
+    /// ```
+    fn pathfinder(&self, settings: Pathfinder) -> Result<PathfinderFit, PathfinderError>;
 }
 
 impl<T: SampleTarget + ?Sized> Variational for T {
+    fn pathfinder(&self, settings: Pathfinder) -> Result<PathfinderFit, PathfinderError> {
+        crate::pathfinder::pathfinder(self, &settings)
+    }
+
     fn fit(&self, advi: Advi) -> Result<Approximation, AdviError> {
         advi.validate()?;
         let discrete = self.discrete_variables();

@@ -367,9 +367,15 @@ impl Trace {
 /// the approximation's draws can be reweighted into posterior estimates; below 0.5 it
 /// is close to the posterior itself.
 pub(crate) fn importance_pareto_k(log_ratios: Vec<f64>) -> f64 {
+    importance_weights(log_ratios).1
+}
+
+/// The Pareto-smoothed, normalised log weights of independent draws' log importance
+/// ratios, and their `k̂` (see [`importance_pareto_k`]).
+pub(crate) fn importance_weights(log_ratios: Vec<f64>) -> (Vec<f64>, f64) {
     let s = log_ratios.len() as f64;
     let tail = (0.2 * s).min(3.0 * s.sqrt()).ceil() as usize;
-    psis_log_weights(log_ratios, tail).1
+    psis_log_weights(log_ratios, tail)
 }
 
 /// Pareto-smoothed, normalised log importance weights of `log_ratios` and the fitted

@@ -1,7 +1,7 @@
 //! Posterior modes (MAP) by L-BFGS, and the [`Optimize`] trait that also gives the
 //! Laplace approximation at the mode.
 
-mod lbfgs;
+pub(crate) mod lbfgs;
 mod line_search;
 
 use crate::laplace::{laplace_approximation, LaplaceApproximation};
@@ -220,7 +220,7 @@ impl Map {
         Ok(())
     }
 
-    fn lbfgs_settings(&self) -> lbfgs::LbfgsSettings {
+    pub(crate) fn lbfgs_settings(&self) -> lbfgs::LbfgsSettings {
         lbfgs::LbfgsSettings {
             max_iters: self.max_iters,
             history_size: self.history_size,
@@ -644,7 +644,14 @@ impl<T: ModelTemplate + Sync> Optimize for Model<T> {
                 table: self.log_density_table(&start)?,
             });
         }
-        let minimum = lbfgs::minimize(&mut objective, start, f, grad, &settings.lbfgs_settings())?;
+        let minimum = lbfgs::minimize(
+            &mut objective,
+            start,
+            f,
+            grad,
+            &settings.lbfgs_settings(),
+            &mut |_, _| {},
+        )?;
         let point = self.constrain(&minimum.x)?;
         let deterministics = self.deterministics_at(&minimum.x)?;
         Ok(MapEstimate {

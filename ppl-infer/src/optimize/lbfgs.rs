@@ -92,7 +92,8 @@ impl History {
     }
 }
 
-/// Minimises `objective` from `x` (where it is `f` with gradient `grad`, both finite).
+/// Minimises `objective` from `x` (where it is `f` with gradient `grad`, both finite),
+/// passing each accepted iterate and its gradient to `on_step`.
 ///
 /// After each step the tests run in Stan's order: absolute change of the objective,
 /// gradient norm, step length, the iteration limit, relative change of the objective,
@@ -105,6 +106,7 @@ pub(crate) fn minimize<F>(
     mut f: f64,
     mut grad: Vec<f64>,
     settings: &LbfgsSettings,
+    on_step: &mut dyn FnMut(&[f64], &[f64]),
 ) -> Result<Minimum, OptimizeError>
 where
     F: FnMut(&[f64], &mut [f64]) -> Result<f64, Error>,
@@ -162,6 +164,7 @@ where
         let step_norm = norm(&s);
         let f_previous = f;
         (x, f, grad) = (point.x, point.f, point.grad);
+        on_step(&x, &grad);
         history.push(s, y);
         direction = history.direction(&grad);
 
@@ -248,7 +251,7 @@ mod tests {
             tol_rel_obj: 1.0,
             ..settings()
         };
-        let min = minimize(&mut counted, x0, f0, g0, &tight).unwrap();
+        let min = minimize(&mut counted, x0, f0, g0, &tight, &mut |_, _| {}).unwrap();
         assert!(
             (min.x[0] - 1.0).abs() < 1e-6 && (min.x[1] - 1.0).abs() < 1e-6,
             "{min:?}"
@@ -283,7 +286,7 @@ mod tests {
             max_iters: 3,
             ..settings()
         };
-        let min = minimize(&mut rosenbrock, x0, f0, g0, &few).unwrap();
+        let min = minimize(&mut rosenbrock, x0, f0, g0, &few, &mut |_, _| {}).unwrap();
         assert_eq!((min.iterations, min.stop), (3, StopReason::MaxIterations));
         assert!(min.f < f0);
     }
