@@ -1,9 +1,11 @@
 //! NUTS against the fast approximations on one model: the posterior mode (MAP), the
-//! Laplace approximation, and mean-field and full-rank ADVI, with each one's time and
-//! its Pareto k̂ (below 0.5: close to the posterior; above 0.7: do not trust it).
+//! Laplace approximation, Pathfinder, and mean-field and full-rank ADVI, with each one's
+//! time and its Pareto k̂ (below 0.5: close to the posterior; above 0.7: do not trust
+//! it).
 //!
 //! Run with `cargo run --release --example approximations`.
 
+use ppl::infer::Pathfinder;
 use ppl::prelude::*;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -90,6 +92,11 @@ fn main() -> Result<(), ppl::Error> {
     let laplace = model.laplace(&at_mode, 4000, 2)?;
     let extra = format!("{:.1} ms, k̂ {:.2}", ms(start), laplace.pareto_k);
     line("Laplace", &laplace.trace, &extra);
+
+    let start = Instant::now();
+    let pathfinder = model.pathfinder(Pathfinder::default().seed(1))?;
+    let extra = format!("{:.1} ms, k̂ {:.2}", ms(start), pathfinder.pareto_k);
+    line("Pathfinder (4 paths)", &pathfinder.trace, &extra);
 
     for (label, advi) in [
         ("ADVI mean-field", Advi::meanfield()),
