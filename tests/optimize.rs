@@ -3,7 +3,7 @@
 //! approximation (`model.laplace(&mode, draws, seed)`: an exactly Gaussian posterior, a
 //! skewed one, its errors).
 
-use ppl::infer::{MapEstimate, OptimizeError, StopReason};
+use ppl::infer::{LaplaceApproximation, MapEstimate, OptimizeError, StopReason};
 use ppl::prelude::*;
 
 /// `mu ~ Normal(0, 2)`, `y ~ Normal(mu, 1.5)`: posterior normal.
@@ -357,6 +357,16 @@ fn known_sigma_regression(x: &[f64], y: &[f64]) {
     observe!(Normal::new(&mu, 0.8), y);
 }
 
+/// The range of the log importance ratios `ln p − ln q` of a Laplace approximation's
+/// draws (zero when the normal is the posterior).
+fn ratio_spread(laplace: &LaplaceApproximation) -> f64 {
+    let ratios = laplace.log_p.iter().zip(&laplace.log_q).map(|(p, q)| p - q);
+    let (low, high) = ratios.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+        (lo.min(r), hi.max(r))
+    });
+    high - low
+}
+
 #[test]
 fn laplace_of_an_exactly_gaussian_posterior_matches_the_closed_form() {
     let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
@@ -442,14 +452,7 @@ fn laplace_of_an_exactly_gaussian_posterior_matches_the_closed_form() {
     // alpha, so by well under 1e-5 (1.6e-7 measured).
     println!("exact Gaussian: k̂ = {}", laplace.pareto_k);
     assert!(laplace.pareto_k < 0.5, "{}", laplace.pareto_k);
-    let ratios: Vec<f64> = laplace
-        .log_p
-        .iter()
-        .zip(&laplace.log_q)
-        .map(|(p, q)| p - q)
-        .collect();
-    let spread = ratios.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-        - ratios.iter().cloned().fold(f64::INFINITY, f64::min);
+    let spread = ratio_spread(&laplace);
     assert!(spread < 1e-5, "{spread}");
     // The trace's lp column is the model's log-density at each draw.
     let lp: Vec<f64> = laplace.trace.chains()[0]
@@ -488,14 +491,7 @@ fn laplace_of_a_skewed_posterior_reports_its_fit() {
     println!("skewed: k̂ = {}", laplace.pareto_k);
     assert!(laplace.pareto_k.is_finite(), "{}", laplace.pareto_k);
     // The ratios vary (the normal is not the posterior).
-    let ratios: Vec<f64> = laplace
-        .log_p
-        .iter()
-        .zip(&laplace.log_q)
-        .map(|(p, q)| p - q)
-        .collect();
-    let spread = ratios.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-        - ratios.iter().cloned().fold(f64::INFINITY, f64::min);
+    let spread = ratio_spread(&laplace);
     assert!(spread > 0.1, "{spread}");
     // Draws are of the rate itself, positive.
     let rates = &laplace.trace.samples("rate", 0).unwrap()[0];
