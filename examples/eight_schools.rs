@@ -45,11 +45,11 @@ fn min_bulk_ess(trace: &Trace) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The directory after `--csv-dir`, if given.
-fn csv_dir() -> Option<String> {
+/// The value after the command-line flag `flag` (e.g. `--csv-dir DIR`), if given.
+fn flag_value(flag: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
-        .position(|a| a == "--csv-dir")
+        .position(|a| a == flag)
         .and_then(|i| args.get(i + 1).cloned())
 }
 
@@ -61,9 +61,20 @@ fn main() -> Result<(), ppl::Error> {
     let trace = model.sample(Nuts::default().chains(4).seed(1))?;
     let summary = trace.summary();
     println!("{summary}");
-    if let Some(dir) = csv_dir() {
+    if let Some(dir) = flag_value("--csv-dir") {
         let files = trace.write_cmdstan_csv(&dir, "eight_schools")?;
         println!("wrote {} CmdStan CSV files to {dir}\n", files.len());
+    }
+    if let Some(dir) = flag_value("--plot-dir") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir)?;
+        trace.plot_trace(dir.join("trace.svg"), &["mu", "tau", "theta"])?;
+        trace.plot_posterior(dir.join("posterior.svg"), &["mu", "tau", "theta"])?;
+        trace.plot_rank(dir.join("rank.svg"), &["mu", "tau"])?;
+        println!(
+            "wrote trace.svg, posterior.svg and rank.svg to {}\n",
+            dir.display()
+        );
     }
 
     println!(

@@ -102,6 +102,9 @@ pub enum Error {
     /// failed).
     #[error(transparent)]
     Pathfinder(#[from] ppl_infer::PathfinderError),
+    /// A plot could not be drawn (an unknown variable, nothing to plot, a file error).
+    #[error(transparent)]
+    Plot(#[from] ppl_infer::PlotError),
     /// Building a design matrix failed (ragged rows, a size that does not match).
     #[error(transparent)]
     Data(#[from] ppl_core::glm::DataMatrixError),
