@@ -651,6 +651,39 @@ pub fn quantile_sorted(sorted: &[f64], prob: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// The energy Bayesian fraction of missing information of one chain (E-BFMI, Betancourt
+/// 2016; Stan's and ArviZ's `bfmi`): the summed squared changes of the Hamiltonian
+/// between successive draws over its summed squared deviations from the mean. Below 0.3
+/// the momentum resampling cannot move the energy far enough between transitions, and
+/// the chain explores the tails poorly (a funnel); NaN with fewer than two draws or
+/// constant energy (samplers without one).
+///
+/// ```
+/// use ppl_infer::diagnostics::bfmi;
+/// // Changes 1, 1, 1 (squares summing to 3) against squared deviations summing to 5.
+/// assert!((bfmi(&[1.0, 2.0, 3.0, 4.0]) - 0.6).abs() < 1e-12);
+/// // Alternating energies change by more than they vary: above 1.
+/// assert!((bfmi(&[0.0, 1.0, 0.0, 1.0]) - 3.0).abs() < 1e-12);
+/// assert!(bfmi(&[2.0, 2.0, 2.0]).is_nan() && bfmi(&[1.0]).is_nan());
+/// ```
+pub fn bfmi(energy: &[f64]) -> f64 {
+    let n = energy.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean = energy.iter().sum::<f64>() / n as f64;
+    let deviations = energy.iter().map(|e| (e - mean).powi(2)).sum::<f64>();
+    let changes = energy
+        .windows(2)
+        .map(|w| (w[1] - w[0]).powi(2))
+        .sum::<f64>();
+    if deviations > 0.0 {
+        changes / deviations
+    } else {
+        f64::NAN
+    }
+}
+
 /// The narrowest interval holding `prob` of the sorted values (ArviZ's unimodal HDI).
 ///
 /// ```

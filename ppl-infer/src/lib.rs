@@ -90,6 +90,6 @@ pub use plot::PlotError;
 pub use ppl_core::model::LogDensity;
 pub use predictive::Predictive;
 pub use sampler::{sample_log_density, sample_target, Nuts, Sample, Sampler};
-pub use summary::{Summary, SummaryRow, LOW_ESS_PER_CHAIN, RHAT_THRESHOLD};
+pub use summary::{Summary, SummaryRow, BFMI_THRESHOLD, LOW_ESS_PER_CHAIN, RHAT_THRESHOLD};
 pub use target::{RawDensity, SampleTarget, TraceVariable, VariableKind};
 pub use trace::{ChainTiming, ChainTrace, StepTrace, Trace};

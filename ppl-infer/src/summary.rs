@@ -9,6 +9,8 @@ use std::fmt;
 /// Bulk or tail ESS below this many per chain draws a warning.
 pub const LOW_ESS_PER_CHAIN: f64 = 100.0;
 
+/// A chain's E-BFMI below this draws a warning (Stan's and ArviZ's threshold).
+pub const BFMI_THRESHOLD: f64 = 0.3;
 /// R-hat above this draws a warning.
 pub const RHAT_THRESHOLD: f64 = 1.01;
 
@@ -123,7 +125,7 @@ impl Summary {
         self.rows.iter().find(|r| r.name == name)
     }
 
-    /// Warnings about divergences, tree depth, R-hat and ESS.
+    /// Warnings about divergences, tree depth, E-BFMI, R-hat and ESS.
     ///
     /// See [`Summary`] for an example.
     pub fn warnings(&self) -> &[String] {
@@ -320,6 +322,20 @@ impl Trace {
             };
             warnings.push(format!(
                 "{saturated} of {draws} draws hit the maximum tree depth {max_depth}: sampling is inefficient; raise max_depth or reparameterise{hint}"
+            ));
+        }
+        let low_bfmi: Vec<String> = self
+            .chains
+            .iter()
+            .filter_map(|c| {
+                let b = c.bfmi();
+                (b < BFMI_THRESHOLD).then(|| format!("chain {} ({b:.2})", c.chain))
+            })
+            .collect();
+        if !low_bfmi.is_empty() {
+            warnings.push(format!(
+                "E-BFMI below {BFMI_THRESHOLD} in {}: the sampler may not explore the tails (a funnel?); reparameterise, e.g. non-centred",
+                low_bfmi.join(", ")
             ));
         }
         let high_rhat: Vec<&str> = rows

@@ -190,6 +190,13 @@ impl ChainTrace {
         self.warmup_columns.first().map_or(0, Vec::len)
     }
 
+    /// The chain's E-BFMI after warm-up (see [`bfmi`](crate::diagnostics::bfmi)): NaN
+    /// for samplers without an energy (compound steps without NUTS, approximations).
+    pub fn bfmi(&self) -> f64 {
+        let energy: Vec<f64> = self.stats.iter().map(|s| s.energy).collect();
+        crate::diagnostics::bfmi(&energy)
+    }
+
     /// Divergent transitions after warm-up.
     ///
     /// See [`ChainTrace`] for an example.

@@ -397,6 +397,14 @@ fn arviz_from_cmdstan_reads_our_csv_files() {
     assert!(read.get("warmup_posterior").is_none());
     check_group(&trace, &read["posterior"], false, false);
     check_stats(&trace, &read["sample_stats"], false);
+    // E-BFMI per chain, as `arviz.bfmi` computes it from the energy column.
+    let bfmi = read["bfmi"].as_array().expect("arviz.bfmi");
+    assert_eq!(bfmi.len(), 3);
+    for (chain, theirs) in trace.chains().iter().zip(bfmi) {
+        // Summed in another order: equal to rounding.
+        let (ours, theirs) = (chain.bfmi(), number(theirs));
+        assert!((ours - theirs).abs() < 1e-12 * theirs, "{ours} vs {theirs}");
+    }
 
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -115,6 +115,8 @@ def main(argv):
     ):
         if name in idata.groups():
             result[name] = group(idata[name])
+    if "sample_stats" in idata.groups() and "energy" in idata.sample_stats:
+        result["bfmi"] = encode(np.asarray(arviz.bfmi(idata)).ravel().tolist())
     if "log_likelihood" in idata.groups():
         loo = quietly(arviz.loo, idata, pointwise=True)
         result["loo"] = {
