@@ -71,8 +71,9 @@ fn main() -> Result<(), ppl::Error> {
         trace.plot_trace(dir.join("trace.svg"), &["mu", "tau", "theta"])?;
         trace.plot_posterior(dir.join("posterior.svg"), &["mu", "tau", "theta"])?;
         trace.plot_rank(dir.join("rank.svg"), &["mu", "tau"])?;
+        trace.plot_energy(dir.join("energy.svg"))?;
         println!(
-            "wrote trace.svg, posterior.svg and rank.svg to {}\n",
+            "wrote trace.svg, posterior.svg, rank.svg and energy.svg to {}\n",
             dir.display()
         );
     }

@@ -98,6 +98,20 @@ fn a_rank_plot_has_a_histogram_per_chain() {
 }
 
 #[test]
+fn an_energy_plot_shows_both_densities_and_each_chains_e_bfmi() {
+    let trace = trace();
+    let path = out("energy.svg");
+    trace.plot_energy(&path).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(curves(&svg, 150), 2);
+    assert!(svg.contains("marginal energy") && svg.contains("energy transition"));
+    for chain in trace.chains() {
+        let label = format!("chain {}: E-BFMI {:.2}", chain.chain, chain.bfmi());
+        assert!(svg.contains(&label), "{label}");
+    }
+}
+
+#[test]
 fn plot_errors_are_typed() {
     let trace = trace();
     let err = trace.plot_trace(out("x.svg"), &["nope"]).unwrap_err();

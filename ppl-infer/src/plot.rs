@@ -332,6 +332,73 @@ impl Trace {
     }
 }
 
+impl Trace {
+    /// ArviZ's `plot_energy`: the density of the centred Hamiltonian at the draws (the
+    /// marginal energy) and of its changes between successive draws (the energy
+    /// transitions), pooled over the chains, with each chain's E-BFMI. When the
+    /// transitions' density is much narrower than the marginal one, the sampler cannot
+    /// cross the energy levels of the posterior (E-BFMI below 0.3 draws the summary's
+    /// warning); written as SVG to `path`. See [`plot_trace`](Self::plot_trace) for an
+    /// example.
+    pub fn plot_energy(&self, path: impl AsRef<Path>) -> Result<(), PlotError> {
+        let mut marginal = Vec::new();
+        let mut transitions = Vec::new();
+        for chain in &self.chains {
+            let energy: Vec<f64> = chain.stats.iter().map(|s| s.energy).collect();
+            let mean = energy.iter().sum::<f64>() / energy.len().max(1) as f64;
+            marginal.extend(energy.iter().map(|e| e - mean));
+            transitions.extend(energy.windows(2).map(|w| w[1] - w[0]));
+        }
+        let (marginal, transitions) = (kde(&marginal), kde(&transitions));
+        if marginal.len() < 2 || transitions.len() < 2 {
+            return Err(PlotError::Empty);
+        }
+        let root = SVGBackend::new(path.as_ref(), (640, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let x_range = padded_range(marginal.iter().chain(&transitions).map(|p| p.0));
+        let top = marginal
+            .iter()
+            .chain(&transitions)
+            .map(|p| p.1)
+            .fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption("energy", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(25)
+            .build_cartesian_2d(x_range.0..x_range.1, 0.0..top * 1.3)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .disable_y_axis()
+            .x_labels(6)
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new(marginal, CHAIN_COLORS[0].stroke_width(2)))?
+            .label("marginal energy")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], CHAIN_COLORS[0]));
+        chart
+            .draw_series(LineSeries::new(
+                transitions,
+                CHAIN_COLORS[1].stroke_width(2),
+            ))?
+            .label("energy transition")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], CHAIN_COLORS[1]));
+        for chain in &self.chains {
+            let label = format!("chain {}: E-BFMI {:.2}", chain.chain, chain.bfmi());
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(label);
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK.mix(0.3))
+            .background_style(WHITE)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
+}
+
 /// One panel of [`Trace::plot_posterior`].
 fn posterior_panel(
     panel: &Panel,
