@@ -25,6 +25,7 @@ use thiserror::Error;
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum SettingsError {
     /// `chains(0)`.
     #[error("the number of chains must be at least 1")]
@@ -76,6 +77,7 @@ pub enum SettingsError {
 /// assert_eq!(reason, ChainFailureReason::Adaptation(AdaptError::ImproperPosterior));
 /// ```
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum ChainFailureReason {
     /// The model returned an error.
     #[error("the model returned an error: {0}")]
@@ -177,6 +179,7 @@ pub struct ChainFailure {
 /// assert!(matches!(err, SampleError::NothingToSample));
 /// ```
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SampleError {
     /// An invalid setting.
     #[error("invalid sampler settings: {0}")]
