@@ -79,6 +79,7 @@ pub use ppl_core::Error as ModelError;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Building or evaluating the model failed (bad data, invalid parameters, …).
     #[error(transparent)]
