@@ -287,12 +287,7 @@ fn errors_name_what_is_wrong() {
         .unwrap()
         .find_map(Map::default())
         .unwrap_err();
-    assert_eq!(
-        err,
-        OptimizeError::DiscreteVariables {
-            names: vec!["k".into()]
-        }
-    );
+    assert_eq!(err, OptimizeError::DiscreteVariables(vec!["k".into()]));
     assert!(err.to_string().contains("`k`"), "{err}");
 
     let model = scale::model(&[0.5, -1.0]).unwrap();

@@ -392,7 +392,7 @@ impl MapEstimate {
 ///
 /// ```
 /// use ppl_infer::OptimizeError;
-/// let err = OptimizeError::DiscreteVariables { names: vec!["k".into()] };
+/// let err = OptimizeError::DiscreteVariables(vec!["k".into()]);
 /// assert!(err.to_string().contains("`k`"), "{err}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -400,11 +400,8 @@ impl MapEstimate {
 pub enum OptimizeError {
     /// The model has discrete latent variables; a mode over continuous and discrete
     /// values together is not searched.
-    #[error("the model has discrete latent variables ({}): the mode search works on continuous variables only; condition the model on their values or marginalise them", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))]
-    DiscreteVariables {
-        /// The discrete variables' names.
-        names: Vec<String>,
-    },
+    #[error("the model has discrete latent variables ({}): the mode search works on continuous variables only; condition the model on their values or marginalise them", .0.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))]
+    DiscreteVariables(Vec<String>),
     /// The model returned an error.
     #[error("the model returned an error: {0}")]
     Model(#[from] ppl_core::Error),
@@ -610,7 +607,7 @@ impl<T: ModelTemplate + Sync> Optimize for Model<T> {
         settings.validate()?;
         let names = SampleTarget::discrete_variables(self);
         if !names.is_empty() {
-            return Err(OptimizeError::DiscreteVariables { names });
+            return Err(OptimizeError::DiscreteVariables(names));
         }
         let seed = settings.seed.unwrap_or_else(rand::random);
         let start = match &settings.initial_position {
