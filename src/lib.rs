@@ -30,6 +30,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! What to do with a model (all in [`prelude`] or [`infer`]):
+//!
+//! - sample its posterior: `model.sample(Nuts::default())` (or `Compound::new(nuts)` for
+//!   discrete latent variables), then `trace.summary()`, the accessors, CmdStan CSV or
+//!   JSON output, and SVG plots (`trace.plot_trace`, `plot_posterior`, `plot_rank`,
+//!   `plot_energy`);
+//! - approximate it quickly: `model.find_map(Map::default())` (the mode),
+//!   `model.laplace(&mode, draws, seed)`, `model.pathfinder(Pathfinder::default())`,
+//!   `model.fit(Advi::meanfield())` — each approximation reports the Pareto k̂ that says
+//!   whether to trust it;
+//! - check it: `model.sample_prior_predictive(draws, seed)`,
+//!   `model.sample_posterior_predictive(&trace, seed)`,
+//!   `model.compute_log_likelihood(&trace)?.loo()` and [`infer::compare`].
+//!
 //! See [`ppl_macros`] for what `#[model]` generates and the rough edges of writing model
 //! bodies generically.
 
@@ -131,7 +145,7 @@ pub mod prelude {
     pub use ppl_core::Real;
     pub use ppl_core::{deterministic, observe, potential, sample};
     pub use ppl_infer::{
-        Advi, Compound, LogLikelihood, Map, Metric, Nuts, Optimize, Predictive, Sample,
+        Advi, Compound, LogLikelihood, Map, Metric, Nuts, Optimize, Pathfinder, Predictive, Sample,
         SampleError, StepKind, Summary, Trace, Variational,
     };
     pub use ppl_macros::{model, real_fn};
