@@ -11,6 +11,9 @@
 
 use ppl::infer::{AdviError, ApproximationCheck, Convergence, Family};
 use ppl::prelude::*;
+
+mod approximation_models;
+use approximation_models::{correlated, discrete, with_deterministic};
 use statrs::function::gamma::ln_gamma;
 
 /// `mu ~ Normal(0, 10)`, `y ~ Normal(mu, 2)`: a normal posterior.
@@ -144,16 +147,6 @@ fn the_elbo_of_a_constrained_variable_includes_the_jacobian() {
     );
 }
 
-/// A bivariate normal with standard deviations 1 and 2, correlation 0.8 and mean
-/// (0, 1), through a potential on flat priors.
-#[model]
-fn correlated() {
-    let a = sample!(Flat::new());
-    let b = sample!(Flat::new());
-    let (za, zb) = (a, (b - 1.0) / 2.0);
-    potential!(-(za * za - 1.6 * za * zb + zb * zb) / (2.0 * (1.0 - 0.64)));
-}
-
 /// KL(N(m1, S1) ‖ N(m2, S2)) in two dimensions, covariances row-major.
 fn kl_2d(m1: &[f64], s1: &[f64], m2: &[f64], s2: &[f64]) -> f64 {
     let det = |s: &[f64]| s[0] * s[3] - s[1] * s[2];
@@ -224,16 +217,6 @@ fn the_step_size_adaptation_and_stans_iterates_run() {
     assert_eq!(short.history().len(), 1); // estimated once, at the end
 }
 
-/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)`, `theta = mu + sigma` recorded.
-#[model]
-fn with_deterministic(y: &[f64]) {
-    let mu = sample!(Normal::new(0.0, 1.0));
-    let sigma = sample!(HalfNormal::new(1.0));
-    let theta = mu + sigma;
-    deterministic!(theta);
-    observe!(Normal::new(mu, sigma), y);
-}
-
 #[test]
 fn draws_are_a_trace_with_deterministics_and_log_densities() {
     let model = with_deterministic::model(&[0.3, -0.2, 1.1, 0.5]).unwrap();
@@ -258,13 +241,6 @@ fn draws_are_a_trace_with_deterministics_and_log_densities() {
     assert!(other.samples("mu", 0) != trace.samples("mu", 0));
     let summary = trace.summary();
     assert!(summary.row("theta").is_some());
-}
-
-/// `k ~ Bernoulli(0.5)`, `x ~ Normal(k, 1)`.
-#[model]
-fn discrete() {
-    let k = sample!(Bernoulli::new(0.5));
-    let _x = sample!(Normal::new(k as f64, 1.0));
 }
 
 #[test]

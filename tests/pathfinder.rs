@@ -5,15 +5,8 @@
 use ppl::infer::{Pathfinder, PathfinderError, VariableKind};
 use ppl::prelude::*;
 
-/// A bivariate normal with standard deviations 1 and 2, correlation 0.8 and mean
-/// (0, 1), through a potential on flat priors.
-#[model]
-fn correlated() {
-    let a = sample!(Flat::new());
-    let b = sample!(Flat::new());
-    let (za, zb) = (a, (b - 1.0) / 2.0);
-    potential!(-(za * za - 1.6 * za * zb + zb * zb) / (2.0 * (1.0 - 0.64)));
-}
+mod approximation_models;
+use approximation_models::{correlated, discrete, with_deterministic};
 
 /// Pooled draws of a scalar variable.
 fn draws(trace: &Trace, name: &str) -> Vec<f64> {
@@ -67,16 +60,6 @@ fn pathfinder_recovers_a_gaussian() {
     }
 }
 
-/// `mu ~ Normal(0, 1)`, `sigma ~ HalfNormal(1)`, `theta = mu + sigma` recorded.
-#[model]
-fn with_deterministic(y: &[f64]) {
-    let mu = sample!(Normal::new(0.0, 1.0));
-    let sigma = sample!(HalfNormal::new(1.0));
-    let theta = mu + sigma;
-    deterministic!(theta);
-    observe!(Normal::new(mu, sigma), y);
-}
-
 #[test]
 fn draws_are_a_trace_and_seeds_fix_them() {
     let model = with_deterministic::model(&[0.3, -0.2, 1.1, 0.5, 0.9]).unwrap();
@@ -107,13 +90,6 @@ fn draws_are_a_trace_and_seeds_fix_them() {
         .unwrap();
     assert_eq!(single.paths.len(), 1);
     assert!(single.pareto_k.is_finite());
-}
-
-/// `k ~ Bernoulli(0.5)`, `x ~ Normal(k, 1)`.
-#[model]
-fn discrete() {
-    let k = sample!(Bernoulli::new(0.5));
-    let _x = sample!(Normal::new(k as f64, 1.0));
 }
 
 #[test]
