@@ -1,10 +1,10 @@
-//! Independent draws from an approximation of the posterior (ADVI, Laplace) as a
-//! [`Trace`] of one chain, so that summaries, accessors and writers work on them as on
-//! sampler output.
+//! Independent draws — from an approximation of the posterior (ADVI, Laplace,
+//! Pathfinder) or from the prior — as a [`Trace`] of one chain, so that summaries,
+//! accessors and writers work on them as on sampler output.
 
 use crate::nuts::SampleStats;
 use crate::sampler::Nuts;
-use crate::target::SampleTarget;
+use crate::target::{SampleTarget, TraceVariable};
 use crate::trace::{ChainTiming, ChainTrace, Trace};
 use std::time::Duration;
 
@@ -38,8 +38,7 @@ pub(crate) fn independent_draws_trace<T: SampleTarget + ?Sized>(
     debug_assert_eq!(positions.len(), log_densities.len());
     let variables = target.variables();
     let width: usize = variables.iter().map(|v| v.len()).sum();
-    let draws = positions.len();
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(draws); width];
+    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(positions.len()); width];
     let mut row = vec![0.0; width];
     for position in positions {
         target.record(position, &mut row)?;
@@ -47,14 +46,28 @@ pub(crate) fn independent_draws_trace<T: SampleTarget + ?Sized>(
             column.push(*value);
         }
     }
+    let stats = log_densities
+        .iter()
+        .map(|&lp| SampleStats::independent(lp))
+        .collect();
+    Ok(one_chain_trace(variables, columns, stats, seed, elapsed))
+}
+
+/// A trace of one chain of independent draws: `columns` of the `variables`, one
+/// statistics row per draw, no warm-up.
+pub(crate) fn one_chain_trace(
+    variables: Vec<TraceVariable>,
+    columns: Vec<Vec<f64>>,
+    stats: Vec<SampleStats>,
+    seed: u64,
+    elapsed: Duration,
+) -> Trace {
+    let draws = stats.len();
     let chain = ChainTrace {
         chain: 0,
         columns,
         warmup_columns: Vec::new(),
-        stats: log_densities
-            .iter()
-            .map(|&lp| SampleStats::independent(lp))
-            .collect(),
+        stats,
         warmup_stats: Vec::new(),
         step_size: 0.0,
         inv_mass: Vec::new(),
@@ -72,5 +85,5 @@ pub(crate) fn independent_draws_trace<T: SampleTarget + ?Sized>(
         .tune(0)
         .seed(seed)
         .progress(false);
-    Ok(Trace::new(variables, vec![chain], settings, seed, elapsed))
+    Trace::new(variables, vec![chain], settings, seed, elapsed)
 }

@@ -2,10 +2,10 @@
 //! drawn again given each posterior draw.
 
 use crate::error::{SampleError, SettingsError};
+use crate::independent_draws::one_chain_trace;
 use crate::nuts::SampleStats;
-use crate::sampler::Nuts;
 use crate::target::{SampleTarget, TraceVariable, VariableKind};
-use crate::trace::{ChainTiming, ChainTrace, Trace};
+use crate::trace::{ChainTrace, Trace};
 use ppl_core::model::{rng_for, PriorDraw};
 use ppl_core::{Model, ModelTemplate, Point};
 use rand::RngCore;
@@ -194,30 +194,14 @@ impl<T: ModelTemplate + Sync> Predictive for Model<T> {
             let drawn = self.prior_draw(&mut rng).map_err(fail)?;
             push_values(&mut columns, &variables, |v| drawn_values(&drawn, v)).map_err(fail)?;
         }
-        let elapsed = start.elapsed();
-        let chain = ChainTrace {
-            chain: 0,
+        let stats = vec![SampleStats::independent(0.0); draws];
+        Ok(one_chain_trace(
+            variables,
             columns,
-            warmup_columns: Vec::new(),
-            stats: vec![SampleStats::independent(0.0); draws],
-            warmup_stats: Vec::new(),
-            step_size: 0.0,
-            inv_mass: Vec::new(),
-            inv_mass_matrix: Vec::new(),
-            timing: ChainTiming {
-                warmup: std::time::Duration::ZERO,
-                sampling: elapsed,
-            },
-            gradient_evaluations: 0,
-            steps: Vec::new(),
-        };
-        let settings = Nuts::default()
-            .chains(1)
-            .draws(draws)
-            .tune(0)
-            .seed(seed)
-            .progress(false);
-        Ok(Trace::new(variables, vec![chain], settings, seed, elapsed))
+            stats,
+            seed,
+            start.elapsed(),
+        ))
     }
 }
 
