@@ -425,8 +425,8 @@ impl Approximation {
     ) -> Result<Trace, AdviError> {
         let start = Instant::now();
         let drawn = self.draws(target, draws, seed)?;
-        let positions: Vec<Vec<f64>> = drawn.iter().map(|(d, _, _)| d.zeta.clone()).collect();
-        let log_p: Vec<f64> = drawn.iter().map(|(_, lp, _)| *lp).collect();
+        let (positions, log_p): (Vec<Vec<f64>>, Vec<f64>) =
+            drawn.into_iter().map(|(d, lp, _)| (d.zeta, lp)).unzip();
         independent_draws_trace(target, &positions, &log_p, seed, start.elapsed())
             .map_err(AdviError::Model)
     }
@@ -774,8 +774,8 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
         )))
     }
 
-    /// The ELBO's gradient with respect to the mean and the scale parameters, or `None`
-    /// when a draw's log-density or gradient is not finite.
+    /// The ELBO's gradient with respect to the mean and the scale parameters into
+    /// `out`; false when a draw's log-density or gradient is not finite.
     fn elbo_gradient(&mut self, params: &Params, out: &mut Params) -> Result<bool, AdviError> {
         let family = self.family();
         let d = params.dim();
@@ -825,9 +825,10 @@ impl<'a, T: SampleTarget + ?Sized> Fitting<'a, T> {
     }
 
     /// `iterations` steps of stochastic gradient ascent with base step `eta` from
-    /// `params`; stops early, returning the iteration, when a gradient is not finite.
-    /// With `check`, estimates the ELBO every `eval_elbo` iterations into `history`
-    /// and stops at convergence.
+    /// `params`. Without `history` (the adaptation's trials) it stops at the first
+    /// non-finite gradient; with it (the main run) it skips such iterations unless they
+    /// keep coming, averages the iterates, estimates the ELBO every `eval_elbo`
+    /// iterations into `history` and stops at convergence.
     fn ascend(
         &mut self,
         params: &mut Params,

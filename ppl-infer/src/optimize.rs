@@ -650,7 +650,7 @@ impl<T: ModelTemplate + Sync> Optimize for Model<T> {
             &mut |_, _| {},
         )?;
         let point = self.constrain(&minimum.x)?;
-        let deterministics = self.deterministics_at(&minimum.x)?;
+        let deterministics = deterministics_at(self, &minimum.x)?;
         Ok(MapEstimate {
             position: minimum.x,
             point,
@@ -674,29 +674,26 @@ impl<T: ModelTemplate + Sync> Optimize for Model<T> {
     }
 }
 
-/// The deterministics of a model at an unconstrained position, with their shapes.
-trait DeterministicsAt {
-    fn deterministics_at(&self, u: &[f64]) -> Result<Point, ppl_core::Error>;
-}
-
-impl<T: ModelTemplate> DeterministicsAt for Model<T> {
-    fn deterministics_at(&self, u: &[f64]) -> Result<Point, ppl_core::Error> {
-        let options = Accumulators {
-            deterministics: true,
-            ..Accumulators::default()
-        };
-        let evaluation = self.evaluate(u, options)?;
-        let mut point = Point::new();
-        for (name, values) in evaluation.deterministics {
-            let shape = self
-                .layout()
-                .deterministics
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, shape)| shape.clone())
-                .unwrap_or_else(|| vec![values.len()]);
-            point.insert(&name, ppl_core::layout::Array { shape, values });
-        }
-        Ok(point)
+/// The deterministics of `model` at the unconstrained position `u`, with their shapes.
+fn deterministics_at<T: ModelTemplate>(
+    model: &Model<T>,
+    u: &[f64],
+) -> Result<Point, ppl_core::Error> {
+    let options = Accumulators {
+        deterministics: true,
+        ..Accumulators::default()
+    };
+    let evaluation = model.evaluate(u, options)?;
+    let mut point = Point::new();
+    for (name, values) in evaluation.deterministics {
+        let shape = model
+            .layout()
+            .deterministics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, shape)| shape.clone())
+            .unwrap_or_else(|| vec![values.len()]);
+        point.insert(&name, ppl_core::layout::Array { shape, values });
     }
+    Ok(point)
 }

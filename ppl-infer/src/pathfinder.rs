@@ -498,14 +498,17 @@ pub(crate) fn pathfinder<T: SampleTarget + ?Sized>(
         // Every path failed: the first path's error says why.
         return Err(failed_paths.swap_remove(0));
     }
-    let positions: Vec<Vec<f64>> = outputs.iter().flat_map(|o| o.positions.clone()).collect();
-    let log_p: Vec<f64> = outputs.iter().flat_map(|o| o.log_p.clone()).collect();
-    let ratios: Vec<f64> = outputs
-        .iter()
-        .flat_map(|o| o.log_p.iter().zip(&o.log_q).map(|(p, q)| p - q))
-        .collect();
+    let single_path = outputs.len() == 1;
+    let (mut positions, mut log_p, mut ratios, mut paths) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for output in outputs {
+        ratios.extend(output.log_p.iter().zip(&output.log_q).map(|(p, q)| p - q));
+        positions.extend(output.positions);
+        log_p.extend(output.log_p);
+        paths.push(output.report);
+    }
     let (log_weights, pareto_k) = importance_weights(ratios);
-    let (positions, log_p) = if outputs.len() == 1 {
+    let (positions, log_p) = if single_path {
         (positions, log_p)
     } else {
         // Importance resampling with replacement, from a stream no path uses.
@@ -535,7 +538,7 @@ pub(crate) fn pathfinder<T: SampleTarget + ?Sized>(
     Ok(PathfinderFit {
         trace,
         pareto_k,
-        paths: outputs.into_iter().map(|o| o.report).collect(),
+        paths,
         failed_paths,
     })
 }

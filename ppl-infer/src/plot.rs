@@ -122,7 +122,7 @@ pub(crate) fn kde(values: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The value range of `points`' second coordinates, padded by 5%.
+/// The range of `values`, padded by 5% (by ½ when they are all equal).
 fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
